@@ -1,0 +1,367 @@
+package suppress
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Cell is one publishable cell of a protection problem.
+type Cell struct {
+	// Key identifies the cell; it is unique within the problem and breaks
+	// ties between cells of equal N.
+	Key string
+	// N is the protected count. Cells with a smaller N are withheld first.
+	N int64
+	// Inner lists, strictly increasing, the inner cells this cell sums.
+	Inner []int32
+	// Primary marks a cell that must be withheld (for example 0 < N < k).
+	Primary bool
+	// Singleton marks a cell with exactly one contributor (N == 1, or a
+	// proportion whose numerator or complement is 1): that contributor
+	// knows the cell's value.
+	Singleton bool
+}
+
+// Problem is one protection problem: the cells sharing one count base, over
+// Inner inner cells numbered 0 to Inner-1.
+type Problem struct {
+	Inner int
+	Cells []Cell
+}
+
+// validate checks the problem and returns the cell indices sorted by key.
+func (p Problem) validate() ([]int, error) {
+	if p.Inner < 0 {
+		return nil, fmt.Errorf("suppress: negative number of inner cells %d", p.Inner)
+	}
+	for i := range p.Cells {
+		c := &p.Cells[i]
+		if c.N < 0 {
+			return nil, fmt.Errorf("suppress: cell %q has negative n %d", c.Key, c.N)
+		}
+		for j, x := range c.Inner {
+			if x < 0 || int(x) >= p.Inner {
+				return nil, fmt.Errorf("suppress: cell %q: inner cell %d out of range [0, %d)", c.Key, x, p.Inner)
+			}
+			if j > 0 && x <= c.Inner[j-1] {
+				return nil, fmt.Errorf("suppress: cell %q: inner cells not strictly increasing (%d after %d)", c.Key, x, c.Inner[j-1])
+			}
+		}
+	}
+	byKey := make([]int, len(p.Cells))
+	for i := range byKey {
+		byKey[i] = i
+	}
+	slices.SortFunc(byKey, func(a, b int) int { return cmp.Compare(p.Cells[a].Key, p.Cells[b].Key) })
+	for j := 1; j < len(byKey); j++ {
+		if k := p.Cells[byKey[j]].Key; k == p.Cells[byKey[j-1]].Key {
+			return nil, fmt.Errorf("suppress: duplicate cell key %q", k)
+		}
+	}
+	return byKey, nil
+}
+
+// Solve returns, for each cell of p in input order, whether it is withheld:
+// every primary cell, and the complementary cells chosen so that no withheld
+// cell is disclosed by the published ones (see the package documentation).
+// The result depends only on the set of cells, not on their order.
+func Solve(p Problem) ([]bool, error) {
+	byKey, err := p.validate()
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := solveSmall(p, byKey, defaultLimit); ok {
+		return s, nil
+	}
+	return solve(bigField{}, p, byKey), nil
+}
+
+// solveSmall runs the elimination in int64 and reports false if a
+// coefficient outgrew limit.
+func solveSmall(p Problem, byKey []int, limit uint64) (s []bool, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, is := r.(overflow); !is {
+				panic(r)
+			}
+			s, ok = nil, false
+		}
+	}()
+	return solve(smallField{limit: limit}, p, byKey), true
+}
+
+// class is a set of withheld cells whose residuals are proportional: they
+// share one primitive residual v: each is a multiple of any other plus a
+// combination of published cells.
+type class[T any] struct {
+	v         vec[T]
+	h         uint64
+	primary   bool // holds a primary cell
+	singleton bool // holds a singleton cell
+}
+
+type solver[T any, F field[T]] struct {
+	f     F
+	cells []Cell
+
+	// Published vectors in reduced row echelon form: rows[pivot[j]] is the
+	// row whose pivot is inner cell j, and every row is zero at the other
+	// rows' pivots.
+	pivot []int32
+	rows  []vec[T]
+
+	classes []*class[T] // nil once merged into another class
+	live    []int32     // ids of the classes still in use, ascending
+	index   map[uint64][]int32
+
+	changes  []change[T]
+	clusters []cluster[T]
+	byHash   map[uint64][]int
+}
+
+type change[T any] struct {
+	id int32
+	v  vec[T]
+	h  uint64
+}
+
+// cluster is a set of classes whose residuals become equal when a cell is
+// published.
+type cluster[T any] struct {
+	v         vec[T]
+	h         uint64
+	ids       []int32 // the classes, changed or not
+	unchanged int32   // the class among ids whose residual was already v, or -1
+}
+
+func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
+	s := &solver[T, F]{
+		f:      f,
+		cells:  p.Cells,
+		pivot:  make([]int32, p.Inner),
+		index:  make(map[uint64][]int32),
+		byHash: make(map[uint64][]int),
+	}
+	for j := range s.pivot {
+		s.pivot[j] = -1
+	}
+	suppressed := make([]bool, len(p.Cells))
+
+	// Published empty cells first: they protect nothing.
+	for _, i := range byKey {
+		if c := &p.Cells[i]; c.N == 0 && !c.Primary {
+			if w := s.reduce(f.ones(c.Inner)); !w.isZero() {
+				s.addRow(w)
+			}
+		}
+	}
+	// Primary cells. One whose residual is already zero is a combination of
+	// published empty cells, known to be empty whatever else is done.
+	for _, i := range byKey {
+		if c := &p.Cells[i]; c.Primary {
+			suppressed[i] = true
+			s.withhold(i, s.reduce(f.ones(c.Inner)))
+		}
+	}
+	// Candidates, largest first.
+	cand := make([]int, 0, len(byKey))
+	for _, i := range byKey {
+		if c := &p.Cells[i]; c.N > 0 && !c.Primary {
+			cand = append(cand, i)
+		}
+	}
+	slices.SortStableFunc(cand, func(a, b int) int { return cmp.Compare(p.Cells[b].N, p.Cells[a].N) })
+	for _, i := range cand {
+		if w, ok := s.tryPublish(i); !ok {
+			suppressed[i] = true
+			s.withhold(i, w)
+		}
+	}
+	return suppressed
+}
+
+// reduce returns v reduced against the published rows: zero at every pivot,
+// and zero altogether exactly when v is in their span.
+func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
+	// Rows are zero at each other's pivots, so eliminating one pivot never
+	// creates a non-zero at another: the pivots to visit are those of v.
+	orig := v.idx
+	for _, j := range orig {
+		r := s.pivot[j]
+		if r < 0 {
+			continue
+		}
+		c, ok := s.f.coef(v, j)
+		if !ok {
+			continue
+		}
+		row := s.rows[r]
+		rp, _ := s.f.coef(row, j)
+		v = s.f.combine(rp, v, c, row)
+	}
+	return v
+}
+
+// addRow adds a reduced, non-zero vector to the published rows.
+func (s *solver[T, F]) addRow(w vec[T]) {
+	p, wp := w.idx[0], w.val[0]
+	for r, row := range s.rows {
+		if c, ok := s.f.coef(row, p); ok {
+			s.rows[r] = s.f.combine(wp, row, c, w)
+		}
+	}
+	s.pivot[p] = int32(len(s.rows))
+	s.rows = append(s.rows, w)
+}
+
+func (s *solver[T, F]) find(v vec[T], h uint64) int32 {
+	for _, id := range s.index[h] {
+		if s.f.equal(s.classes[id].v, v) {
+			return id
+		}
+	}
+	return -1
+}
+
+func (s *solver[T, F]) unindex(h uint64, id int32) {
+	ids := s.index[h]
+	if k := slices.Index(ids, id); k >= 0 {
+		ids = slices.Delete(ids, k, k+1)
+	}
+	if len(ids) == 0 {
+		delete(s.index, h)
+	} else {
+		s.index[h] = ids
+	}
+}
+
+// withhold records cell i as withheld, with residual r.
+func (s *solver[T, F]) withhold(i int, r vec[T]) {
+	if r.isZero() {
+		return
+	}
+	c := &s.cells[i]
+	h := s.f.hash(r)
+	id := s.find(r, h)
+	if id < 0 {
+		id = int32(len(s.classes))
+		s.classes = append(s.classes, &class[T]{v: r, h: h})
+		s.live = append(s.live, id)
+		s.index[h] = append(s.index[h], id)
+	}
+	k := s.classes[id]
+	k.primary = k.primary || c.Primary
+	k.singleton = k.singleton || c.Singleton
+}
+
+// tryPublish publishes cell i unless that would disclose a withheld cell.
+// It returns the cell's residual and whether it was published.
+func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
+	w := s.reduce(s.f.ones(s.cells[i].Inner))
+	if w.isZero() {
+		return w, true // already determined: publishing it changes nothing
+	}
+	p, wp := w.idx[0], w.val[0]
+
+	// Residuals of the classes after eliminating pivot p.
+	changes := s.changes[:0]
+	for _, id := range s.live {
+		k := s.classes[id]
+		c, ok := s.f.coef(k.v, p)
+		if !ok {
+			continue
+		}
+		nv := s.f.combine(wp, k.v, c, w)
+		if nv.isZero() {
+			s.changes = changes[:0]
+			return w, false
+		}
+		changes = append(changes, change[T]{id: id, v: nv, h: s.f.hash(nv)})
+	}
+	s.changes = changes
+
+	// Classes that become proportional merge. An unchanged class is zero at
+	// p while a changed one was not, so each cluster holds changed classes
+	// and at most one unchanged class, found through the index.
+	clusters := s.clusters[:0]
+	clear(s.byHash)
+	for _, ch := range changes {
+		at := -1
+		for _, c := range s.byHash[ch.h] {
+			if s.f.equal(clusters[c].v, ch.v) {
+				at = c
+				break
+			}
+		}
+		if at < 0 {
+			at = len(clusters)
+			cl := cluster[T]{v: ch.v, h: ch.h, unchanged: s.find(ch.v, ch.h)}
+			if cl.unchanged >= 0 {
+				cl.ids = append(cl.ids, cl.unchanged)
+			}
+			clusters = append(clusters, cl)
+			s.byHash[ch.h] = append(s.byHash[ch.h], at)
+		}
+		clusters[at].ids = append(clusters[at].ids, ch.id)
+	}
+	s.clusters = clusters
+	for _, cl := range clusters {
+		if len(cl.ids) > 1 && s.singletonDisclosure(cl.ids) {
+			return w, false
+		}
+	}
+
+	// Safe: publish.
+	s.addRow(w)
+	for _, ch := range changes {
+		s.unindex(s.classes[ch.id].h, ch.id)
+	}
+	merged := false
+	for _, cl := range clusters {
+		keep := slices.Min(cl.ids)
+		if cl.unchanged >= 0 && cl.unchanged != keep {
+			s.unindex(cl.h, cl.unchanged)
+		}
+		k := s.classes[keep]
+		for _, id := range cl.ids {
+			if id == keep {
+				continue
+			}
+			o := s.classes[id]
+			k.primary = k.primary || o.primary
+			k.singleton = k.singleton || o.singleton
+			s.classes[id] = nil
+			merged = true
+		}
+		if keep != cl.unchanged {
+			k.v, k.h = cl.v, cl.h
+			s.index[cl.h] = append(s.index[cl.h], keep)
+		}
+	}
+	if merged {
+		s.live = slices.DeleteFunc(s.live, func(id int32) bool { return s.classes[id] == nil })
+	}
+	return w, true
+}
+
+// singletonDisclosure reports whether merging the classes ids would put a
+// primary cell of one class in the span of the published cells and a
+// singleton of another class. Cells of one class were already proportional,
+// so only pairs across classes are new.
+func (s *solver[T, F]) singletonDisclosure(ids []int32) bool {
+	np, ns, both := 0, 0, 0
+	for _, id := range ids {
+		k := s.classes[id]
+		if k.primary {
+			np++
+		}
+		if k.singleton {
+			ns++
+		}
+		if k.primary && k.singleton {
+			both++
+		}
+	}
+	return np > 0 && ns > 0 && !(np == 1 && ns == 1 && both == 1)
+}

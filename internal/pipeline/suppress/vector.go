@@ -1,0 +1,244 @@
+package suppress
+
+import (
+	"math/big"
+	"math/bits"
+	"slices"
+)
+
+// vec is a sparse vector over inner cells: idx is strictly increasing and
+// every val is non-zero. Vectors built by a field are primitive: the gcd of
+// their coefficients is 1 and the first coefficient is positive, so two
+// vectors are proportional exactly when they are equal.
+type vec[T any] struct {
+	idx []int32
+	val []T
+}
+
+func (v vec[T]) isZero() bool { return len(v.idx) == 0 }
+
+// field is the exact arithmetic the elimination runs on.
+type field[T any] interface {
+	// ones returns the 0/1 vector of a cell summing the given inner cells.
+	ones(inner []int32) vec[T]
+	// coef returns the coefficient of v at inner cell j, and whether it is
+	// non-zero.
+	coef(v vec[T], j int32) (T, bool)
+	// combine returns a·x − b·y in primitive form.
+	combine(a T, x vec[T], b T, y vec[T]) vec[T]
+	hash(v vec[T]) uint64
+	equal(x, y vec[T]) bool
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashIndex(h uint64, j int32) uint64 {
+	return (h ^ uint64(uint32(j))) * fnvPrime
+}
+
+// overflow is the panic value smallField raises when a coefficient would
+// leave its range; the caller recovers it and switches to bigField.
+type overflow struct{}
+
+// defaultLimit bounds the magnitude of int64 coefficients. Keeping it below
+// 2^62 makes the difference of two coefficients representable.
+const defaultLimit = 1<<62 - 1
+
+// smallField is int64 arithmetic with overflow detection.
+type smallField struct{ limit uint64 }
+
+func absU(a int64) uint64 {
+	if a < 0 {
+		return uint64(-a)
+	}
+	return uint64(a)
+}
+
+func gcdU(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (smallField) ones(inner []int32) vec[int64] {
+	v := vec[int64]{idx: slices.Clone(inner), val: make([]int64, len(inner))}
+	for i := range v.val {
+		v.val[i] = 1
+	}
+	return v
+}
+
+func (smallField) coef(v vec[int64], j int32) (int64, bool) {
+	if i, ok := slices.BinarySearch(v.idx, j); ok {
+		return v.val[i], true
+	}
+	return 0, false
+}
+
+func (f smallField) mul(a, b int64) int64 {
+	hi, lo := bits.Mul64(absU(a), absU(b))
+	if hi != 0 || lo > f.limit {
+		panic(overflow{})
+	}
+	if (a < 0) != (b < 0) {
+		return -int64(lo)
+	}
+	return int64(lo)
+}
+
+func (f smallField) sub(a, b int64) int64 {
+	d := a - b // |a|, |b| < 2^62: no wrap-around
+	if absU(d) > f.limit {
+		panic(overflow{})
+	}
+	return d
+}
+
+func (f smallField) combine(a int64, x vec[int64], b int64, y vec[int64]) vec[int64] {
+	n := len(x.idx) + len(y.idx)
+	out := vec[int64]{idx: make([]int32, 0, n), val: make([]int64, 0, n)}
+	var g uint64
+	i, j := 0, 0
+	for i < len(x.idx) || j < len(y.idx) {
+		var k int32
+		var c int64
+		switch {
+		case j == len(y.idx) || (i < len(x.idx) && x.idx[i] < y.idx[j]):
+			k, c = x.idx[i], f.mul(a, x.val[i])
+			i++
+		case i == len(x.idx) || y.idx[j] < x.idx[i]:
+			k, c = y.idx[j], -f.mul(b, y.val[j])
+			j++
+		default:
+			k, c = x.idx[i], f.sub(f.mul(a, x.val[i]), f.mul(b, y.val[j]))
+			i++
+			j++
+		}
+		if c != 0 {
+			out.idx = append(out.idx, k)
+			out.val = append(out.val, c)
+			if g != 1 {
+				g = gcdU(absU(c), g)
+			}
+		}
+	}
+	if len(out.val) == 0 {
+		return out
+	}
+	d := int64(g)
+	if out.val[0] < 0 {
+		d = -d
+	}
+	if d != 1 {
+		for i := range out.val {
+			out.val[i] /= d
+		}
+	}
+	return out
+}
+
+func (smallField) hash(v vec[int64]) uint64 {
+	h := uint64(fnvOffset)
+	for i, j := range v.idx {
+		h = hashIndex(h, j)
+		h = (h ^ uint64(v.val[i])) * fnvPrime
+	}
+	return h
+}
+
+func (smallField) equal(x, y vec[int64]) bool {
+	return slices.Equal(x.idx, y.idx) && slices.Equal(x.val, y.val)
+}
+
+// bigField is arbitrary-precision arithmetic. Coefficients are never mutated
+// once they belong to a vector.
+type bigField struct{}
+
+var bigOne = big.NewInt(1)
+
+func (bigField) ones(inner []int32) vec[*big.Int] {
+	v := vec[*big.Int]{idx: slices.Clone(inner), val: make([]*big.Int, len(inner))}
+	for i := range v.val {
+		v.val[i] = bigOne
+	}
+	return v
+}
+
+func (bigField) coef(v vec[*big.Int], j int32) (*big.Int, bool) {
+	if i, ok := slices.BinarySearch(v.idx, j); ok {
+		return v.val[i], true
+	}
+	return nil, false
+}
+
+func (bigField) combine(a *big.Int, x vec[*big.Int], b *big.Int, y vec[*big.Int]) vec[*big.Int] {
+	n := len(x.idx) + len(y.idx)
+	out := vec[*big.Int]{idx: make([]int32, 0, n), val: make([]*big.Int, 0, n)}
+	g := new(big.Int)
+	var t big.Int
+	i, j := 0, 0
+	for i < len(x.idx) || j < len(y.idx) {
+		var k int32
+		c := new(big.Int)
+		switch {
+		case j == len(y.idx) || (i < len(x.idx) && x.idx[i] < y.idx[j]):
+			k = x.idx[i]
+			c.Mul(a, x.val[i])
+			i++
+		case i == len(x.idx) || y.idx[j] < x.idx[i]:
+			k = y.idx[j]
+			c.Mul(b, y.val[j]).Neg(c)
+			j++
+		default:
+			k = x.idx[i]
+			c.Mul(a, x.val[i]).Sub(c, t.Mul(b, y.val[j]))
+			i++
+			j++
+		}
+		if c.Sign() != 0 {
+			out.idx = append(out.idx, k)
+			out.val = append(out.val, c)
+			g.GCD(nil, nil, g, t.Abs(c))
+		}
+	}
+	if len(out.val) == 0 {
+		return out
+	}
+	if out.val[0].Sign() < 0 {
+		g.Neg(g)
+	}
+	if g.Cmp(bigOne) != 0 {
+		for _, c := range out.val {
+			c.Quo(c, g)
+		}
+	}
+	return out
+}
+
+func (bigField) hash(v vec[*big.Int]) uint64 {
+	h := uint64(fnvOffset)
+	for i, j := range v.idx {
+		h = hashIndex(h, j)
+		h = (h ^ uint64(v.val[i].Sign()+1)) * fnvPrime
+		for _, w := range v.val[i].Bits() {
+			h = (h ^ uint64(w)) * fnvPrime
+		}
+	}
+	return h
+}
+
+func (bigField) equal(x, y vec[*big.Int]) bool {
+	if !slices.Equal(x.idx, y.idx) {
+		return false
+	}
+	for i := range x.val {
+		if x.val[i].Cmp(y.val[i]) != 0 {
+			return false
+		}
+	}
+	return true
+}
