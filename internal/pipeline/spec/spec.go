@@ -1,0 +1,183 @@
+// Package spec holds the plain, JSON-serialisable plans the pipeline executes: what one
+// ingestion reads and how it validates and maps rows (Ingest), and what one aggregation
+// computes for all indicators of an initiative (Aggregate). internal/plan compiles them from
+// the API objects; a Job pod reads them from a file. The package imports nothing of
+// Kubernetes.
+package spec
+
+// Column types, as the API spells them.
+const (
+	TypeString    = "String"
+	TypeInteger   = "Integer"
+	TypeNumber    = "Number"
+	TypeBoolean   = "Boolean"
+	TypeDate      = "Date"
+	TypeTimestamp = "Timestamp"
+)
+
+// Measure types, aggregates, grains, operators and value kinds, as the API spells them.
+const (
+	Count         = "Count"
+	Sum           = "Sum"
+	Mean          = "Mean"
+	Proportion    = "Proportion"
+	Ratio         = "Ratio"
+	Rate          = "Rate"
+	DistinctCount = "DistinctCount"
+
+	GrainDay     = "Day"
+	GrainWeek    = "Week"
+	GrainMonth   = "Month"
+	GrainQuarter = "Quarter"
+	GrainYear    = "Year"
+
+	OpIn           = "In"
+	OpNotIn        = "NotIn"
+	OpExists       = "Exists"
+	OpDoesNotExist = "DoesNotExist"
+	OpGt           = "Gt"
+	OpLt           = "Lt"
+
+	RowTotal = "RowTotal"
+	PerUnit  = "PerUnit"
+
+	AlignExact           = "Exact"
+	AlignLatestAvailable = "LatestAvailable"
+
+	HigherIsBetter = "HigherIsBetter"
+	LowerIsBetter  = "LowerIsBetter"
+)
+
+// Dimension is a vocabulary dimension. Group i has code i; the unknown group has code
+// len(Values).
+type Dimension struct {
+	Name    string   `json:"name"`
+	Values  []string `json:"values"`
+	Unknown string   `json:"unknown"`
+	Ordered bool     `json:"ordered,omitempty"`
+}
+
+// Groups returns the dimension's groups in code order, the unknown group last.
+func (d Dimension) Groups() []string {
+	return append(append([]string(nil), d.Values...), d.Unknown)
+}
+
+// UnknownCode is the code of the unknown group.
+func (d Dimension) UnknownCode() int { return len(d.Values) }
+
+// Filter keeps (or, in ExcludeRows, drops) rows whose column matches.
+type Filter struct {
+	Column   string   `json:"column"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// Column is a declared column of a source.
+type Column struct {
+	Name      string            `json:"name"`
+	Type      string            `json:"type"`
+	Required  bool              `json:"required,omitempty"`
+	Dimension string            `json:"dimension,omitempty"`
+	ValueMap  map[string]string `json:"valueMap,omitempty"`
+	Format    string            `json:"format,omitempty"`
+	ValueKind string            `json:"valueKind,omitempty"`
+}
+
+// Ingest is the plan of one ingestion: one DataSource into one snapshot.
+type Ingest struct {
+	Namespace  string `json:"namespace"`
+	Initiative string `json:"initiative"`
+	Source     string `json:"source"`
+	Partner    string `json:"partner"`
+
+	Format    string `json:"format"`
+	Delimiter string `json:"delimiter,omitempty"`
+	Header    bool   `json:"header"`
+	Sheet     string `json:"sheet,omitempty"`
+	HeaderRow int    `json:"headerRow,omitempty"`
+	// Path of the input file (file locations; other locations are fetched to a file first).
+	Path string `json:"path"`
+
+	// TimeZone is the Initiative's: day numbers of dates and timestamps are in this zone.
+	TimeZone string `json:"timeZone"`
+	// Dimensions are the vocabulary dimensions the columns map onto.
+	Dimensions      []Dimension `json:"dimensions"`
+	Columns         []Column    `json:"columns"`
+	FrequencyColumn string      `json:"frequencyColumn,omitempty"`
+	MissingValues   []string    `json:"missingValues,omitempty"`
+	ExcludeRows     []Filter    `json:"excludeRows,omitempty"`
+	// MaxRejectPercent above which the snapshot is not promoted.
+	MaxRejectPercent int `json:"maxRejectPercent"`
+}
+
+// Dimension returns the named vocabulary dimension.
+func (p *Ingest) Dimension(name string) (Dimension, bool) {
+	for _, d := range p.Dimensions {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dimension{}, false
+}
+
+// Operand is one source aggregated one way after filters.
+type Operand struct {
+	Source     string   `json:"source"`
+	Aggregate  string   `json:"aggregate,omitempty"`
+	Column     string   `json:"column,omitempty"`
+	TimeColumn string   `json:"timeColumn"`
+	Filters    []Filter `json:"filters,omitempty"`
+	Alignment  string   `json:"alignment,omitempty"`
+}
+
+// Target is an indicator's target.
+type Target struct {
+	Value          float64  `json:"value"`
+	By             string   `json:"by,omitempty"`
+	BaselinePeriod string   `json:"baselinePeriod,omitempty"`
+	BaselineValue  *float64 `json:"baselineValue,omitempty"`
+}
+
+// Indicator is one indicator, with its effective dimensions and cell floor.
+type Indicator struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Unit        string   `json:"unit,omitempty"`
+	Polarity    string   `json:"polarity"`
+	Measure     string   `json:"measure"`
+	Numerator   Operand  `json:"numerator"`
+	Denominator *Operand `json:"denominator,omitempty"`
+	Per         float64  `json:"per,omitempty"`
+
+	Grain                string `json:"grain"`
+	FiscalYearStartMonth int    `json:"fiscalYearStartMonth"`
+
+	// Dimensions: the Initiative's defaults plus the indicator's own, minus excluded ones.
+	Dimensions    []string   `json:"dimensions"`
+	Intersections [][]string `json:"intersections,omitempty"`
+	MinCellSize   int        `json:"minCellSize"`
+	Target        *Target    `json:"target,omitempty"`
+	// SpecHash identifies the indicator's spec (provenance of results).
+	SpecHash string `json:"specHash"`
+}
+
+// Aggregate is the plan of one aggregation: every indicator of one initiative.
+type Aggregate struct {
+	Namespace  string      `json:"namespace"`
+	Initiative string      `json:"initiative"`
+	TimeZone   string      `json:"timeZone"`
+	Dimensions []Dimension `json:"dimensions"`
+	// ReferenceGroups maps a dimension to its fixed reference group.
+	ReferenceGroups map[string]string `json:"referenceGroups,omitempty"`
+	Indicators      []Indicator       `json:"indicators"`
+}
+
+// Dimension returns the named vocabulary dimension.
+func (p *Aggregate) Dimension(name string) (Dimension, bool) {
+	for _, d := range p.Dimensions {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dimension{}, false
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"path"
+	"strings"
+	"time"
+)
+
+// Keys of the store's layout. Everything of an initiative lives under
+// <namespace>/<initiative>/, so a Job pod can be limited to that prefix.
+//
+//	<ns>/<initiative>/sources/<source>/data/<sha256>.parquet      snapshot (content-addressed)
+//	<ns>/<initiative>/sources/<source>/data/<sha256>.arrow        engine layout of it
+//	<ns>/<initiative>/sources/<source>/rejects/<sha256>.csv       rows that failed, with reasons
+//	<ns>/<initiative>/sources/<source>/snapshots/<sha256>.json    manifest, written last
+//	<ns>/<initiative>/sources/<source>/latest.json                the promoted snapshot's manifest
+//	<ns>/<initiative>/results/<sha256>.parquet                    result table
+//	<ns>/<initiative>/results/<sha256>.json                       result manifest, written last
+//	<ns>/<initiative>/results/latest.json
+
+// Prefix is the folder of one initiative.
+func Prefix(namespace, initiative string) string { return path.Join(namespace, initiative) }
+
+// SourcePrefix is the folder of one source.
+func SourcePrefix(namespace, initiative, source string) string {
+	return path.Join(namespace, initiative, "sources", source)
+}
+
+// HexOf strips the "sha256:" prefix of an id.
+func HexOf(id string) string { return strings.TrimPrefix(id, "sha256:") }
+
+// SnapshotManifest describes one snapshot of a source. It is written after every file it
+// names, so its presence means the snapshot is complete.
+type SnapshotManifest struct {
+	ID         string    `json:"id"` // sha256:<hex of the Parquet file>
+	Namespace  string    `json:"namespace"`
+	Initiative string    `json:"initiative"`
+	Source     string    `json:"source"`
+	Partner    string    `json:"partner"`
+	SchemaHash string    `json:"schemaHash"`
+	Created    time.Time `json:"created"`
+
+	RowsIn       int64 `json:"rowsIn"`
+	RowsOK       int64 `json:"rowsOk"`
+	RowsRejected int64 `json:"rowsRejected"`
+	RowsExcluded int64 `json:"rowsExcluded"`
+	// Units is the number of units of the accepted rows: rows, or the sum of the frequency column.
+	Units int64 `json:"units"`
+
+	Parquet      string `json:"parquet"` // key
+	ParquetBytes int64  `json:"parquetBytes"`
+	Engine       string `json:"engine"` // key of the Arrow IPC engine layout
+	EngineBytes  int64  `json:"engineBytes"`
+	Rejects      string `json:"rejects,omitempty"`
+
+	// Columns of the engine layout, in order, with their vocabulary groups.
+	Columns []SnapshotColumn `json:"columns"`
+	// MinDay and MaxDay bound the day numbers (days since 1970-01-01, local) of time columns.
+	MinDay int32 `json:"minDay"`
+	MaxDay int32 `json:"maxDay"`
+	// UnknownShare is, per dimension column, the share of units in the unknown group.
+	UnknownShare map[string]float64 `json:"unknownShare,omitempty"`
+	// Promoted is false when the reject share exceeded maxRejectPercent.
+	Promoted bool   `json:"promoted"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// SnapshotColumn is one column of a snapshot.
+type SnapshotColumn struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"`
+	Dimension string   `json:"dimension,omitempty"`
+	Groups    []string `json:"groups,omitempty"` // code i is Groups[i]; the unknown group last
+	ValueKind string   `json:"valueKind,omitempty"`
+	Frequency bool     `json:"frequency,omitempty"`
+}
+
+// ResultManifest describes one result table.
+type ResultManifest struct {
+	ID         string            `json:"id"`
+	Namespace  string            `json:"namespace"`
+	Initiative string            `json:"initiative"`
+	Created    time.Time         `json:"created"`
+	Parquet    string            `json:"parquet"`
+	Cells      int               `json:"cells"`
+	Suppressed int               `json:"suppressed"`
+	Inputs     map[string]string `json:"inputs"`     // source → snapshot id
+	SpecHashes map[string]string `json:"specHashes"` // indicator → spec hash
+}

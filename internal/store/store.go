@@ -1,0 +1,190 @@
+// Package store is Backbone's view of its blob store (gocloud.dev/blob: file:// for local
+// mode and single-node clusters, s3:// in production, mem:// in tests): where snapshots,
+// rejects, results and their manifests live, and how they are written so that a crash
+// never leaves a half-written object that looks valid.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+	"gocloud.dev/gcerrors"
+)
+
+// Store is an open blob store.
+type Store struct {
+	bucket *blob.Bucket
+	url    string
+	// dir is the local folder of a file:// store, so large files can be memory-mapped.
+	dir string
+}
+
+// Open opens the store at a URL: file:///abs/dir, mem://, or any URL gocloud.dev/blob knows.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store URL %q: %w", rawURL, err)
+	}
+	s := &Store{url: rawURL}
+	switch u.Scheme {
+	case "file":
+		dir := u.Path
+		if dir == "" {
+			return nil, fmt.Errorf("store URL %q: a file store needs an absolute path, e.g. file:///var/lib/backbone", rawURL)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating store folder: %w", err)
+		}
+		b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: false})
+		if err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", rawURL, err)
+		}
+		s.bucket, s.dir = b, dir
+	case "mem":
+		s.bucket = memblob.OpenBucket(nil)
+	default:
+		b, err := blob.OpenBucket(ctx, rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("opening store %s: %w", rawURL, err)
+		}
+		s.bucket = b
+	}
+	return s, nil
+}
+
+// FileURL returns the file:// URL of a local folder.
+func FileURL(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error { return s.bucket.Close() }
+
+// URI returns the URI of a key, for manifests and status.
+func (s *Store) URI(key string) string {
+	return strings.TrimSuffix(s.url, "/") + "/" + key
+}
+
+// LocalPath returns the local file of key when the store is a folder on this machine.
+func (s *Store) LocalPath(key string) (string, bool) {
+	if s.dir == "" {
+		return "", false
+	}
+	return filepath.Join(s.dir, filepath.FromSlash(key)), true
+}
+
+// PutFile uploads a local file to key. The store makes the object visible only when the
+// upload is complete.
+func (s *Store) PutFile(ctx context.Context, key, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := s.bucket.NewWriter(ctx, key, nil)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}
+
+// PutJSON writes v as indented JSON to key.
+func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := s.bucket.WriteAll(ctx, key, append(b, '\n'), nil); err != nil {
+		return fmt.Errorf("writing %s: %w", key, err)
+	}
+	return nil
+}
+
+// GetJSON reads key into v. A missing key gives an error satisfying errors.Is(err, ErrNotFound).
+func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
+	b, err := s.bucket.ReadAll(ctx, key)
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return fmt.Errorf("reading %s: %w", key, ErrNotFound)
+		}
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", key, err)
+	}
+	return nil
+}
+
+// Exists reports whether key exists.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	return s.bucket.Exists(ctx, key)
+}
+
+// Fetch makes key available as a local file: the store's own file for a file:// store,
+// otherwise a download into dir. The caller removes downloads (the second result is true).
+func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error) {
+	if p, ok := s.LocalPath(key); ok {
+		return p, false, nil
+	}
+	r, err := s.bucket.NewReader(ctx, key, nil)
+	if err != nil {
+		return "", false, fmt.Errorf("reading %s: %w", key, err)
+	}
+	defer r.Close()
+	f, err := os.CreateTemp(dir, "fetch-*-"+path.Base(key))
+	if err != nil {
+		return "", false, err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", false, fmt.Errorf("reading %s: %w", key, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", false, err
+	}
+	return f.Name(), true, nil
+}
+
+// ErrNotFound is returned for keys that do not exist.
+var ErrNotFound = errors.New("not found")
+
+// HashFile returns the sha256 of a file as hex.
+func HashFile(file string) (string, int64, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
