@@ -298,7 +298,9 @@ func (c *compiler) proportion(num, den operand) {
 		e.add("spec.measure.numerator.timeColumn", "a Proportion's numerator and denominator assign units to periods by the same column: %q, not %q", den.op.TimeColumn, num.op.TimeColumn)
 	}
 	for _, f := range den.op.Filters {
-		if !slices.ContainsFunc(num.op.Filters, func(g spec.Filter) bool { return slices.Equal(g.Values, f.Values) && g.Column == f.Column && g.Operator == f.Operator }) {
+		if !slices.ContainsFunc(num.op.Filters, func(g spec.Filter) bool {
+			return slices.Equal(g.Values, f.Values) && g.Column == f.Column && g.Operator == f.Operator
+		}) {
 			e.add("spec.measure.numerator.filters", "a Proportion's numerator must repeat every filter of its denominator (missing %s %s %s)", f.Column, f.Operator, quoteAll(f.Values))
 		}
 	}

@@ -122,7 +122,7 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 	for i, f := range ds.Spec.Schema.ExcludeRows {
 		field := fmt.Sprintf("spec.schema.excludeRows[%d]", i)
 		p.ExcludeRows = append(p.ExcludeRows, filter(f))
-		checkFilter(e, field, f, ds, p.Dimensions)
+		checkFilter(e, field, f, ds, nil)
 	}
 	return p, e.err()
 }
@@ -212,7 +212,8 @@ func columnNames(ds *impactv1.DataSource) []string {
 }
 
 // checkFilter checks a filter against the source's schema: the column exists, Gt/Lt test a
-// number, In/NotIn values are valid for the column's type (groups for a dimension column).
+// number, In/NotIn values are valid for the column's type (groups for a dimension column,
+// unless dims is nil: excludeRows compare the partner's raw values, such as "ALL").
 func checkFilter(e *errs, field string, f impactv1.Filter, ds *impactv1.DataSource, dims []spec.Dimension) {
 	c, ok := column(ds, string(f.Column))
 	if !ok {
@@ -230,17 +231,18 @@ func checkFilter(e *errs, field string, f impactv1.Filter, ds *impactv1.DataSour
 		for j, v := range f.Values {
 			vf := fmt.Sprintf("%s.values[%d]", field, j)
 			switch {
+			case c.Dimension != "" && dims == nil:
 			case c.Dimension != "":
 				for _, d := range dims {
 					if d.Name == string(c.Dimension) && !isGroup(d, string(v)) {
 						e.add(vf, "%q is not a group of dimension %q (groups: %s)", v, d.Name, quoteAll(d.Groups()))
 					}
 				}
-			case c.Type == impactv1.ColumnBoolean:
+			case c.Type == impactv1.ColumnBoolean && dims != nil:
 				if s := strings.ToLower(string(v)); s != "true" && s != "false" {
 					e.add(vf, "column %q is Boolean: values must be \"true\" or \"false\", not %q", c.Name, v)
 				}
-			case c.Type == impactv1.ColumnDate || c.Type == impactv1.ColumnTimestamp:
+			case (c.Type == impactv1.ColumnDate || c.Type == impactv1.ColumnTimestamp) && dims != nil:
 				e.add(field+".operator", "%s is not supported on %s column %q; filter periods with the indicator's time settings", f.Operator, c.Type, c.Name)
 				return
 			}

@@ -90,6 +90,9 @@ func Compile(f spec.Filter, colType string, groups []string) (*Pred, error) {
 	return p, nil
 }
 
+// Op is the filter's operator.
+func (p *Pred) Op() string { return p.op }
+
 // result applies the operator to "the value is in the set" for a non-null value.
 func (p *Pred) result(valid, in bool) bool {
 	switch p.op {

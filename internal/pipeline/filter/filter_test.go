@@ -17,25 +17,39 @@ func TestPredicates(t *testing.T) {
 		check  func(p *Pred) bool
 	}{
 		{"in code", spec.Filter{Operator: "In", Values: []string{"black"}}, "String", groups,
-			func(p *Pred) bool { return p.MatchCode(1, unknown) && !p.MatchCode(0, unknown) && !p.MatchCode(2, unknown) }},
+			func(p *Pred) bool {
+				return p.MatchCode(1, unknown) && !p.MatchCode(0, unknown) && !p.MatchCode(2, unknown)
+			}},
 		{"in unknown by name", spec.Filter{Operator: "In", Values: []string{"Unknown"}}, "String", groups,
 			func(p *Pred) bool { return p.MatchCode(2, unknown) }},
 		{"notin code", spec.Filter{Operator: "NotIn", Values: []string{"Asian"}}, "String", groups,
-			func(p *Pred) bool { return !p.MatchCode(0, unknown) && p.MatchCode(1, unknown) && p.MatchCode(2, unknown) }},
+			func(p *Pred) bool {
+				return !p.MatchCode(0, unknown) && p.MatchCode(1, unknown) && p.MatchCode(2, unknown)
+			}},
 		{"exists code", spec.Filter{Operator: "Exists"}, "String", groups,
 			func(p *Pred) bool { return p.MatchCode(0, unknown) && !p.MatchCode(2, unknown) }},
 		{"doesnotexist code", spec.Filter{Operator: "DoesNotExist"}, "String", groups,
 			func(p *Pred) bool { return !p.MatchCode(0, unknown) && p.MatchCode(2, unknown) }},
 		{"in string", spec.Filter{Operator: "In", Values: []string{"K", "TK"}}, "String", nil,
-			func(p *Pred) bool { return p.MatchString("K", true) && !p.MatchString("1", true) && !p.MatchString("", false) }},
+			func(p *Pred) bool {
+				return p.MatchString("K", true) && !p.MatchString("1", true) && !p.MatchString("", false)
+			}},
 		{"notin string keeps null", spec.Filter{Operator: "NotIn", Values: []string{"K"}}, "String", nil,
-			func(p *Pred) bool { return !p.MatchString("K", true) && p.MatchString("1", true) && p.MatchString("", false) }},
+			func(p *Pred) bool {
+				return !p.MatchString("K", true) && p.MatchString("1", true) && p.MatchString("", false)
+			}},
 		{"bool true", spec.Filter{Operator: "In", Values: []string{"true"}}, "Boolean", nil,
-			func(p *Pred) bool { return p.MatchBool(true, true) && !p.MatchBool(false, true) && !p.MatchBool(false, false) }},
+			func(p *Pred) bool {
+				return p.MatchBool(true, true) && !p.MatchBool(false, true) && !p.MatchBool(false, false)
+			}},
 		{"bool both", spec.Filter{Operator: "In", Values: []string{"true", "FALSE"}}, "Boolean", nil,
-			func(p *Pred) bool { return p.MatchBool(true, true) && p.MatchBool(false, true) && !p.MatchBool(false, false) }},
+			func(p *Pred) bool {
+				return p.MatchBool(true, true) && p.MatchBool(false, true) && !p.MatchBool(false, false)
+			}},
 		{"gt", spec.Filter{Operator: "Gt", Values: []string{"3"}}, "Integer", nil,
-			func(p *Pred) bool { return p.MatchNumber(4, true) && !p.MatchNumber(3, true) && !p.MatchNumber(9, false) }},
+			func(p *Pred) bool {
+				return p.MatchNumber(4, true) && !p.MatchNumber(3, true) && !p.MatchNumber(9, false)
+			}},
 		{"lt", spec.Filter{Operator: "Lt", Values: []string{"-1.5"}}, "Number", nil,
 			func(p *Pred) bool { return p.MatchNumber(-2, true) && !p.MatchNumber(-1.5, true) }},
 		{"in number", spec.Filter{Operator: "In", Values: []string{"1", "2.5"}}, "Number", nil,

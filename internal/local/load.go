@@ -1,0 +1,147 @@
+// Package local runs Backbone without a cluster: it reads the manifests in a folder,
+// validates them as the API server would (the embedded CRDs' schemas and CEL rules) and with
+// the cross-object checks of internal/plan, then ingests every DataSource and aggregates
+// every Initiative's indicators into a local store.
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/validate"
+)
+
+// Manifests are the objects of a folder, by kind.
+type Manifests struct {
+	Dir         string
+	Initiatives []impactv1.Initiative
+	DataSources []impactv1.DataSource
+	Indicators  []impactv1.Indicator
+	// files maps kind/namespace/name to the file it came from, for messages.
+	files map[string]string
+}
+
+// File returns the file an object was read from.
+func (m *Manifests) File(kind, namespace, name string) string {
+	return m.files[kind+"/"+namespace+"/"+name]
+}
+
+// Load reads every YAML or JSON manifest in dir (not its subfolders; kustomization files
+// are skipped), validates each object against the CRDs and decodes it. Objects without a
+// namespace get namespace. All problems are reported together, each naming the file, the
+// object and the field.
+func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
+	v, err := validate.New()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifests{Dir: dir, files: map[string]string{}}
+	var problems []string
+	for _, e := range entries {
+		name := e.Name()
+		ext := strings.ToLower(filepath.Ext(name))
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") || strings.HasPrefix(name, "kustomization.") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := decode(data)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
+			continue
+		}
+		for _, u := range objs {
+			if u.GetNamespace() == "" {
+				u.SetNamespace(namespace)
+			}
+			id := fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
+			if errs := v.Validate(ctx, u); len(errs) > 0 {
+				for _, fe := range errs {
+					problems = append(problems, fmt.Sprintf("%s: %s: %s", path, id, fe.Error()))
+				}
+				continue
+			}
+			key := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+			if prev, dup := m.files[key]; dup {
+				problems = append(problems, fmt.Sprintf("%s: %s is also defined in %s", path, id, prev))
+				continue
+			}
+			m.files[key] = path
+			if err := m.add(u); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s: %v", path, id, err))
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+	if len(m.Initiatives) == 0 {
+		return nil, fmt.Errorf("%s: no Initiative found among the manifests", dir)
+	}
+	sort.Slice(m.DataSources, func(i, j int) bool { return m.DataSources[i].Name < m.DataSources[j].Name })
+	return m, nil
+}
+
+func decode(data []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var out []*unstructured.Unstructured
+	for i := 1; ; i++ {
+		obj := map[string]any{}
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if len(obj) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: obj})
+	}
+}
+
+func (m *Manifests) add(u *unstructured.Unstructured) error {
+	conv := runtime.DefaultUnstructuredConverter
+	switch u.GetKind() {
+	case "Initiative":
+		var o impactv1.Initiative
+		if err := conv.FromUnstructured(u.Object, &o); err != nil {
+			return err
+		}
+		m.Initiatives = append(m.Initiatives, o)
+	case "DataSource":
+		var o impactv1.DataSource
+		if err := conv.FromUnstructured(u.Object, &o); err != nil {
+			return err
+		}
+		m.DataSources = append(m.DataSources, o)
+	case "Indicator":
+		var o impactv1.Indicator
+		if err := conv.FromUnstructured(u.Object, &o); err != nil {
+			return err
+		}
+		m.Indicators = append(m.Indicators, o)
+	default:
+		return fmt.Errorf("kind %q is not a Backbone resource", u.GetKind())
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+// Package aggregate computes every indicator of one initiative in one pass over its
+// sources' snapshots: rows are grouped by vocabulary codes into dense arrays (a cube over
+// the dimensions the indicators use, per period), rolled up into the published cells (the
+// total, each dimension's groups, each intersection), measured (value, n, interval,
+// reliability), protected by primary and secondary cell suppression across every indicator
+// that shares a count base, and annotated with equity statistics and progress to target.
+package aggregate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/period"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// Input is one source's snapshot: its manifest and the bytes of its engine layout
+// (typically memory-mapped).
+type Input struct {
+	Manifest *store.SnapshotManifest
+	Engine   []byte
+}
+
+// Options are the settings of one run.
+type Options struct {
+	// AsOf decides which periods are complete; default time.Now().
+	AsOf time.Time
+}
+
+// Result is everything one run publishes.
+type Result struct {
+	Cells      []Cell            `json:"cells"`
+	Indicators []IndicatorResult `json:"indicators"`
+	// Inputs maps each source to the snapshot id computed from.
+	Inputs map[string]string `json:"inputs"`
+}
+
+// Run computes every indicator of p from the inputs (by source name).
+func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts Options) (*Result, error) {
+	if opts.AsOf.IsZero() {
+		opts.AsOf = time.Now()
+	}
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
+	}
+	asOfDay := period.DayOf(opts.AsOf.In(loc))
+	dims := map[string]spec.Dimension{}
+	for _, d := range p.Dimensions {
+		dims[d.Name] = d
+	}
+	e := &engine{plan: p, dims: dims, sources: map[string]*source{}, ops: map[string]*operandState{}, asOfDay: asOfDay}
+	res := &Result{Inputs: map[string]string{}}
+	if err := e.prepare(inputs); err != nil {
+		return nil, err
+	}
+	for name, s := range e.sources {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.scanFile(inputs[name].Engine); err != nil {
+			return nil, err
+		}
+		res.Inputs[name] = s.man.ID
+	}
+	for _, ir := range e.runs {
+		if err := ir.measure(e); err != nil {
+			return nil, fmt.Errorf("indicator %q: %w", ir.ind.Name, err)
+		}
+	}
+	if err := e.protect(); err != nil {
+		return nil, err
+	}
+	for _, ir := range e.runs {
+		ir.finish(e)
+		res.Cells = append(res.Cells, ir.output(p)...)
+		res.Indicators = append(res.Indicators, ir.result)
+	}
+	return res, nil
+}
+
+type engine struct {
+	plan    *spec.Aggregate
+	dims    map[string]spec.Dimension
+	sources map[string]*source
+	ops     map[string]*operandState
+	runs    []*indicatorRun
+	asOfDay int32
+}
+
+// prepare builds the sources' cubes and the operand states the indicators need.
+func (e *engine) prepare(inputs map[string]Input) error {
+	// Cube dimensions of each source: every dimension an indicator reading it uses.
+	want := map[string]map[string]bool{}
+	for _, ind := range e.plan.Indicators {
+		for _, op := range operands(ind) {
+			if want[op.Source] == nil {
+				want[op.Source] = map[string]bool{}
+			}
+			for _, d := range ind.Dimensions {
+				want[op.Source][d] = true
+			}
+		}
+	}
+	for name, ds := range want {
+		in, ok := inputs[name]
+		if !ok || in.Manifest == nil {
+			return fmt.Errorf("no snapshot of source %q", name)
+		}
+		s := &source{name: name, man: in.Manifest, cols: map[string]int{}}
+		for i, c := range in.Manifest.Columns {
+			s.cols[c.Name] = i
+		}
+		for _, d := range e.plan.Dimensions { // vocabulary order
+			if !ds[d.Name] {
+				continue
+			}
+			col := -1
+			for i, c := range in.Manifest.Columns {
+				if c.Dimension == d.Name {
+					col = i
+				}
+			}
+			if col < 0 {
+				return fmt.Errorf("snapshot %s of source %q has no column for dimension %q", in.Manifest.ID, name, d.Name)
+			}
+			if got, want := len(in.Manifest.Columns[col].Groups), len(d.Values)+1; got != want {
+				return fmt.Errorf("snapshot %s of source %q was ingested with %d groups of dimension %q, the vocabulary now has %d: ingest it again", in.Manifest.ID, name, got, d.Name, want)
+			}
+			s.dims = append(s.dims, d.Name)
+			s.dimCols = append(s.dimCols, col)
+			s.sizes = append(s.sizes, len(d.Values)+1)
+		}
+		s.size = 1
+		s.strides = make([]int, len(s.sizes))
+		for i := len(s.sizes) - 1; i >= 0; i-- {
+			s.strides[i] = s.size
+			s.size *= s.sizes[i]
+		}
+		if s.size > 1<<22 {
+			return fmt.Errorf("source %q: the cube over dimensions %v has %d cells; use fewer dimensions", name, s.dims, s.size)
+		}
+		e.sources[name] = s
+	}
+	for i := range e.plan.Indicators {
+		ind := &e.plan.Indicators[i]
+		grain := period.Grain{Name: ind.Grain, FiscalStart: ind.FiscalYearStartMonth}
+		ir := &indicatorRun{ind: ind, grain: grain}
+		var err error
+		if ir.num, err = e.operand(ind.Numerator, grain, ind.Measure == spec.DistinctCount); err != nil {
+			return fmt.Errorf("indicator %q: numerator: %w", ind.Name, err)
+		}
+		if ind.Denominator != nil {
+			if ir.den, err = e.operand(*ind.Denominator, grain, false); err != nil {
+				return fmt.Errorf("indicator %q: denominator: %w", ind.Name, err)
+			}
+		}
+		e.runs = append(e.runs, ir)
+	}
+	return nil
+}
+
+func operands(ind spec.Indicator) []spec.Operand {
+	ops := []spec.Operand{ind.Numerator}
+	if ind.Denominator != nil {
+		ops = append(ops, *ind.Denominator)
+	}
+	return ops
+}
+
+// operand returns the shared state of an operand at a grain, creating it once.
+func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*operandState, error) {
+	keyOp := op
+	keyOp.Alignment = ""
+	b, _ := json.Marshal(struct {
+		Op       spec.Operand
+		Grain    period.Grain
+		Distinct bool
+	}{keyOp, g, distinct})
+	key := string(b)
+	if o, ok := e.ops[key]; ok {
+		return o, nil
+	}
+	s := e.sources[op.Source]
+	o := &operandState{key: key, op: keyOp, grain: g, src: s, distinct: distinct, ordinal: map[int32]int32{}}
+	if err := o.bind(e.dims); err != nil {
+		return nil, err
+	}
+	s.ops = append(s.ops, o)
+	e.ops[key] = o
+	return o, nil
+}
+
+// baseKey identifies a count base: the units an operand counts (source, filters, time).
+func baseKey(o *operandState) string {
+	b, _ := json.Marshal(struct {
+		Source, Time string
+		Filters      []spec.Filter
+	}{o.op.Source, o.op.TimeColumn, o.op.Filters})
+	return string(b)
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

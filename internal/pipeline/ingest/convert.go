@@ -1,0 +1,428 @@
+package ingest
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/period"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+)
+
+// column holds one declared column's converted values for one batch.
+type column struct {
+	spec spec.Column
+	// groups of a dimension column, code order, the unknown group last.
+	groups  []string
+	unknown uint16
+	lookup  map[string]uint16 // raw value → code, filled lazily
+	canon   map[string]uint16 // folded canonical value → code
+
+	loc    *time.Location
+	layout string
+
+	// Per-batch outputs (length = batch rows).
+	valid []bool
+	codes []uint16  // dimension
+	ints  []int64   // Integer, Timestamp (µs since epoch, UTC)
+	days  []int32   // Date, Timestamp (local day number)
+	nums  []float64 // Number
+	bools []bool    // Boolean
+	strs  []string  // String (non-dimension)
+}
+
+// failure is one cell that failed validation.
+type failure struct {
+	row    int // index in the batch
+	column string
+	value  string
+	reason string
+}
+
+func newColumn(c spec.Column, dims []spec.Dimension, loc *time.Location) (*column, error) {
+	col := &column{spec: c, loc: loc, layout: c.Format}
+	if c.Dimension != "" {
+		var d *spec.Dimension
+		for i := range dims {
+			if dims[i].Name == c.Dimension {
+				d = &dims[i]
+			}
+		}
+		if d == nil {
+			return nil, fmt.Errorf("column %q: dimension %q is not in the vocabulary", c.Name, c.Dimension)
+		}
+		col.groups = d.Groups()
+		col.unknown = uint16(d.UnknownCode())
+		col.lookup = map[string]uint16{}
+		col.canon = map[string]uint16{}
+		for code, g := range col.groups {
+			col.canon[fold(g)] = uint16(code)
+		}
+		for raw, g := range c.ValueMap {
+			code, ok := col.canon[fold(g)]
+			if !ok {
+				return nil, fmt.Errorf("column %q: valueMap sends %q to %q, not a group of %q", c.Name, raw, g, d.Name)
+			}
+			col.lookup[raw] = code
+		}
+	}
+	return col, nil
+}
+
+// fold is the canonical form values are matched in: case-insensitive, surrounding spaces
+// ignored, inner runs of spaces collapsed.
+func fold(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
+}
+
+func (c *column) reset(n int) {
+	c.valid = grow(c.valid, n)
+	switch {
+	case c.spec.Dimension != "":
+		c.codes = grow(c.codes, n)
+	case c.spec.Type == spec.TypeInteger:
+		c.ints = grow(c.ints, n)
+	case c.spec.Type == spec.TypeNumber:
+		c.nums = grow(c.nums, n)
+	case c.spec.Type == spec.TypeBoolean:
+		c.bools = grow(c.bools, n)
+	case c.spec.Type == spec.TypeDate:
+		c.days = grow(c.days, n)
+	case c.spec.Type == spec.TypeTimestamp:
+		c.days = grow(c.days, n)
+		c.ints = grow(c.ints, n)
+	default:
+		c.strs = grow(c.strs, n)
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// convert validates and converts one input array. missing holds the partner's markers.
+// Failures are appended to fails; the row stays in the batch and the caller rejects it.
+func (c *column) convert(arr arrow.Array, missing map[string]bool, fails []failure) []failure {
+	n := arr.Len()
+	c.reset(n)
+	text, isText := textOf(arr)
+	for i := 0; i < n; i++ {
+		null := arr.IsNull(i)
+		var s string
+		if !null && isText {
+			s = text(i)
+			if missing[s] || missing[strings.TrimSpace(s)] {
+				null = true
+			}
+		}
+		if null {
+			c.valid[i] = false
+			if c.spec.Dimension != "" {
+				c.codes[i] = c.unknown
+				c.valid[i] = true // nulls are the unknown group, not missing
+				continue
+			}
+			if c.spec.Required {
+				fails = append(fails, failure{i, c.spec.Name, "", "required value is missing"})
+			}
+			continue
+		}
+		c.valid[i] = true
+		var reason string
+		if isText {
+			reason = c.parse(i, s)
+		} else {
+			reason = c.native(i, arr)
+		}
+		if reason != "" {
+			c.valid[i] = false
+			if !isText {
+				s = arr.ValueStr(i)
+			}
+			fails = append(fails, failure{i, c.spec.Name, s, reason})
+		}
+	}
+	return fails
+}
+
+// textOf returns an accessor when arr holds text (string or dictionary of strings).
+func textOf(arr arrow.Array) (func(int) string, bool) {
+	switch a := arr.(type) {
+	case *array.String:
+		return a.Value, true
+	case *array.LargeString:
+		return a.Value, true
+	case *array.StringView:
+		return a.Value, true
+	case *array.Dictionary:
+		if d, ok := a.Dictionary().(*array.String); ok {
+			return func(i int) string { return d.Value(a.GetValueIndex(i)) }, true
+		}
+	}
+	return nil, false
+}
+
+// parse converts a text value; it returns the reason when the value is invalid.
+func (c *column) parse(i int, s string) string {
+	if c.spec.Dimension != "" {
+		if code, ok := c.lookup[s]; ok {
+			c.codes[i] = code
+			return ""
+		}
+		code, ok := c.lookup[strings.TrimSpace(s)]
+		if !ok {
+			code, ok = c.canon[fold(s)]
+		}
+		if !ok {
+			return fmt.Sprintf("%q is not a group of dimension %q and is not in valueMap", s, c.spec.Dimension)
+		}
+		c.lookup[strings.Clone(s)] = code
+		c.codes[i] = code
+		return ""
+	}
+	t := strings.TrimSpace(s)
+	switch c.spec.Type {
+	case spec.TypeInteger:
+		v, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			// Accept integral decimals such as "12.0" that spreadsheets write.
+			f, ferr := strconv.ParseFloat(t, 64)
+			if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+				return fmt.Sprintf("%q is not an integer", s)
+			}
+			v = int64(f)
+		}
+		c.ints[i] = v
+	case spec.TypeNumber:
+		v, err := strconv.ParseFloat(t, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Sprintf("%q is not a number", s)
+		}
+		c.nums[i] = v
+	case spec.TypeBoolean:
+		switch strings.ToLower(t) {
+		case "true", "t", "yes", "y", "1":
+			c.bools[i] = true
+		case "false", "f", "no", "n", "0":
+			c.bools[i] = false
+		default:
+			return fmt.Sprintf("%q is not a boolean (true/false, yes/no, 1/0)", s)
+		}
+	case spec.TypeDate:
+		d, ok := c.parseDate(t)
+		if !ok {
+			return fmt.Sprintf("%q is not a date (%s)", s, c.dateLayout())
+		}
+		c.days[i] = d
+	case spec.TypeTimestamp:
+		ts, ok := c.parseTimestamp(t)
+		if !ok {
+			return fmt.Sprintf("%q is not a timestamp (%s)", s, c.timestampLayout())
+		}
+		c.ints[i] = ts.UnixMicro()
+		c.days[i] = dayOf(ts.In(c.loc))
+	default:
+		c.strs[i] = s
+	}
+	return ""
+}
+
+func (c *column) dateLayout() string {
+	if c.layout != "" {
+		return "layout " + c.layout
+	}
+	return "YYYY-MM-DD"
+}
+
+func (c *column) timestampLayout() string {
+	if c.layout != "" {
+		return "layout " + c.layout
+	}
+	return "RFC 3339, e.g. 2025-03-01T08:30:00-08:00, or without an offset in the Initiative's time zone"
+}
+
+func (c *column) parseDate(s string) (int32, bool) {
+	if c.layout == "" {
+		if y, m, d, ok := isoDate(s); ok {
+			return period.DaysFromCivil(y, m, d), true
+		}
+		return 0, false
+	}
+	t, err := time.Parse(c.layout, s)
+	if err != nil {
+		return 0, false
+	}
+	return dayOf(t), true
+}
+
+func (c *column) parseTimestamp(s string) (time.Time, bool) {
+	if c.layout != "" {
+		t, err := time.ParseInLocation(c.layout, s, c.loc)
+		return t, err == nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, c.loc); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// native converts a value of a typed Arrow array (Parquet, Arrow IPC inputs).
+func (c *column) native(i int, arr arrow.Array) string {
+	switch c.spec.Type {
+	case spec.TypeInteger:
+		v, ok := intOf(arr, i)
+		if !ok {
+			return fmt.Sprintf("%s value is not an integer", arr.DataType())
+		}
+		c.ints[i] = v
+	case spec.TypeNumber:
+		v, ok := floatOf(arr, i)
+		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Sprintf("%s value is not a finite number", arr.DataType())
+		}
+		c.nums[i] = v
+	case spec.TypeBoolean:
+		b, ok := arr.(*array.Boolean)
+		if !ok {
+			return fmt.Sprintf("%s is not a boolean type", arr.DataType())
+		}
+		c.bools[i] = b.Value(i)
+	case spec.TypeDate:
+		switch a := arr.(type) {
+		case *array.Date32:
+			c.days[i] = int32(a.Value(i))
+		case *array.Date64:
+			c.days[i] = int32(int64(a.Value(i)) / 86400000)
+		case *array.Timestamp:
+			t := a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit)
+			c.days[i] = dayOf(t)
+		default:
+			return fmt.Sprintf("%s is not a date type", arr.DataType())
+		}
+	case spec.TypeTimestamp:
+		switch a := arr.(type) {
+		case *array.Timestamp:
+			tt := a.DataType().(*arrow.TimestampType)
+			t := a.Value(i).ToTime(tt.Unit)
+			if tt.TimeZone == "" {
+				// A timestamp without a zone is local time in the Initiative's zone.
+				t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), c.loc)
+			}
+			c.ints[i] = t.UnixMicro()
+			c.days[i] = dayOf(t.In(c.loc))
+		case *array.Date32:
+			t := time.Unix(int64(a.Value(i))*86400, 0).UTC()
+			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, c.loc)
+			c.ints[i] = t.UnixMicro()
+			c.days[i] = int32(a.Value(i))
+		default:
+			return fmt.Sprintf("%s is not a timestamp type", arr.DataType())
+		}
+	default:
+		if c.spec.Dimension != "" {
+			v, ok := intOf(arr, i)
+			if !ok {
+				return fmt.Sprintf("%s value cannot be a group of dimension %q", arr.DataType(), c.spec.Dimension)
+			}
+			return c.parse(i, strconv.FormatInt(v, 10))
+		}
+		c.strs[i] = arr.ValueStr(i)
+	}
+	return ""
+}
+
+func intOf(arr arrow.Array, i int) (int64, bool) {
+	switch a := arr.(type) {
+	case *array.Int8:
+		return int64(a.Value(i)), true
+	case *array.Int16:
+		return int64(a.Value(i)), true
+	case *array.Int32:
+		return int64(a.Value(i)), true
+	case *array.Int64:
+		return a.Value(i), true
+	case *array.Uint8:
+		return int64(a.Value(i)), true
+	case *array.Uint16:
+		return int64(a.Value(i)), true
+	case *array.Uint32:
+		return int64(a.Value(i)), true
+	case *array.Uint64:
+		v := a.Value(i)
+		return int64(v), v <= math.MaxInt64
+	case *array.Float32, *array.Float64:
+		f, _ := floatOf(arr, i)
+		return int64(f), f == math.Trunc(f) && math.Abs(f) <= 1<<53
+	}
+	return 0, false
+}
+
+func floatOf(arr arrow.Array, i int) (float64, bool) {
+	switch a := arr.(type) {
+	case *array.Float32:
+		return float64(a.Value(i)), true
+	case *array.Float64:
+		return a.Value(i), true
+	}
+	if v, ok := intOf(arr, i); ok {
+		return float64(v), true
+	}
+	return 0, false
+}
+
+// isoDate parses YYYY-MM-DD without allocating.
+func isoDate(s string) (y, m, d int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	num := func(b string) (int, bool) {
+		v := 0
+		for j := 0; j < len(b); j++ {
+			c := b[j]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	var ok1, ok2, ok3 bool
+	y, ok1 = num(s[:4])
+	m, ok2 = num(s[5:7])
+	d, ok3 = num(s[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// dayOf is the day number of t's calendar date in t's own location.
+func dayOf(t time.Time) int32 { return period.DayOf(t) }

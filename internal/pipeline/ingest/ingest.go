@@ -1,0 +1,621 @@
+// Package ingest turns one partner's file into a validated snapshot: it reads the file in
+// bounded batches, validates every row against the declared schema, maps dimension values
+// onto the vocabulary, writes rows that fail to a rejects file with row, column and reason,
+// and writes the accepted rows as a content-addressed Parquet snapshot plus the engine
+// layout the aggregation reads (an uncompressed Arrow IPC file of plain codes and day
+// numbers). The manifest is written last, so a crash never leaves a snapshot that looks
+// complete. The ledger rows_in = rows_ok + rows_rejected + rows_excluded always holds.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/filter"
+	"github.com/backbone-dev/backbone/internal/pipeline/read"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// Options are the settings of one run.
+type Options struct {
+	Store *store.Store
+	// TempDir holds files while they are written; default os.TempDir().
+	TempDir string
+	// Now stamps the manifest; default time.Now.
+	Now func() time.Time
+	// Progress, when set, is called after every batch with the rows read so far.
+	Progress func(rows int64)
+	// BatchRows is the number of rows read at a time; default 65536.
+	BatchRows int
+	// Allocator for Arrow buffers; default memory.DefaultAllocator.
+	Allocator memory.Allocator
+}
+
+// NotPromotedError says the snapshot was written but not promoted: too many rows were
+// rejected. The manifest names the rejects file.
+type NotPromotedError struct {
+	Manifest *store.SnapshotManifest
+}
+
+func (e *NotPromotedError) Error() string { return e.Manifest.Reason }
+
+// Result is the outcome of a run.
+type Result struct {
+	Manifest    store.SnapshotManifest
+	ManifestKey string
+}
+
+// Run ingests the file of p into the store.
+func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.DefaultAllocator
+	}
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
+	}
+	in, err := os.Open(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", p.Path, err)
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(p.Columns))
+	for i, c := range p.Columns {
+		names[i] = c.Name
+	}
+	ropts := read.Options{
+		Format:    read.Format(p.Format),
+		Columns:   names,
+		Header:    p.Header,
+		Sheet:     p.Sheet,
+		HeaderRow: p.HeaderRow,
+		BatchRows: opts.BatchRows,
+		Allocator: opts.Allocator,
+	}
+	if p.Delimiter != "" {
+		ropts.Delimiter = []rune(p.Delimiter)[0]
+	}
+	rd, err := read.Open(in, st.Size(), ropts)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p.Path, err)
+	}
+	defer rd.Close()
+
+	w, err := newWriter(p, loc, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer w.cleanup()
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p.Path, err)
+		}
+		err = w.batch(rec, rd.FirstRow())
+		rec.Release()
+		if err != nil {
+			return nil, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(w.m.RowsIn)
+		}
+	}
+	return w.finish(ctx)
+}
+
+// writer converts batches and writes the snapshot files.
+type writer struct {
+	p    *spec.Ingest
+	opts Options
+	cols []*column
+	m    store.SnapshotManifest
+
+	freq     int             // index of the frequency column, -1 without one
+	excludes [][]excludePred // ANDed per filter set
+	missing  map[string]bool
+
+	pqSchema, engSchema *arrow.Schema
+	pqFile, engFile     *os.File
+	pqw                 *pqarrow.FileWriter
+	engw                *ipc.FileWriter
+	rejFile             *os.File
+	rej                 *csv.Writer
+	rejSum              hash.Hash
+
+	keep       []bool
+	excl       []bool
+	fails      []failure
+	unknownU   []int64
+	haveDay    bool
+	dictionary []arrow.Array // per column: the groups of dimension columns
+}
+
+type excludePred struct {
+	col  int
+	pred *filter.Pred
+}
+
+func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error) {
+	w := &writer{p: p, opts: opts, freq: -1, missing: map[string]bool{}}
+	w.m = store.SnapshotManifest{
+		Namespace: p.Namespace, Initiative: p.Initiative, Source: p.Source, Partner: p.Partner,
+		SchemaHash: schemaHash(p), MinDay: math.MaxInt32, MaxDay: math.MinInt32,
+	}
+	for _, mv := range p.MissingValues {
+		w.missing[mv] = true
+	}
+	var pqFields, engFields []arrow.Field
+	for i, c := range p.Columns {
+		col, err := newColumn(c, p.Dimensions, loc)
+		if err != nil {
+			return nil, err
+		}
+		w.cols = append(w.cols, col)
+		if c.Name == p.FrequencyColumn {
+			w.freq = i
+		}
+		sc := store.SnapshotColumn{Name: c.Name, Type: c.Type, Dimension: c.Dimension, Groups: col.groups,
+			ValueKind: c.ValueKind, Frequency: c.Name == p.FrequencyColumn}
+		w.m.Columns = append(w.m.Columns, sc)
+		pq, eng := fieldTypes(c)
+		pqFields = append(pqFields, arrow.Field{Name: c.Name, Type: pq, Nullable: c.Dimension == ""})
+		engFields = append(engFields, arrow.Field{Name: c.Name, Type: eng, Nullable: c.Dimension == ""})
+		var dict arrow.Array
+		if c.Dimension != "" {
+			b := array.NewStringBuilder(opts.Allocator)
+			b.AppendValues(col.groups, nil)
+			dict = b.NewArray()
+			b.Release()
+		}
+		w.dictionary = append(w.dictionary, dict)
+	}
+	if p.FrequencyColumn != "" && w.freq < 0 {
+		return nil, fmt.Errorf("frequency column %q is not a declared column", p.FrequencyColumn)
+	}
+	w.unknownU = make([]int64, len(w.cols))
+	for _, f := range p.ExcludeRows {
+		idx := -1
+		for i, c := range p.Columns {
+			if c.Name == f.Column {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, fmt.Errorf("excludeRows: column %q is not declared", f.Column)
+		}
+		// Exclusions compare the partner's raw values (e.g. a subtotal row's "ALL"), before
+		// validation: an excluded row is never rejected.
+		typ := spec.TypeString
+		if f.Operator == spec.OpGt || f.Operator == spec.OpLt {
+			typ = spec.TypeNumber
+		}
+		pred, err := filter.Compile(f, typ, nil)
+		if err != nil {
+			return nil, fmt.Errorf("excludeRows on column %q: %w", f.Column, err)
+		}
+		w.excludes = append(w.excludes, []excludePred{{idx, pred}})
+	}
+	w.pqSchema = arrow.NewSchema(pqFields, nil)
+	w.engSchema = arrow.NewSchema(engFields, nil)
+
+	var err error
+	if w.pqFile, err = os.CreateTemp(opts.TempDir, "snapshot-*.parquet"); err != nil {
+		return nil, err
+	}
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithAllocator(opts.Allocator),
+		parquet.WithCreatedBy("backbone"),
+	)
+	if w.pqw, err = pqarrow.NewFileWriter(w.pqSchema, w.pqFile, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err != nil {
+		return nil, fmt.Errorf("creating Parquet writer: %w", err)
+	}
+	if w.engFile, err = os.CreateTemp(opts.TempDir, "snapshot-*.arrow"); err != nil {
+		return nil, err
+	}
+	if w.engw, err = ipc.NewFileWriter(w.engFile, ipc.WithSchema(w.engSchema), ipc.WithAllocator(opts.Allocator)); err != nil {
+		return nil, fmt.Errorf("creating Arrow writer: %w", err)
+	}
+	if w.rejFile, err = os.CreateTemp(opts.TempDir, "rejects-*.csv"); err != nil {
+		return nil, err
+	}
+	w.rejSum = sha256.New()
+	w.rej = csv.NewWriter(io.MultiWriter(w.rejFile, w.rejSum))
+	if err := w.rej.Write([]string{"row", "column", "value", "reason"}); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// fieldTypes returns a column's types in the Parquet snapshot and in the engine layout.
+func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
+	if c.Dimension != "" {
+		return &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint16, ValueType: arrow.BinaryTypes.String}, arrow.PrimitiveTypes.Uint16
+	}
+	switch c.Type {
+	case spec.TypeInteger:
+		return arrow.PrimitiveTypes.Int64, arrow.PrimitiveTypes.Int64
+	case spec.TypeNumber:
+		return arrow.PrimitiveTypes.Float64, arrow.PrimitiveTypes.Float64
+	case spec.TypeBoolean:
+		return arrow.FixedWidthTypes.Boolean, arrow.FixedWidthTypes.Boolean
+	case spec.TypeDate:
+		return arrow.FixedWidthTypes.Date32, arrow.FixedWidthTypes.Date32
+	case spec.TypeTimestamp:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, arrow.FixedWidthTypes.Date32
+	}
+	return arrow.BinaryTypes.String, arrow.BinaryTypes.String
+}
+
+func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
+	n := int(rec.NumRows())
+	w.m.RowsIn += int64(n)
+	w.excl = grow(w.excl, n)
+	for i := range w.excl {
+		w.excl[i] = len(w.excludes) > 0 && w.excluded(rec, i)
+	}
+	w.fails = w.fails[:0]
+	for i, c := range w.cols {
+		w.fails = c.convert(rec.Column(i), w.missing, w.fails)
+	}
+	// Excluded rows are counted as excluded, whatever their values.
+	w.fails = slices.DeleteFunc(w.fails, func(f failure) bool { return w.excl[f.row] })
+	w.keep = grow(w.keep, n)
+	for i := range w.keep {
+		w.keep[i] = !w.excl[i]
+		if w.excl[i] {
+			w.m.RowsExcluded++
+		}
+	}
+	if w.freq >= 0 {
+		fc := w.cols[w.freq]
+		for i := 0; i < n; i++ {
+			if fc.valid[i] && fc.ints[i] < 0 {
+				w.fails = append(w.fails, failure{i, fc.spec.Name, strconv.FormatInt(fc.ints[i], 10), "a frequency cannot be negative"})
+			} else if !fc.valid[i] && !failed(w.fails, i, fc.spec.Name) {
+				w.fails = append(w.fails, failure{i, fc.spec.Name, "", "the frequency column is missing: a row must say how many people it stands for"})
+			}
+		}
+	}
+	for _, f := range w.fails {
+		w.keep[f.row] = false
+	}
+	// Rejected rows: one line per failing cell, counted once per row.
+	rejected := 0
+	for i := 0; i < n; i++ {
+		if !w.keep[i] && !w.excl[i] {
+			rejected++
+		}
+	}
+	slices.SortStableFunc(w.fails, func(a, b failure) int { return a.row - b.row })
+	for _, f := range w.fails {
+		if err := w.rej.Write([]string{strconv.FormatInt(firstRow+int64(f.row), 10), f.column, f.value, f.reason}); err != nil {
+			return fmt.Errorf("writing rejects: %w", err)
+		}
+	}
+	w.m.RowsRejected += int64(rejected)
+	k := 0
+	for i := 0; i < n; i++ {
+		if w.keep[i] {
+			k++
+		}
+	}
+	w.m.RowsOK += int64(k)
+	if k == 0 {
+		return nil
+	}
+	return w.write(k)
+}
+
+func failed(fails []failure, row int, col string) bool {
+	for _, f := range fails {
+		if f.row == row && f.column == col {
+			return true
+		}
+	}
+	return false
+}
+
+// excluded reports whether raw row i matches one of the declared exclusions.
+func (w *writer) excluded(rec arrow.RecordBatch, i int) bool {
+	for _, set := range w.excludes {
+		all := true
+		for _, e := range set {
+			a := rec.Column(e.col)
+			valid := !a.IsNull(i)
+			var raw string
+			if valid {
+				raw = strings.TrimSpace(a.ValueStr(i))
+				valid = !w.missing[raw]
+			}
+			var ok bool
+			switch e.pred.Op() {
+			case spec.OpGt, spec.OpLt:
+				v, err := strconv.ParseFloat(raw, 64)
+				ok = e.pred.MatchNumber(v, valid && err == nil)
+			default:
+				ok = e.pred.MatchString(raw, valid)
+			}
+			if !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// write appends the k kept rows to both files.
+func (w *writer) write(k int) error {
+	mem := w.opts.Allocator
+	pqCols := make([]arrow.Array, len(w.cols))
+	engCols := make([]arrow.Array, len(w.cols))
+	defer func() {
+		for i := range w.cols {
+			if pqCols[i] != nil {
+				pqCols[i].Release()
+			}
+			if engCols[i] != nil && engCols[i] != pqCols[i] {
+				engCols[i].Release()
+			}
+		}
+	}()
+	var units []int64 // the people each kept row stands for, with a frequency column
+	if w.freq >= 0 {
+		fc := w.cols[w.freq].ints
+		units = make([]int64, 0, k)
+		for i, keep := range w.keep {
+			if keep {
+				units = append(units, fc[i])
+			}
+		}
+	}
+	for ci, c := range w.cols {
+		valid := compact(c.valid, w.keep)
+		switch {
+		case c.spec.Dimension != "":
+			codes := compact(c.codes, w.keep)
+			for i, code := range codes {
+				if code == c.unknown {
+					if units != nil {
+						w.unknownU[ci] += units[i]
+					} else {
+						w.unknownU[ci]++
+					}
+				}
+			}
+			b := array.NewUint16Builder(mem)
+			b.AppendValues(codes, nil)
+			engCols[ci] = b.NewArray()
+			b.Release()
+			pqCols[ci] = array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint16, ValueType: arrow.BinaryTypes.String}, engCols[ci], w.dictionary[ci])
+		case c.spec.Type == spec.TypeInteger:
+			b := array.NewInt64Builder(mem)
+			b.AppendValues(compact(c.ints, w.keep), valid)
+			pqCols[ci] = b.NewArray()
+			engCols[ci] = pqCols[ci]
+			b.Release()
+		case c.spec.Type == spec.TypeNumber:
+			b := array.NewFloat64Builder(mem)
+			b.AppendValues(compact(c.nums, w.keep), valid)
+			pqCols[ci] = b.NewArray()
+			engCols[ci] = pqCols[ci]
+			b.Release()
+		case c.spec.Type == spec.TypeBoolean:
+			b := array.NewBooleanBuilder(mem)
+			b.AppendValues(compact(c.bools, w.keep), valid)
+			pqCols[ci] = b.NewArray()
+			engCols[ci] = pqCols[ci]
+			b.Release()
+		case c.spec.Type == spec.TypeDate || c.spec.Type == spec.TypeTimestamp:
+			days := compact(c.days, w.keep)
+			for i, d := range days {
+				if valid[i] {
+					w.haveDay = true
+					w.m.MinDay = min(w.m.MinDay, d)
+					w.m.MaxDay = max(w.m.MaxDay, d)
+				}
+			}
+			b := array.NewDate32Builder(mem)
+			b.AppendValues(arrow.Date32Traits.CastFromBytes(arrow.Int32Traits.CastToBytes(days)), valid)
+			engCols[ci] = b.NewArray()
+			b.Release()
+			if c.spec.Type == spec.TypeDate {
+				pqCols[ci] = engCols[ci]
+			} else {
+				tb := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})
+				tb.AppendValues(arrow.TimestampTraits.CastFromBytes(arrow.Int64Traits.CastToBytes(compact(c.ints, w.keep))), valid)
+				pqCols[ci] = tb.NewArray()
+				tb.Release()
+			}
+		default:
+			b := array.NewStringBuilder(mem)
+			b.AppendValues(compact(c.strs, w.keep), valid)
+			pqCols[ci] = b.NewArray()
+			engCols[ci] = pqCols[ci]
+			b.Release()
+		}
+	}
+	if units != nil {
+		for _, u := range units {
+			w.m.Units += u
+		}
+	} else {
+		w.m.Units += int64(k)
+	}
+	pq := array.NewRecordBatch(w.pqSchema, pqCols, int64(k))
+	defer pq.Release()
+	if err := w.pqw.Write(pq); err != nil {
+		return fmt.Errorf("writing Parquet snapshot: %w", err)
+	}
+	eng := array.NewRecordBatch(w.engSchema, engCols, int64(k))
+	defer eng.Release()
+	if err := w.engw.Write(eng); err != nil {
+		return fmt.Errorf("writing engine layout: %w", err)
+	}
+	return nil
+}
+
+// compact returns the kept values, in place.
+func compact[T any](s []T, keep []bool) []T {
+	k := 0
+	for i, v := range s {
+		if keep[i] {
+			s[k] = v
+			k++
+		}
+	}
+	return s[:k]
+}
+
+func (w *writer) finish(ctx context.Context) (*Result, error) {
+	if err := w.pqw.Close(); err != nil {
+		return nil, fmt.Errorf("closing Parquet snapshot: %w", err)
+	}
+	if err := w.engw.Close(); err != nil {
+		return nil, fmt.Errorf("closing engine layout: %w", err)
+	}
+	w.rej.Flush()
+	if err := w.rej.Error(); err != nil {
+		return nil, fmt.Errorf("writing rejects: %w", err)
+	}
+	// The Parquet writer closes its file itself.
+	for _, f := range []*os.File{w.engFile, w.rejFile} {
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if !w.haveDay {
+		w.m.MinDay, w.m.MaxDay = 0, 0
+	}
+	if w.m.Units > 0 {
+		for i, c := range w.cols {
+			if c.spec.Dimension != "" {
+				if w.m.UnknownShare == nil {
+					w.m.UnknownShare = map[string]float64{}
+				}
+				w.m.UnknownShare[c.spec.Name] = float64(w.unknownU[i]) / float64(w.m.Units)
+			}
+		}
+	}
+	st := w.opts.Store
+	prefix := store.SourcePrefix(w.p.Namespace, w.p.Initiative, w.p.Source)
+	pqHash, pqBytes, err := store.HashFile(w.pqFile.Name())
+	if err != nil {
+		return nil, err
+	}
+	engHash, engBytes, err := store.HashFile(w.engFile.Name())
+	if err != nil {
+		return nil, err
+	}
+	m := &w.m
+	m.ID = "sha256:" + pqHash
+	m.Created = w.opts.Now().UTC()
+	m.Parquet = path.Join(prefix, "data", pqHash+".parquet")
+	m.ParquetBytes = pqBytes
+	m.Engine = path.Join(prefix, "data", engHash+".arrow")
+	m.EngineBytes = engBytes
+	if m.RowsRejected > 0 {
+		m.Rejects = path.Join(prefix, "rejects", hex.EncodeToString(w.rejSum.Sum(nil))+".csv")
+		if err := st.PutFile(ctx, m.Rejects, w.rejFile.Name()); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []struct{ key, file string }{{m.Parquet, w.pqFile.Name()}, {m.Engine, w.engFile.Name()}} {
+		if ok, err := st.Exists(ctx, f.key); err != nil {
+			return nil, err
+		} else if !ok {
+			if err := st.PutFile(ctx, f.key, f.file); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m.Promoted = true
+	if m.RowsIn > 0 && float64(m.RowsRejected)*100 > float64(w.p.MaxRejectPercent)*float64(m.RowsIn) {
+		m.Promoted = false
+		m.Reason = fmt.Sprintf("%d of %d rows (%.1f%%) were rejected, above maxRejectPercent %d: the snapshot is not promoted; the rejected rows and reasons are in %s",
+			m.RowsRejected, m.RowsIn, 100*float64(m.RowsRejected)/float64(m.RowsIn), w.p.MaxRejectPercent, st.URI(m.Rejects))
+	}
+	key := path.Join(prefix, "snapshots", pqHash+".json")
+	if err := st.PutJSON(ctx, key, m); err != nil {
+		return nil, err
+	}
+	if !m.Promoted {
+		return &Result{Manifest: *m, ManifestKey: key}, &NotPromotedError{Manifest: m}
+	}
+	if err := st.PutJSON(ctx, path.Join(prefix, "latest.json"), m); err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: *m, ManifestKey: key}, nil
+}
+
+func (w *writer) cleanup() {
+	for _, d := range w.dictionary {
+		if d != nil {
+			d.Release()
+		}
+	}
+	for _, f := range []*os.File{w.pqFile, w.engFile, w.rejFile} {
+		if f != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+}
+
+// schemaHash identifies what rows were validated against.
+func schemaHash(p *spec.Ingest) string {
+	b, _ := json.Marshal(struct {
+		Columns         []spec.Column
+		Dimensions      []spec.Dimension
+		FrequencyColumn string
+		MissingValues   []string
+		ExcludeRows     []spec.Filter
+		TimeZone        string
+	}{p.Columns, p.Dimensions, p.FrequencyColumn, p.MissingValues, p.ExcludeRows, p.TimeZone})
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

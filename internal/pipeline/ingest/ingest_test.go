@@ -1,0 +1,228 @@
+package ingest
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/period"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+var race = spec.Dimension{Name: "race_ethnicity", Values: []string{"Asian", "Black", "Hispanic or Latino", "White"}, Unknown: "Unknown"}
+
+func plan(t *testing.T, data string) *spec.Ingest {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "in.csv")
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &spec.Ingest{
+		Namespace: "ns", Initiative: "ini", Source: "src", Partner: "p",
+		Format: "CSV", Header: true, Path: path, TimeZone: "America/Los_Angeles",
+		Dimensions: []spec.Dimension{race},
+		Columns: []spec.Column{
+			{Name: "day", Type: spec.TypeDate, Required: true},
+			{Name: "race", Type: spec.TypeString, Dimension: "race_ethnicity", ValueMap: map[string]string{"1": "Asian", "9": "Unknown"}},
+			{Name: "score", Type: spec.TypeNumber},
+			{Name: "ready", Type: spec.TypeBoolean},
+			{Name: "at", Type: spec.TypeTimestamp},
+		},
+		MissingValues:    []string{"*", "N/A"},
+		MaxRejectPercent: 60,
+	}
+}
+
+func run(t *testing.T, p *spec.Ingest) (*Result, *store.Store, error) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	res, err := Run(ctx, p, Options{Store: st, TempDir: t.TempDir(), BatchRows: 2, Now: func() time.Time { return time.Unix(0, 0) }})
+	return res, st, err
+}
+
+// engine reads back the engine layout of a snapshot.
+func engine(t *testing.T, st *store.Store, m store.SnapshotManifest) map[string][]string {
+	t.Helper()
+	file, _, err := st.Fetch(context.Background(), m.Engine, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ipc.NewMappedFileReader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := map[string][]string{}
+	for b := 0; b < r.NumRecords(); b++ {
+		rec, err := r.RecordBatch(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range rec.Schema().Fields() {
+			col := rec.Column(i)
+			for j := 0; j < col.Len(); j++ {
+				v := col.ValueStr(j)
+				if d, ok := col.(*array.Date32); ok && col.IsValid(j) {
+					v = period.Format(int32(d.Value(j)))
+				}
+				out[f.Name] = append(out[f.Name], v)
+			}
+		}
+		rec.Release()
+	}
+	return out
+}
+
+func TestIngestValidatesMapsAndRejects(t *testing.T) {
+	p := plan(t, strings.Join([]string{
+		"day,race,score,ready,at",
+		"2024-08-15,1,10.5,true,2024-08-15T23:30:00",         // ok: code 1 → Asian; 23:30 local stays on the 15th
+		"2024-08-16, black ,,false,2024-08-16T07:30:00Z",     // ok: canonical match ignoring case and spaces; 07:30Z is the 16th 00:30 local
+		"2024-08-17,*,3,yes,",                                // ok: missing marker → Unknown
+		"2024-08-18,,4,0,",                                   // ok: empty → Unknown
+		"2024-13-01,2,5,true,",                               // rejected: month 13
+		"2024-08-19,Purple,6,true,",                          // rejected: not a group
+		"2024-08-20,9,x,maybe,",                              // rejected twice: number and boolean
+		",1,7,true,",                                         // rejected: required date missing
+		"2024-08-21,Hispanic or Latino,N/A,false,2024-08-21", // rejected: timestamp without time
+	}, "\n")+"\n")
+	res, st, err := run(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.RowsIn != 9 || m.RowsOK != 4 || m.RowsRejected != 5 || m.RowsExcluded != 0 {
+		t.Fatalf("ledger: in %d ok %d rejected %d excluded %d", m.RowsIn, m.RowsOK, m.RowsRejected, m.RowsExcluded)
+	}
+	cols := engine(t, st, m)
+	if got := strings.Join(cols["race"], ","); got != "0,1,4,4" {
+		t.Errorf("race codes = %s, want 0,1,4,4 (Asian, Black, Unknown, Unknown)", got)
+	}
+	if got := strings.Join(cols["at"], ","); got != "2024-08-15,2024-08-16,(null),(null)" {
+		t.Errorf("timestamp days = %s", got)
+	}
+	if got := m.UnknownShare["race"]; got != 0.5 {
+		t.Errorf("unknown share = %v, want 0.5", got)
+	}
+	// The rejects file names row, column, value and reason.
+	b, err := readAll(st, m.Rejects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"row", "column", "value", "reason"},
+		{"5", "day", "2024-13-01", `"2024-13-01" is not a date (YYYY-MM-DD)`},
+		{"5", "race", "2", `"2" is not a group of dimension "race_ethnicity" and is not in valueMap`},
+		{"6", "race", "Purple", `"Purple" is not a group of dimension "race_ethnicity" and is not in valueMap`},
+		{"7", "score", "x", `"x" is not a number`},
+		{"7", "ready", "maybe", `"maybe" is not a boolean (true/false, yes/no, 1/0)`},
+		{"8", "day", "", "required value is missing"},
+		{"9", "at", "2024-08-21", `"2024-08-21" is not a timestamp (RFC 3339, e.g. 2025-03-01T08:30:00-08:00, or without an offset in the Initiative's time zone)`},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rejects:\n%v", rows)
+	}
+	for i := range want {
+		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("rejects row %d = %q, want %q", i, rows[i], want[i])
+		}
+	}
+}
+
+func readAll(st *store.Store, key string) (string, error) {
+	file, _, err := st.Fetch(context.Background(), key, os.TempDir())
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(file)
+	os.Remove(file)
+	return string(b), err
+}
+
+func TestIngestNotPromoted(t *testing.T) {
+	p := plan(t, "day,race,score,ready,at\n2024-01-01,1,1,true,\nbad,1,1,true,\nbad,1,1,true,\n")
+	p.MaxRejectPercent = 50
+	res, st, err := run(t, p)
+	var np *NotPromotedError
+	if !errors.As(err, &np) {
+		t.Fatalf("want NotPromotedError, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "2 of 3 rows (66.7%) were rejected, above maxRejectPercent 50") {
+		t.Errorf("message: %v", err)
+	}
+	if res.Manifest.Promoted {
+		t.Error("manifest says promoted")
+	}
+	if ok, _ := st.Exists(context.Background(), store.SourcePrefix("ns", "ini", "src")+"/latest.json"); ok {
+		t.Error("latest.json written for a snapshot that was not promoted")
+	}
+}
+
+func TestIngestExcludesAndFrequency(t *testing.T) {
+	p := plan(t, "day,race,n\n2024-01-01,1,5\n2024-01-01,ALL,12\n2024-01-02,9,-1\n2024-01-02,Black,\n2024-01-03,White,7\n")
+	p.Columns = []spec.Column{
+		{Name: "day", Type: spec.TypeDate},
+		{Name: "race", Type: spec.TypeString, Dimension: "race_ethnicity", ValueMap: map[string]string{"1": "Asian", "9": "Unknown"}},
+		{Name: "n", Type: spec.TypeInteger},
+	}
+	p.FrequencyColumn = "n"
+	p.ExcludeRows = []spec.Filter{{Column: "race", Operator: spec.OpIn, Values: []string{"ALL"}}}
+	p.MaxRejectPercent = 100
+	res, _, err := run(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	// "ALL" is a subtotal: excluded, not rejected; a negative and a missing frequency are rejected.
+	if m.RowsIn != 5 || m.RowsOK != 2 || m.RowsExcluded != 1 || m.RowsRejected != 2 {
+		t.Fatalf("ledger: in %d ok %d rejected %d excluded %d", m.RowsIn, m.RowsOK, m.RowsRejected, m.RowsExcluded)
+	}
+	if m.Units != 12 {
+		t.Errorf("units = %d, want 12 (5 + 7)", m.Units)
+	}
+}
+
+// The snapshot is content-addressed: the same rows give the same id.
+func TestIngestContentAddressed(t *testing.T) {
+	data := "day,race,score,ready,at\n2024-01-01,1,1,true,\n2024-01-02,9,2,false,\n"
+	a, _, err := run(t, plan(t, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := run(t, plan(t, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Manifest.ID != b.Manifest.ID || !strings.HasPrefix(a.Manifest.ID, "sha256:") {
+		t.Errorf("ids differ or are malformed: %s vs %s", a.Manifest.ID, b.Manifest.ID)
+	}
+	c, _, err := run(t, plan(t, data+"2024-01-03,1,3,true,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Manifest.ID == a.Manifest.ID {
+		t.Error("different rows, same id")
+	}
+}
