@@ -76,8 +76,8 @@ envtest: ## Only the tests against the real API server.
 $(CONTROLLER_GEN): hack/tools/go.mod hack/tools/go.sum
 	$(GO) -C hack/tools build -o $(CONTROLLER_GEN) sigs.k8s.io/controller-tools/cmd/controller-gen
 
-$(GOLANGCI_LINT): hack/tools/go.mod hack/tools/go.sum
-	$(GO) -C hack/tools build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+$(GOLANGCI_LINT): hack/lint/go.mod hack/lint/go.sum
+	$(GO) -C hack/lint build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 .PHONY: help
 help: ## Show the targets.

@@ -42,13 +42,17 @@ func mustCivil(s string) civil {
 // noon is the date at noon UTC, so adding days never crosses a clock change.
 func (c civil) noon() time.Time { return time.Date(c.Y, c.M, c.D, 12, 0, 0, 0, time.UTC) }
 
-func (c civil) addDays(n int) civil     { return civilOf(c.noon().AddDate(0, 0, n)) }
-func (c civil) addMonths(n int) civil   { return civilOf(time.Date(c.Y, c.M+time.Month(n), c.D, 12, 0, 0, 0, time.UTC)) }
-func (c civil) before(o civil) bool     { return c.noon().Before(o.noon()) }
-func (c civil) String() string          { return fmt.Sprintf("%04d-%02d-%02d", c.Y, int(c.M), c.D) }
-func daysBetween(from, to civil) int    { return int(to.noon().Sub(from.noon()).Hours() / 24) }
-func (c civil) monthIndex() int         { return c.Y*12 + int(c.M) - 1 }
-func civilFromMonthIndex(i int) civil   { return civil{floorDiv(i, 12), time.Month(i-floorDiv(i, 12)*12 + 1), 1} }
+func (c civil) addDays(n int) civil { return civilOf(c.noon().AddDate(0, 0, n)) }
+func (c civil) addMonths(n int) civil {
+	return civilOf(time.Date(c.Y, c.M+time.Month(n), c.D, 12, 0, 0, 0, time.UTC))
+}
+func (c civil) before(o civil) bool  { return c.noon().Before(o.noon()) }
+func (c civil) String() string       { return fmt.Sprintf("%04d-%02d-%02d", c.Y, int(c.M), c.D) }
+func daysBetween(from, to civil) int { return int(to.noon().Sub(from.noon()).Hours() / 24) }
+func (c civil) monthIndex() int      { return c.Y*12 + int(c.M) - 1 }
+func civilFromMonthIndex(i int) civil {
+	return civil{floorDiv(i, 12), time.Month(i - floorDiv(i, 12)*12 + 1), 1}
+}
 func floorDiv(a, b int) int {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {

@@ -258,13 +258,14 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 		in.Bound = 1
 	}
 	var units, unknownUnits float64
+	unknownSuppressed := false
 	for _, c := range ir.cells {
 		if c.start != start || c.set != si {
 			continue
 		}
 		units += float64(c.n)
 		if c.gi == d.UnknownCode() {
-			unknownUnits = float64(c.n)
+			unknownUnits, unknownSuppressed = float64(c.n), c.suppressed
 			continue // the unknown group is left out of equity statistics
 		}
 		sum.Groups++
@@ -285,7 +286,9 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 		}
 		in.Groups = append(in.Groups, g)
 	}
-	if units > 0 && total != nil && !total.suppressed {
+	// The unknown share is published only when it discloses nothing: with the total
+	// published, it would give a suppressed unknown group's n.
+	if units > 0 && total != nil && !total.suppressed && !unknownSuppressed {
 		sum.UnknownShare = ptr(unknownUnits / units)
 	}
 	res := stats.Equity(in)
