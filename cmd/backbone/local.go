@@ -14,7 +14,7 @@ import (
 
 func newLocalCommand() *cobra.Command {
 	var (
-		dir, storeURL, output, namespace, asOf string
+		dir, storeURL, output, namespace, asOf, planDir string
 	)
 	cmd := &cobra.Command{
 		Use:   "local -f DIR",
@@ -34,7 +34,7 @@ the cells.`,
 			default:
 				return fmt.Errorf("--output: unknown format %q (want table, json or csv)", output)
 			}
-			opts := local.Options{Log: cmd.ErrOrStderr()}
+			opts := local.Options{Log: cmd.ErrOrStderr(), PlanDir: planDir}
 			if asOf != "" {
 				t, err := time.Parse(time.DateOnly, asOf)
 				if err != nil {
@@ -73,6 +73,7 @@ the cells.`,
 	cmd.Flags().StringVar(&storeURL, "store", "", "store URL (file:///path or mem://); default a folder in the user cache")
 	cmd.Flags().StringVarP(&output, "output", "o", local.FormatTable, "output format: table, json or csv")
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace of manifests that name none")
+	cmd.Flags().StringVar(&planDir, "emit-plans", "", "also write the compiled plans (what backbone ingest and aggregate run) into this folder")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD) deciding which periods are complete; default today")
 	return cmd
 }

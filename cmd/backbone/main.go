@@ -25,6 +25,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newLocalCommand(), newVersionCommand())
+	root.AddCommand(newLocalCommand(), newIngestCommand(), newAggregateCommand(), newVersionCommand())
 	return root
 }

@@ -69,11 +69,11 @@ func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
 			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
 			continue
 		}
-		for _, u := range objs {
+		for i, u := range objs {
 			if u.GetNamespace() == "" {
 				u.SetNamespace(namespace)
 			}
-			id := fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
+			id := describe(u, i+1)
 			if errs := v.Validate(ctx, u); len(errs) > 0 {
 				for _, fe := range errs {
 					problems = append(problems, fmt.Sprintf("%s: %s: %s", path, id, fe.Error()))
@@ -144,4 +144,13 @@ func (m *Manifests) add(u *unstructured.Unstructured) error {
 		return fmt.Errorf("kind %q is not a Backbone resource", u.GetKind())
 	}
 	return nil
+}
+
+// describe names an object for messages: "Indicator north-county/readiness", or the
+// document's position when it has no kind or name.
+func describe(u *unstructured.Unstructured, doc int) string {
+	if u.GetKind() == "" || u.GetName() == "" {
+		return fmt.Sprintf("document %d", doc)
+	}
+	return fmt.Sprintf("%s %s/%s", u.GetKind(), u.GetNamespace(), u.GetName())
 }

@@ -3,19 +3,17 @@ package local
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
+	"path/filepath"
 	"time"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
-	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/plan"
 	"github.com/backbone-dev/backbone/internal/store"
 )
@@ -29,6 +27,8 @@ type Options struct {
 	Log io.Writer
 	// ProgressEvery is how long an ingestion runs before progress is reported.
 	ProgressEvery time.Duration
+	// PlanDir, when set, receives the compiled plans as JSON (what the Jobs run).
+	PlanDir string
 }
 
 // Output is the result of a local run.
@@ -126,14 +126,7 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 	if err != nil {
 		return nil, "", nil, withFiles(m, err)
 	}
-	inputs := map[string]aggregate.Input{}
 	var snaps []store.SnapshotManifest
-	var unmaps []func() error
-	defer func() {
-		for _, u := range unmaps {
-			_ = u()
-		}
-	}()
 	tmp, err := os.MkdirTemp("", "backbone-local-")
 	if err != nil {
 		return nil, "", nil, err
@@ -144,6 +137,11 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 		ip, err := plan.Ingest(ini, ds, plan.IngestOptions{AllowFileLocations: true, BaseDir: m.Dir})
 		if err != nil {
 			return nil, "", snaps, withFiles(m, err)
+		}
+		if opts.PlanDir != "" {
+			if err := writePlan(opts.PlanDir, "ingest-"+ds.Namespace+"-"+ds.Name+".json", ip); err != nil {
+				return nil, "", snaps, err
+			}
 		}
 		started := time.Now()
 		last := started
@@ -163,31 +161,20 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 			return nil, "", snaps, fmt.Errorf("%s: DataSource %s: %w", m.File("DataSource", ds.Namespace, ds.Name), ds.Name, err)
 		}
 		snaps = append(snaps, res.Manifest)
-		man := res.Manifest
-		if man.RowsRejected > 0 {
+		if man := res.Manifest; man.RowsRejected > 0 {
 			fmt.Fprintf(opts.Log, "%s: %d of %d rows rejected (see %s)\n", ds.Name, man.RowsRejected, man.RowsIn, opts.Store.URI(man.Rejects))
 		}
-		file, fetched, err := opts.Store.Fetch(ctx, man.Engine, tmp)
-		if err != nil {
+	}
+	if opts.PlanDir != "" {
+		if err := writePlan(opts.PlanDir, "aggregate-"+ap.Namespace+"-"+ap.Initiative+".json", ap); err != nil {
 			return nil, "", snaps, err
 		}
-		data, unmap, err := store.Map(file)
-		if err != nil {
-			return nil, "", snaps, err
-		}
-		unmaps = append(unmaps, unmap)
-		if fetched {
-			defer os.Remove(file)
-		}
-		inputs[ds.Name] = aggregate.Input{Manifest: &snaps[len(snaps)-1], Engine: data}
 	}
-	// Snapshots may have been appended after their address was taken; rebind.
-	for i := range snaps {
-		if in, ok := inputs[snaps[i].Source]; ok {
-			in.Manifest = &snaps[i]
-			inputs[snaps[i].Source] = in
-		}
+	inputs, release, err := aggregate.OpenInputs(ctx, opts.Store, ap, tmp)
+	if err != nil {
+		return nil, "", snaps, fmt.Errorf("Initiative %s: %w", ini.Name, err)
 	}
+	defer release()
 	res, err := aggregate.Run(ctx, ap, inputs, aggregate.Options{AsOf: opts.AsOf})
 	if err != nil {
 		return nil, "", snaps, fmt.Errorf("Initiative %s: %w", ini.Name, err)
@@ -197,57 +184,21 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 			fmt.Fprintf(opts.Log, "%s: %d units have no value in the time column and belong to no period\n", ir.Name, ir.NoPeriod)
 		}
 	}
-	key, err := writeResult(ctx, opts.Store, ap, res, tmp)
+	key, _, err := aggregate.WriteResult(ctx, opts.Store, ap, res, tmp)
 	if err != nil {
 		return nil, "", snaps, err
 	}
 	return res, key, snaps, nil
 }
 
-// writeResult writes the result table and its manifest (last) to the store.
-func writeResult(ctx context.Context, st *store.Store, ap *spec.Aggregate, res *aggregate.Result, tmp string) (string, error) {
-	f, err := os.CreateTemp(tmp, "result-*.parquet")
+// writePlan writes a compiled plan as JSON.
+func writePlan(dir, name string, v any) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		return "", err
+		return err
 	}
-	defer os.Remove(f.Name())
-	h := sha256.New()
-	if err := aggregate.WriteParquet(io.MultiWriter(f, h), res.Cells); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	prefix := path.Join(store.Prefix(ap.Namespace, ap.Initiative), "results")
-	man := store.ResultManifest{
-		ID:         "sha256:" + sum,
-		Namespace:  ap.Namespace,
-		Initiative: ap.Initiative,
-		Created:    time.Now().UTC(),
-		Parquet:    path.Join(prefix, sum+".parquet"),
-		Cells:      len(res.Cells),
-		Inputs:     res.Inputs,
-		SpecHashes: map[string]string{},
-	}
-	for _, c := range res.Cells {
-		if c.Suppressed {
-			man.Suppressed++
-		}
-	}
-	for _, ind := range ap.Indicators {
-		man.SpecHashes[ind.Name] = ind.SpecHash
-	}
-	if err := st.PutFile(ctx, man.Parquet, f.Name()); err != nil {
-		return "", err
-	}
-	key := path.Join(prefix, sum+".json")
-	if err := st.PutJSON(ctx, key, man); err != nil {
-		return "", err
-	}
-	if err := st.PutJSON(ctx, path.Join(prefix, "latest.json"), man); err != nil {
-		return "", err
-	}
-	return key, nil
+	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
 }

@@ -3,6 +3,8 @@ package aggregate_test
 import (
 	"fmt"
 	"math"
+	"math/big"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/pipeline/suppress"
 )
 
 // ---------------------------------------------------------------------------------------
@@ -781,4 +784,752 @@ func compareResults(t *testing.T, label string, want, got *aggregate.Result, sam
 			rep.errorf("cell %s is not a cell of the microdata", k)
 		}
 	}
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. An attacker who knows every published cell and the table's additive relations.
+
+// quantityKey names a count base: the units of one source passing the same filters, in
+// whatever order they are written.
+func quantityKey(op spec.Operand) string {
+	var fs []string
+	for _, f := range op.Filters {
+		vals := slices.Clone(f.Values)
+		for i := range vals {
+			vals[i] = strings.ToLower(strings.TrimSpace(vals[i]))
+		}
+		sort.Strings(vals)
+		fs = append(fs, f.Column+" "+f.Operator+" "+strings.Join(vals, ","))
+	}
+	sort.Strings(fs)
+	return op.Source + "|" + op.TimeColumn + "|" + strings.Join(fs, "&")
+}
+
+// position is a cell of the attacker's table: a range of months and a set of groups, the
+// inner cells (month × combination of every dimension's groups) it sums.
+type position struct {
+	key          string
+	inner        []int32
+	publishedBy  []string
+	suppressedBy []string
+	n            int64
+	primary      bool
+	singleton    bool
+}
+
+// attackTable lays out inner cells as month × the full cross of the plan's dimensions.
+type attackTable struct {
+	p       *spec.Aggregate
+	m0, m1  int // month indices [m0, m1)
+	cube    int
+	sizes   []int
+	strides []int
+	inds    map[string]*spec.Indicator
+	ref     *reference
+}
+
+func newAttackTable(p *spec.Aggregate, res *aggregate.Result, r *reference) *attackTable {
+	a := &attackTable{p: p, m0: math.MaxInt, m1: math.MinInt, inds: map[string]*spec.Indicator{}, ref: r}
+	for i := range p.Indicators {
+		a.inds[p.Indicators[i].Name] = &p.Indicators[i]
+	}
+	for _, c := range res.Cells {
+		from, to := a.months(c)
+		a.m0, a.m1 = min(a.m0, from), max(a.m1, to)
+	}
+	a.cube = 1
+	a.sizes = make([]int, len(p.Dimensions))
+	a.strides = make([]int, len(p.Dimensions))
+	for i := len(p.Dimensions) - 1; i >= 0; i-- {
+		a.sizes[i] = len(p.Dimensions[i].Values) + 1
+		a.strides[i] = a.cube
+		a.cube *= a.sizes[i]
+	}
+	return a
+}
+
+func (a *attackTable) months(c aggregate.Cell) (int, int) {
+	ind := a.inds[c.Indicator]
+	start := mustCivil(c.Period)
+	if start.D != 1 {
+		panic("the attacker's table has months as its finest time: " + c.Period)
+	}
+	return start.monthIndex(), refNext(start, ind.Grain).monthIndex()
+}
+
+func (a *attackTable) inner() int { return (a.m1 - a.m0) * a.cube }
+
+// cubeIndex is the combination of groups, one per dimension of the plan.
+func (a *attackTable) cubeIndex(groups map[string]string) int {
+	idx := 0
+	for i, d := range a.p.Dimensions {
+		code := slices.Index(d.Groups(), groups[d.Name])
+		if code < 0 {
+			panic("no group " + groups[d.Name])
+		}
+		idx += code * a.strides[i]
+	}
+	return idx
+}
+
+// vector lists the inner cells a published cell sums.
+func (a *attackTable) vector(c aggregate.Cell) []int32 {
+	from, to := a.months(c)
+	var out []int32
+	for m := from; m < to; m++ {
+		for ci := 0; ci < a.cube; ci++ {
+			ok := true
+			for i, d := range a.p.Dimensions {
+				g, in := c.Dimensions[d.Name]
+				if in && d.Groups()[(ci/a.strides[i])%a.sizes[i]] != g {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				out = append(out, int32((m-a.m0)*a.cube+ci))
+			}
+		}
+	}
+	return out
+}
+
+func (a *attackTable) describeInner(j int32) string {
+	m := civilFromMonthIndex(a.m0 + int(j)/a.cube)
+	ci := int(j) % a.cube
+	var parts []string
+	for i, d := range a.p.Dimensions {
+		parts = append(parts, d.Name+"="+d.Groups()[(ci/a.strides[i])%a.sizes[i]])
+	}
+	return fmt.Sprintf("%04d-%02d %s", m.Y, m.M, strings.Join(parts, ","))
+}
+
+// innerCounts counts a quantity's units in every inner cell, from the rows.
+func (a *attackTable) innerCounts(tb *table, op spec.Operand) []int64 {
+	out := make([]int64, a.inner())
+	for _, row := range tb.Rows {
+		keep := true
+		for _, f := range op.Filters {
+			if !a.ref.match(tb, row, f) {
+				keep = false
+				break
+			}
+		}
+		day, ok := refLocalDate(row[op.TimeColumn], a.ref.loc)
+		if !keep || !ok {
+			continue
+		}
+		groups := map[string]string{}
+		for _, d := range a.p.Dimensions {
+			groups[d.Name] = a.ref.group(tb, row, d.Name)
+		}
+		w := int64(1)
+		if tb.Frequency != "" {
+			w = row[tb.Frequency].(int64)
+		}
+		out[(day.monthIndex()-a.m0)*a.cube+a.cubeIndex(groups)] += w
+	}
+	return out
+}
+
+// checkAttack builds the protection problems from the cells Run published and checks
+// that the published cells determine no suppressed one, for attackers who know more and
+// more:
+//
+//  1. the contract's exact linear algebra: for each protection problem (indicators
+//     sharing a count base, a Proportion linking its numerator's and denominator's), the
+//     cells of every indicator at one position (months × groups) are one cell, and
+//     suppress.Disclosed must find nothing; and per count base, with its own cells only;
+//  2. per count base, also the periods in which an indicator of that base publishes
+//     nothing at all: no rows fell in them, so all their inner cells are empty;
+//  3. per count base, also the inner cells of published cells of value 0 (counts are never
+//     negative).
+//
+// It also checks that no published cell has 0 < n < k, nor a Proportion numerator or
+// complement below k.
+func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.Result, ref map[string]*refCell, r *reference, tb *table) {
+	t.Helper()
+	rep := &report{t: t, limit: 12, label: label}
+	a := newAttackTable(p, res, r)
+	for _, c := range res.Cells {
+		if c.Suppressed || c.N == nil {
+			continue
+		}
+		k := int64(a.inds[c.Indicator].MinCellSize)
+		if *c.N > 0 && *c.N < k {
+			rep.errorf("%s: published with n = %d < k = %d", cellKey(c.Indicator, c.Period, c.Dimensions), *c.N, k)
+		}
+		if a.inds[c.Indicator].Measure == spec.Proportion && *c.N > 0 && c.Numerator != nil && c.Denominator != nil {
+			x, d := *c.Numerator, *c.Denominator
+			if x < float64(k) || d-x < float64(k) {
+				rep.errorf("%s: proportion %g/%g published with a numerator or complement below k = %d", cellKey(c.Indicator, c.Period, c.Dimensions), x, d, k)
+			}
+		}
+	}
+
+	// 1. The contract's check, per protection problem.
+	parent := map[string]string{}
+	var find func(string) string
+	find = func(x string) string {
+		if parent[x] == "" || parent[x] == x {
+			parent[x] = x
+			return x
+		}
+		parent[x] = find(parent[x])
+		return parent[x]
+	}
+	for _, ind := range p.Indicators {
+		find(quantityKey(ind.Numerator))
+		if ind.Measure == spec.Proportion {
+			parent[find(quantityKey(ind.Numerator))] = find(quantityKey(*ind.Denominator))
+		}
+	}
+	problems := map[string][]string{} // root → indicators
+	for _, ind := range p.Indicators {
+		root := find(quantityKey(ind.Numerator))
+		problems[root] = append(problems[root], ind.Name)
+	}
+	for _, root := range sortedKeysOf(problems) {
+		members := problems[root]
+		pos := map[string]*position{}
+		var order []string
+		for _, c := range res.Cells {
+			if !slices.Contains(members, c.Indicator) {
+				continue
+			}
+			from, to := a.months(c)
+			key := fmt.Sprintf("%s…%s|%s", civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))
+			ps := pos[key]
+			if ps == nil {
+				ps = &position{key: key, inner: a.vector(c)}
+				pos[key] = ps
+				order = append(order, key)
+			}
+			rc := ref[cellKey(c.Indicator, c.Period, c.Dimensions)]
+			ps.n = max(ps.n, rc.N)
+			ps.primary = ps.primary || rc.Primary
+			ps.singleton = ps.singleton || rc.Singleton
+			if c.Suppressed {
+				ps.suppressedBy = append(ps.suppressedBy, c.Indicator)
+			} else {
+				ps.publishedBy = append(ps.publishedBy, c.Indicator)
+			}
+		}
+		prob := suppress.Problem{Inner: a.inner()}
+		var withheld []bool
+		for _, key := range order {
+			ps := pos[key]
+			if len(ps.publishedBy) > 0 && len(ps.suppressedBy) > 0 {
+				rep.errorf("%s is published by %v and suppressed by %v, which share a count base", key, ps.publishedBy, ps.suppressedBy)
+			}
+			prob.Cells = append(prob.Cells, suppress.Cell{Key: key, N: ps.n, Inner: ps.inner, Primary: ps.primary, Singleton: ps.singleton})
+			withheld = append(withheld, len(ps.publishedBy) == 0)
+		}
+		disclosed, err := suppress.Disclosed(prob, withheld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range disclosed {
+			rep.errorf("count base %s: the published cells disclose %s (n = %d, suppressed by %v)", root, prob.Cells[i].Key, prob.Cells[i].N, pos[prob.Cells[i].Key].suppressedBy)
+		}
+	}
+
+	// 2 and 3. The attacker per count base.
+	type publication struct {
+		ind *spec.Indicator
+		op  spec.Operand
+	}
+	bases := map[string][]publication{} // the indicators publishing the base's units
+	periodsOf := map[string][]*spec.Indicator{}
+	for i := range p.Indicators {
+		ind := &p.Indicators[i]
+		switch ind.Measure {
+		case spec.Count:
+			bases[quantityKey(ind.Numerator)] = append(bases[quantityKey(ind.Numerator)], publication{ind, ind.Numerator})
+		case spec.Proportion:
+			if ind.Numerator.Aggregate == spec.Count {
+				bases[quantityKey(ind.Numerator)] = append(bases[quantityKey(ind.Numerator)], publication{ind, ind.Numerator})
+			}
+			bases[quantityKey(*ind.Denominator)] = append(bases[quantityKey(*ind.Denominator)], publication{ind, *ind.Denominator})
+		}
+		base := ind.Numerator
+		if ind.Measure == spec.Proportion {
+			base = *ind.Denominator
+		}
+		periodsOf[quantityKey(base)] = append(periodsOf[quantityKey(base)], ind)
+	}
+	for _, q := range sortedKeysOf(bases) {
+		pubs := bases[q]
+		counts := a.innerCounts(tb, pubs[0].op)
+		gapZero := make([]bool, a.inner())
+		gapMonths := map[int]string{} // month → an indicator publishing nothing in it
+		// Periods in which an indicator of this base has no period hold none of its units.
+		for _, ind := range periodsOf[q] {
+			covered := make([]bool, a.m1-a.m0)
+			for _, c := range res.Cells {
+				if c.Indicator == ind.Name && len(c.Dimensions) == 0 {
+					from, to := a.months(c)
+					for m := from; m < to; m++ {
+						covered[m-a.m0] = true
+					}
+				}
+			}
+			for m, ok := range covered {
+				if !ok && !gapZero[m*a.cube] {
+					gapMonths[m] = ind.Name
+					for ci := range a.cube {
+						gapZero[m*a.cube+ci] = true
+					}
+				}
+			}
+		}
+		value := func(c aggregate.Cell, op spec.Operand) *float64 {
+			num := a.inds[c.Indicator].Numerator
+			if quantityKey(op) == quantityKey(num) && num.Aggregate == spec.Count {
+				return c.Numerator
+			}
+			return c.Denominator
+		}
+		cellZero := slices.Clone(gapZero)
+		var published [][]int32
+		type target struct {
+			cell  aggregate.Cell
+			inner []int32
+			n     int64
+		}
+		var targets []target
+		for _, pub := range pubs {
+			for _, c := range res.Cells {
+				if c.Indicator != pub.ind.Name {
+					continue
+				}
+				v := a.vector(c)
+				var n int64
+				for _, j := range v {
+					n += counts[j]
+				}
+				if c.Suppressed {
+					if n > 0 {
+						targets = append(targets, target{c, v, n})
+					}
+					continue
+				}
+				if x := value(c, pub.op); x != nil && *x != float64(n) {
+					t.Fatalf("%s: the attacker's count %d of base %s is not the published %g", cellKey(c.Indicator, c.Period, c.Dimensions), n, q, *x)
+				}
+				published = append(published, v)
+				if n == 0 {
+					for _, j := range v {
+						cellZero[j] = true
+					}
+				}
+			}
+		}
+		for j, z := range cellZero {
+			if z && counts[j] != 0 {
+				t.Fatalf("the attacker takes %s to be empty in base %s, but it holds %d", a.describeInner(int32(j)), q, counts[j])
+			}
+		}
+		noZero := make([]bool, a.inner())
+		plain, withGaps, withZeros := newModSpan(a.inner(), noZero), newModSpan(a.inner(), gapZero), newModSpan(a.inner(), cellZero)
+		for _, v := range published {
+			plain.add(v)
+			withGaps.add(v)
+			withZeros.add(v)
+		}
+		for _, tg := range targets {
+			key := cellKey(tg.cell.Indicator, tg.cell.Period, tg.cell.Dimensions)
+			switch {
+			case plain.contains(tg.inner) && exactlyDisclosed(a.inner(), published, noZero, tg.inner):
+				rep.errorf("count base %s: %s is suppressed, but its value %d follows from the published cells counting the same units", q, key, tg.n)
+			case withGaps.contains(tg.inner) && exactlyDisclosed(a.inner(), published, gapZero, tg.inner):
+				rep.errorf("count base %s: %s is suppressed, but its value %d follows from the published cells once the periods without any data are taken as empty (no period is published for %s)",
+					q, key, tg.n, a.gapsNear(gapMonths, tg.inner))
+			case withZeros.contains(tg.inner) && exactlyDisclosed(a.inner(), published, cellZero, tg.inner):
+				rep.errorf("count base %s: %s is suppressed, but its value %d follows from the published cells and the inner cells that published zero cells show to be empty (e.g. %s)",
+					q, key, tg.n, a.emptyExample(cellZero, tg.inner))
+			}
+		}
+	}
+}
+
+// gapsNear lists the months without data inside the target's months, else the first few.
+func (a *attackTable) gapsNear(gaps map[int]string, inner []int32) string {
+	var in, all []string
+	seen := map[int]bool{}
+	for _, j := range inner {
+		m := int(j) / a.cube
+		if ind, ok := gaps[m]; ok && !seen[m] {
+			seen[m] = true
+			in = append(in, fmt.Sprintf("%s in %s", civilFromMonthIndex(a.m0 + m).String()[:7], ind))
+		}
+	}
+	for m := range a.m1 - a.m0 {
+		if ind, ok := gaps[m]; ok {
+			all = append(all, fmt.Sprintf("%s in %s", civilFromMonthIndex(a.m0 + m).String()[:7], ind))
+		}
+	}
+	if len(in) == 0 {
+		in = all[:min(len(all), 4)]
+		if len(all) > 4 {
+			in = append(in, "…")
+		}
+		return strings.Join(in, ", ") + " (outside the cell, on the path of the derivation)"
+	}
+	return strings.Join(in, ", ")
+}
+
+func (a *attackTable) emptyExample(zero []bool, inner []int32) string {
+	var ex []string
+	for _, j := range inner {
+		if zero[j] {
+			ex = append(ex, a.describeInner(j))
+			if len(ex) == 3 {
+				break
+			}
+		}
+	}
+	if len(ex) == 0 {
+		return "none needed"
+	}
+	return strings.Join(ex, "; ")
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// modSpan is the span of 0/1 vectors over the integers modulo the prime 2^61 − 1, in row
+// echelon form, with the coordinates known to be zero left out. It is fast; what it
+// reports as contained is confirmed with exact rationals.
+type modSpan struct {
+	keep []int // coordinate → column, -1 when known zero
+	n    int
+	rows map[int][]uint64 // pivot column → row with 1 at the pivot and 0 before it
+}
+
+const modP = 1<<61 - 1
+
+func mulMod(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	_, rem := bits.Div64(hi, lo, modP)
+	return rem
+}
+
+func powMod(a, e uint64) uint64 {
+	r := uint64(1)
+	for ; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			r = mulMod(r, a)
+		}
+		a = mulMod(a, a)
+	}
+	return r
+}
+
+func newModSpan(inner int, zero []bool) *modSpan {
+	s := &modSpan{keep: make([]int, inner), rows: map[int][]uint64{}}
+	for j := range s.keep {
+		if zero[j] {
+			s.keep[j] = -1
+		} else {
+			s.keep[j] = s.n
+			s.n++
+		}
+	}
+	return s
+}
+
+func (s *modSpan) dense(v []int32) []uint64 {
+	d := make([]uint64, s.n)
+	for _, j := range v {
+		if c := s.keep[j]; c >= 0 {
+			d[c] = 1
+		}
+	}
+	return d
+}
+
+func (s *modSpan) reduce(d []uint64) []uint64 {
+	for c := 0; c < s.n; c++ {
+		if d[c] == 0 {
+			continue
+		}
+		row, ok := s.rows[c]
+		if !ok {
+			continue
+		}
+		f := d[c]
+		for j := c; j < s.n; j++ {
+			if row[j] != 0 {
+				d[j] = (d[j] + modP - mulMod(f, row[j])) % modP
+			}
+		}
+	}
+	return d
+}
+
+func (s *modSpan) add(v []int32) {
+	d := s.reduce(s.dense(v))
+	for c, x := range d {
+		if x != 0 {
+			inv := powMod(x, modP-2)
+			for j := c; j < s.n; j++ {
+				d[j] = mulMod(d[j], inv)
+			}
+			s.rows[c] = d
+			return
+		}
+	}
+}
+
+func (s *modSpan) contains(v []int32) bool {
+	for _, x := range s.reduce(s.dense(v)) {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// exactlyDisclosed reports whether target lies in the span of the published vectors and
+// the unit vectors of the zero coordinates, by Gaussian elimination in big.Rat.
+func exactlyDisclosed(inner int, published [][]int32, zero []bool, target []int32) bool {
+	rows := make([][]*big.Rat, inner) // pivot → row, 1 at the pivot, nil (zero) before it
+	vec := func(v []int32) []*big.Rat {
+		d := make([]*big.Rat, inner)
+		for _, j := range v {
+			if !zero[j] {
+				d[j] = big.NewRat(1, 1)
+			}
+		}
+		return d
+	}
+	reduce := func(d []*big.Rat) int {
+		for c := range d {
+			if d[c] == nil {
+				continue
+			}
+			if rows[c] == nil {
+				return c
+			}
+			f := new(big.Rat).Set(d[c])
+			for j := c; j < inner; j++ {
+				if x := rows[c][j]; x != nil {
+					y := new(big.Rat).Mul(f, x)
+					if d[j] != nil {
+						y.Sub(d[j], y)
+					} else {
+						y.Neg(y)
+					}
+					if y.Sign() == 0 {
+						y = nil
+					}
+					d[j] = y
+				}
+			}
+		}
+		return -1
+	}
+	for _, p := range published {
+		d := vec(p)
+		piv := reduce(d)
+		if piv < 0 {
+			continue
+		}
+		// Finish reducing past the pivot is not needed: rows only need zeros before it.
+		inv := new(big.Rat).Inv(d[piv])
+		for j := piv; j < inner; j++ {
+			if d[j] != nil {
+				d[j] = new(big.Rat).Mul(d[j], inv)
+			}
+		}
+		rows[piv] = d
+	}
+	return reduce(vec(target)) < 0
+}
+
+// attackWorld is a small random source for the attacker: two dimensions, a readiness
+// flag and visits, over one to two years.
+func attackWorld(t testing.TB, rng *rand.Rand) (*world, *table) {
+	w := newWorld(t, rng, 0)
+	w.dims = w.dims[:2]
+	for i := range w.dims {
+		if len(w.dims[i].Values) > 4 {
+			w.dims[i].Values = w.dims[i].Values[:4]
+		}
+	}
+	tb := &table{Source: "s"}
+	for _, d := range w.dims {
+		tb.Cols = append(tb.Cols, colDef{Name: w.dimCol[d.Name], Dimension: d.Name})
+	}
+	tb.Cols = append(tb.Cols, colDef{Name: "date", Type: spec.TypeDate}, colDef{Name: "flag", Type: spec.TypeBoolean}, colDef{Name: "visits", Type: spec.TypeInteger})
+	span := 365 + rng.IntN(366)
+	first := civil{2019, 1, 1}.addDays(rng.IntN(730))
+	w.first, w.last = first, first.addDays(span-1)
+	pFlag := 0.3 + 0.4*rng.Float64()
+	rows := 120 + rng.IntN(iterations(400, 700))
+	for range rows {
+		r := map[string]any{"date": first.addDays(rng.IntN(span)), "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6))}
+		for _, d := range w.dims {
+			wts := w.dimWeights[d.Name][:len(d.Values)]
+			wts = append(slices.Clone(wts), w.dimWeights[d.Name][len(w.dimWeights[d.Name])-1])
+			if gi := draw(rng, wts); gi < len(d.Values) {
+				r[w.dimCol[d.Name]] = d.Values[gi]
+			}
+		}
+		tb.Rows = append(tb.Rows, r)
+	}
+	return w, tb
+}
+
+// attackPlan publishes one source at Month, Quarter and Year grains (calendar and fiscal
+// July years), with counts, a proportion and a sum sharing its count base.
+func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate {
+	d0, d1 := w.dims[0].Name, w.dims[1].Name
+	k := 3 + rng.IntN(8)
+	op := func(agg, col string, fs []spec.Filter) spec.Operand {
+		return spec.Operand{Source: "s", Aggregate: agg, Column: col, TimeColumn: "date", Filters: slices.Clone(fs)}
+	}
+	flagged := append(slices.Clone(filters), spec.Filter{Column: "flag", Operator: spec.OpIn, Values: []string{"true"}})
+	den := op(spec.Count, "", filters)
+	den.Alignment = spec.AlignExact
+	both := []string{d0, d1}
+	inds := []spec.Indicator{
+		{Name: "count_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op(spec.Count, "", filters)},
+		{Name: "count_q", Measure: spec.Count, Grain: spec.GrainQuarter, Dimensions: both, Intersections: [][]string{both}, Numerator: op(spec.Count, "", filters)},
+		{Name: "count_y", Measure: spec.Count, Grain: spec.GrainYear, Dimensions: both, Intersections: [][]string{{d1, d0}}, Numerator: op(spec.Count, "", filters)},
+		{Name: "count_fy", Measure: spec.Count, Grain: spec.GrainYear, FiscalYearStartMonth: 7, Dimensions: []string{d1}, Numerator: op(spec.Count, "", filters)},
+		{Name: "share_q", Measure: spec.Proportion, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged), Denominator: &den},
+		{Name: "flagged_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged)},
+		{Name: "visits_y", Measure: spec.Sum, Grain: spec.GrainYear, Dimensions: []string{d0}, Numerator: op(spec.Sum, "visits", filters)},
+	}
+	rng.Shuffle(len(inds), func(i, j int) { inds[i], inds[j] = inds[j], inds[i] })
+	inds = inds[:4+rng.IntN(len(inds)-3)]
+	for i := range inds {
+		inds[i].MinCellSize = k
+	}
+	return smallPlan(w.tz, w.dims, inds...)
+}
+
+func TestAttackerCannotRecoverSuppressedCells(t *testing.T) {
+	n := iterations(4, 12)
+	for it := range n {
+		seed := uint64(3000 + it)
+		rng := rand.New(rand.NewPCG(seed, 0xa77ac))
+		w, tb := attackWorld(t, rng)
+		var filters []spec.Filter
+		if rng.IntN(2) == 0 {
+			filters = append(filters, spec.Filter{Column: w.dimCol[w.dims[0].Name], Operator: spec.OpExists})
+		}
+		p := attackPlan(w, rng, filters)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			e := newEnv(t, w.tz, w.dims, false)
+			res := e.runEncoded(p, farFuture, &encoder{rng: rng}, tb)
+			r := newReference(p, w.loc, civilOf(farFuture), tb)
+			ref, _ := r.cells()
+			label := fmt.Sprintf("seed %d (%d rows, k=%d): ", seed, len(tb.Rows), p.Indicators[0].MinCellSize)
+			compareWithReference(t, label, res, ref)
+			checkAttack(t, label, p, res, ref, r, tb)
+			if t.Failed() {
+				t.Logf("%s plan:%s", label, describePlan(p))
+			}
+		})
+	}
+}
+
+// A month without any data publishes no period, which tells everyone it is empty; the
+// quarter then gives a withheld month back: January's 2 women = Q1 − March.
+func TestAttackerMonthWithoutData(t *testing.T) {
+	tb := &table{Source: "s", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "sex", Dimension: "sex"}}}
+	for _, g := range []struct {
+		day   string
+		sex   any
+		count int
+	}{{"2022-01-10", "Female", 2}, {"2022-01-10", "Male", 20}, {"2022-01-10", nil, 6},
+		{"2022-03-10", "Female", 10}, {"2022-03-10", "Male", 30}, {"2022-03-10", nil, 7}} {
+		tb.Rows = append(tb.Rows, rowsOf(g.count, map[string]any{"date": mustCivil(g.day), "sex": g.sex})...)
+	}
+	op := spec.Operand{Source: "s", Aggregate: spec.Count, TimeColumn: "date"}
+	p := smallPlan("UTC", []spec.Dimension{sexDim},
+		spec.Indicator{Name: "monthly", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{"sex"}, MinCellSize: 3, Numerator: op},
+		spec.Indicator{Name: "quarterly", Measure: spec.Count, Grain: spec.GrainQuarter, Dimensions: []string{"sex"}, MinCellSize: 3, Numerator: op},
+	)
+	e := newEnv(t, "UTC", p.Dimensions, false)
+	res := e.run(p, farFuture, tb)
+	r := newReference(p, e.loc, civilOf(farFuture), tb)
+	ref, _ := r.cells()
+	compareWithReference(t, "", res, ref)
+	cells := cellsByKey(t, res)
+	female := map[string]string{"sex": "Female"}
+	jan, mar, q1 := cells[cellKey("monthly", "2022-01-01", female)], cells[cellKey("monthly", "2022-03-01", female)], cells[cellKey("quarterly", "2022-01-01", female)]
+	if cells[cellKey("monthly", "2022-02-01", nil)] != nil {
+		t.Fatalf("February has no rows, yet a period is published for it")
+	}
+	if !jan.Suppressed {
+		t.Fatalf("January's Female cell of n = 2 is published")
+	}
+	if !mar.Suppressed && !q1.Suppressed {
+		t.Errorf("Q1 Female (%s) and March Female (%s) are published, February has no period (no rows): January Female = %g, the suppressed n = 2",
+			fmtPtr(q1.Value), fmtPtr(mar.Value), *q1.Value-*mar.Value)
+	}
+	checkAttack(t, "", p, res, ref, r, tb)
+}
+
+// Two indicators counting the same units, their filters written in a different order, are
+// one count base: suppressing a month in one and publishing the year in the other gives
+// the month back.
+func TestAttackerFiltersInAnotherOrderShareACountBase(t *testing.T) {
+	tb := &table{Source: "s", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "sex", Dimension: "sex"}, {Name: "flag", Type: spec.TypeBoolean}, {Name: "visits", Type: spec.TypeInteger}}}
+	for m := time.January; m <= time.December; m++ {
+		female := 10
+		if m == time.January {
+			female = 2
+		}
+		for _, g := range []struct {
+			sex   any
+			count int
+		}{{"Female", female}, {"Male", 20}, {nil, 5}} {
+			tb.Rows = append(tb.Rows, rowsOf(g.count, map[string]any{"date": civil{2022, m, 5}, "sex": g.sex, "flag": true, "visits": int64(1)})...)
+		}
+		tb.Rows = append(tb.Rows, rowsOf(3, map[string]any{"date": civil{2022, m, 6}, "sex": "Female", "flag": false, "visits": int64(1)})...)
+	}
+	flag := spec.Filter{Column: "flag", Operator: spec.OpIn, Values: []string{"true"}}
+	visits := spec.Filter{Column: "visits", Operator: spec.OpGt, Values: []string{"0"}}
+	p := smallPlan("UTC", []spec.Dimension{sexDim},
+		spec.Indicator{Name: "monthly", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{"sex"}, MinCellSize: 3,
+			Numerator: spec.Operand{Source: "s", Aggregate: spec.Count, TimeColumn: "date", Filters: []spec.Filter{flag, visits}}},
+		spec.Indicator{Name: "yearly", Measure: spec.Count, Grain: spec.GrainYear, Dimensions: []string{"sex"}, MinCellSize: 3,
+			Numerator: spec.Operand{Source: "s", Aggregate: spec.Count, TimeColumn: "date", Filters: []spec.Filter{visits, flag}}},
+	)
+	e := newEnv(t, "UTC", p.Dimensions, false)
+	res := e.run(p, farFuture, tb)
+	r := newReference(p, e.loc, civilOf(farFuture), tb)
+	ref, _ := r.cells()
+	compareWithReference(t, "", res, ref)
+	cells := cellsByKey(t, res)
+	female := map[string]string{"sex": "Female"}
+	if !cells[cellKey("monthly", "2022-01-01", female)].Suppressed {
+		t.Fatalf("January's Female cell of n = 2 is published")
+	}
+	year := cells[cellKey("yearly", "2022-01-01", female)]
+	others := 0.0
+	allPublished := !year.Suppressed
+	for m := 2; m <= 12; m++ {
+		c := cells[cellKey("monthly", fmt.Sprintf("2022-%02d-01", m), female)]
+		if c.Suppressed {
+			allPublished = false
+		} else {
+			others += *c.Value
+		}
+	}
+	if allPublished {
+		t.Errorf("the year's Female count (%g) and February to December (%g) are published: January Female = %g, the suppressed n = 2", *year.Value, others, *year.Value-others)
+	}
+	checkAttack(t, "", p, res, ref, r, tb)
 }

@@ -1007,3 +1007,38 @@ func checkNoLeak(t testing.TB, res *aggregate.Result) {
 var unknownNames = map[string]bool{"Unknown": true, "Not reported": true, "Unstated": true}
 
 func isUnknownGroup(g string) bool { return unknownNames[g] }
+
+// A row standing for no one (frequency 0) with a RowTotal value: the sum is the column's
+// sum, whatever other indicators read the source. The engine's value must not depend on
+// which dimensions another indicator adds to the source's cube.
+func TestWorkedRowTotalOfARowOfNoOne(t *testing.T) {
+	tb := &table{Source: "agg", Frequency: "people", Cols: []colDef{
+		{Name: "date", Type: spec.TypeDate}, {Name: "sex", Dimension: "sex"},
+		{Name: "people", Type: spec.TypeInteger}, {Name: "visits", Type: spec.TypeInteger, ValueKind: spec.RowTotal},
+	}}
+	d := mustCivil("2024-02-01")
+	tb.Rows = []map[string]any{
+		{"date": d, "sex": "Female", "people": int64(5), "visits": int64(7)},
+		{"date": d, "sex": "Male", "people": int64(4), "visits": int64(3)},
+		{"date": d, "sex": nil, "people": int64(0), "visits": int64(9)},
+	}
+	sumInd := spec.Indicator{Name: "visits", Measure: spec.Sum, Grain: spec.GrainYear, MinCellSize: 1,
+		Numerator: spec.Operand{Source: "agg", Aggregate: spec.Sum, Column: "visits", TimeColumn: "date"}}
+	bySex := spec.Indicator{Name: "people", Measure: spec.Count, Grain: spec.GrainYear, MinCellSize: 1, Dimensions: []string{"sex"},
+		Numerator: spec.Operand{Source: "agg", Aggregate: spec.Count, TimeColumn: "date"}}
+	values := map[string]string{}
+	for _, p := range []*spec.Aggregate{
+		smallPlan("UTC", []spec.Dimension{sexDim}, sumInd),
+		smallPlan("UTC", []spec.Dimension{sexDim}, sumInd, bySex),
+	} {
+		e := newEnv(t, "UTC", p.Dimensions, false)
+		res := e.run(p, farFuture, tb)
+		c := cellsByKey(t, res)[cellKey("visits", "2024-01-01", nil)]
+		values[fmt.Sprint(len(p.Indicators))] = fmtPtr(c.Value)
+		ref, _ := newReference(p, e.loc, civilOf(farFuture), tb).cells()
+		compareWithReference(t, fmt.Sprintf("with %d indicators: ", len(p.Indicators)), res, ref)
+	}
+	if values["1"] != values["2"] {
+		t.Errorf("the visits total is %s alone and %s when another indicator breaks the source down by sex", values["1"], values["2"])
+	}
+}
