@@ -104,9 +104,13 @@ func TestCrossObjectChecks(t *testing.T) {
 		field  string
 		msg    string
 	}{
-		{"partner", func(_ *impactv1.Initiative, s []impactv1.DataSource, _ []impactv1.Indicator) { s[0].Spec.Partner = "nope" },
+		{"partner", func(_ *impactv1.Initiative, s []impactv1.DataSource, _ []impactv1.Indicator) {
+			s[0].Spec.Partner = "nope"
+		},
 			"spec.partner", `"nope" is not a partner of Initiative "rb5"`},
-		{"schedule", func(_ *impactv1.Initiative, s []impactv1.DataSource, _ []impactv1.Indicator) { s[0].Spec.Schedule = "61 * * * *" },
+		{"schedule", func(_ *impactv1.Initiative, s []impactv1.DataSource, _ []impactv1.Indicator) {
+			s[0].Spec.Schedule = "61 * * * *"
+		},
 			"spec.schedule", `"61 * * * *" does not parse as a cron schedule`},
 		{"file locations refused", nil, "spec.location.file", "--allow-file-locations"},
 		{"column dimension", func(_ *impactv1.Initiative, s []impactv1.DataSource, _ []impactv1.Indicator) {

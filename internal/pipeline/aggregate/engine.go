@@ -7,10 +7,14 @@
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
@@ -67,6 +71,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		}
 		res.Inputs[name] = s.man.ID
 	}
+	e.spans = spans(e.ops)
 	for _, ir := range e.runs {
 		if err := ir.measure(e); err != nil {
 			return nil, fmt.Errorf("indicator %q: %w", ir.ind.Name, err)
@@ -90,6 +95,27 @@ type engine struct {
 	ops     map[string]*operandState
 	runs    []*indicatorRun
 	asOfDay int32
+	// spans holds, per source and time column, the first and last day its periods cover.
+	spans map[string][2]int32
+}
+
+func spanKey(o *operandState) string { return o.op.Source + "\x00" + o.op.TimeColumn }
+
+// spans returns the days covered by the periods found, per source and time column, over
+// every operand and grain reading them.
+func spans(ops map[string]*operandState) map[string][2]int32 {
+	out := map[string][2]int32{}
+	for _, o := range ops {
+		for _, s := range o.starts {
+			first, last := s, o.grain.Next(s)-1
+			k := spanKey(o)
+			if r, ok := out[k]; ok {
+				first, last = min(first, r[0]), max(last, r[1])
+			}
+			out[k] = [2]int32{first, last}
+		}
+	}
+	return out
 }
 
 // prepare builds the sources' cubes and the operand states the indicators need.
@@ -154,6 +180,9 @@ func (e *engine) prepare(inputs map[string]Input) error {
 		if ir.num, err = e.operand(ind.Numerator, grain, ind.Measure == spec.DistinctCount); err != nil {
 			return fmt.Errorf("indicator %q: numerator: %w", ind.Name, err)
 		}
+		if ind.Measure == spec.Proportion && ind.Numerator.Aggregate == spec.Sum {
+			ir.num.subset = true
+		}
 		if ind.Denominator != nil {
 			if ir.den, err = e.operand(*ind.Denominator, grain, false); err != nil {
 				return fmt.Errorf("indicator %q: denominator: %w", ind.Name, err)
@@ -174,8 +203,10 @@ func operands(ind spec.Indicator) []spec.Operand {
 
 // operand returns the shared state of an operand at a grain, creating it once.
 func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*operandState, error) {
+	s := e.sources[op.Source]
 	keyOp := op
 	keyOp.Alignment = ""
+	keyOp.Filters = canonicalFilters(s, op.Filters)
 	b, _ := json.Marshal(struct {
 		Op       spec.Operand
 		Grain    period.Grain
@@ -185,7 +216,6 @@ func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*opera
 	if o, ok := e.ops[key]; ok {
 		return o, nil
 	}
-	s := e.sources[op.Source]
 	o := &operandState{key: key, op: keyOp, grain: g, src: s, distinct: distinct, ordinal: map[int32]int32{}}
 	if err := o.bind(e.dims); err != nil {
 		return nil, err
@@ -196,11 +226,18 @@ func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*opera
 }
 
 // baseKey identifies a count base: the units an operand counts (source, filters, time).
+// A Sum operand counts units too, except as a Proportion's numerator, where its RowTotal
+// column counts a subset of the people (ready_students of students): that subset is a base
+// of its own, as a filter would make it.
 func baseKey(o *operandState) string {
+	column := ""
+	if o.subset {
+		column = o.op.Column
+	}
 	b, _ := json.Marshal(struct {
-		Source, Time string
-		Filters      []spec.Filter
-	}{o.op.Source, o.op.TimeColumn, o.op.Filters})
+		Source, Time, Column string
+		Filters              []spec.Filter
+	}{o.op.Source, o.op.TimeColumn, column, o.op.Filters})
 	return string(b)
 }
 
@@ -211,4 +248,44 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// canonicalFilters writes filters so that equal selections compare equal: sorted by column
+// and operator, values trimmed, deduplicated and sorted, group names and booleans in their
+// canonical spelling (they match case-insensitively), numbers formatted one way. Plain
+// strings match exactly, so they are kept as written.
+func canonicalFilters(s *source, fs []spec.Filter) []spec.Filter {
+	out := make([]spec.Filter, 0, len(fs))
+	for _, f := range fs {
+		c := spec.Filter{Column: f.Column, Operator: f.Operator}
+		col, _, err := s.column(f.Column)
+		for _, v := range f.Values {
+			v = strings.TrimSpace(v)
+			switch {
+			case err != nil:
+			case col.Dimension != "":
+				for _, g := range col.Groups {
+					if strings.EqualFold(g, v) {
+						v = g
+					}
+				}
+			case col.Type == spec.TypeBoolean:
+				v = strings.ToLower(v)
+			case col.Type == spec.TypeInteger || col.Type == spec.TypeNumber || f.Operator == spec.OpGt || f.Operator == spec.OpLt:
+				if x, perr := strconv.ParseFloat(v, 64); perr == nil {
+					v = strconv.FormatFloat(x, 'g', -1, 64)
+				}
+			}
+			c.Values = append(c.Values, v)
+		}
+		slices.Sort(c.Values)
+		c.Values = slices.Compact(c.Values)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b spec.Filter) int {
+		return cmp.Or(cmp.Compare(a.Column, b.Column), cmp.Compare(a.Operator, b.Operator), slices.Compare(a.Values, b.Values))
+	})
+	return slices.CompactFunc(out, func(a, b spec.Filter) bool {
+		return a.Column == b.Column && a.Operator == b.Operator && slices.Equal(a.Values, b.Values)
+	})
 }

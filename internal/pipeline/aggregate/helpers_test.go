@@ -356,8 +356,6 @@ func dim(name, unknown string, values ...string) spec.Dimension {
 	return spec.Dimension{Name: name, Values: values, Unknown: unknown}
 }
 
-func fptr(v float64) *float64 { return &v }
-
 func fmtPtr[T any](p *T) string {
 	if p == nil {
 		return "null"

@@ -122,7 +122,7 @@ func rollup(o *operandState, ord int32, cs *cellSet) []State {
 	}
 	proj := cs.projection(o.src)
 	for c, st := range o.states[ord] {
-		if st.Units == 0 && st.N == 0 {
+		if st == (State{}) {
 			continue
 		}
 		out[proj[c]].Merge(&st)
@@ -155,19 +155,20 @@ func rollupDistinct(o *operandState, ord int32, cs *cellSet) []int64 {
 	return out
 }
 
-// ordinalOf returns the ordinal of the period starting at start, or -1.
+// ordinalOf returns the ordinal of the period starting at start, or -1 when no row of the
+// operand falls in it.
 func ordinalOf(o *operandState, start int32) int32 {
-	if ord, ok := o.ordinal[start]; ok {
+	if ord, ok := o.ordinal[start]; ok && o.seen[ord] {
 		return ord
 	}
 	return -1
 }
 
-// latestAtOrBefore returns the latest period of o starting at or before start, or -1.
+// latestAtOrBefore returns the latest period of o with data starting at or before start, or -1.
 func latestAtOrBefore(o *operandState, start int32) int32 {
 	best, ord := int32(math.MinInt32), int32(-1)
 	for i, s := range o.starts {
-		if s <= start && s > best {
+		if o.seen[i] && s <= start && s > best {
 			best, ord = s, int32(i)
 		}
 	}
@@ -178,13 +179,18 @@ func latestAtOrBefore(o *operandState, start int32) int32 {
 func (ir *indicatorRun) measure(e *engine) error {
 	ir.buildSets(e)
 	ind := ir.ind
-	// The periods published: those of the operand that defines the units.
+	// The periods published: every period of the grain across the days the source's rows
+	// cover in this time column, empty ones included. A period left out would tell an
+	// attacker it is empty, and let them subtract it from a longer period.
 	base := ir.num
 	if ind.Measure == spec.Proportion {
 		base = ir.den
 	}
-	ir.starts = slices.Clone(base.starts)
-	slices.Sort(ir.starts)
+	if r, ok := e.spans[spanKey(base)]; ok {
+		for start := ir.grain.Start(r[0]); start <= r[1]; start = ir.grain.Next(start) {
+			ir.starts = append(ir.starts, start)
+		}
+	}
 	for _, start := range ir.starts {
 		numOrd := ordinalOf(ir.num, start)
 		denOrd := int32(-1)

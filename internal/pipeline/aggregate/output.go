@@ -149,9 +149,10 @@ func (ir *indicatorRun) finish(e *engine) {
 	}
 	if len(complete) > 0 {
 		last := complete[len(complete)-1]
-		h := &Headline{Period: period.Format(last.start), Reliable: last.reliable}
+		h := &Headline{Period: period.Format(last.start)}
 		if last.published() {
-			h.Value, h.N = finite(last.est.Value), ptr(last.n)
+			// Reliability depends on n: it is published only with the value.
+			h.Value, h.N, h.Reliable = finite(last.est.Value), ptr(last.n), last.reliable
 		} else {
 			h.Note = last.est.Note
 			if last.suppressed {

@@ -55,11 +55,51 @@ func (e *engine) protect() error {
 	return nil
 }
 
-// protectComponent solves one protection problem. Its inner cells are every combination
-// of an atom of time (the intervals between all period boundaries of its indicators) and a
-// cell of the cube over all their dimensions.
+// protectComponent solves one protection problem. The units of a component belong to one
+// or more count bases (a Proportion's numerator base is a subset of its denominator's), so
+// an inner cell is an atom of time (the intervals between all period boundaries of its
+// indicators) × a cell of the cube over all their dimensions × a pattern of membership in
+// the bases. A published cell of base b sums the inner cells whose pattern contains b. A
+// Proportion publishes two such cells (numerator and denominator) that are suppressed
+// together: when the solver splits a pair, both become primary and it solves again.
 func (e *engine) protectComponent(runs []*indicatorRun) error {
 	src := runs[0].num.src
+	// Bases and containment.
+	bases := map[string]int{}
+	baseOf := func(o *operandState) int {
+		k := baseKey(o)
+		if i, ok := bases[k]; ok {
+			return i
+		}
+		bases[k] = len(bases)
+		return bases[k]
+	}
+	type subset struct{ sub, sup int }
+	var subsets []subset
+	for _, ir := range runs {
+		nb := baseOf(ir.num)
+		if ir.ind.Measure == spec.Proportion {
+			if db := baseOf(ir.den); db != nb {
+				subsets = append(subsets, subset{nb, db})
+			}
+		}
+	}
+	if len(bases) > 12 {
+		return fmt.Errorf("source %q: %d linked count bases in one protection problem; use fewer filter combinations", src.name, len(bases))
+	}
+	// Membership patterns: non-empty sets of bases closed under containment.
+	var patterns []uint32
+	for pat := uint32(1); pat < 1<<len(bases); pat++ {
+		ok := true
+		for _, s := range subsets {
+			if pat&(1<<s.sub) != 0 && pat&(1<<s.sup) == 0 {
+				ok = false
+			}
+		}
+		if ok {
+			patterns = append(patterns, pat)
+		}
+	}
 	// The component's cube: every dimension of its indicators, in vocabulary order.
 	used := map[string]bool{}
 	for _, ir := range runs {
@@ -91,7 +131,7 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
 	atoms := max(len(bounds)-1, 0)
-	inner := atoms * cube
+	inner := atoms * cube * len(patterns)
 	if inner > 1<<24 {
 		return fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", src.name, inner)
 	}
@@ -103,44 +143,82 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	index := map[string]int{}
 	var cells []suppress.Cell
 	var refs [][]ref
+	var pairs [][2]int
+	entry := func(base int, key string, ir *indicatorRun, c *cell, n int64, singleton bool, vec func() []int32) int {
+		key = strconv.Itoa(base) + "/" + key
+		i, ok := index[key]
+		if !ok {
+			i = len(cells)
+			index[key] = i
+			cells = append(cells, suppress.Cell{Key: key, Inner: vec()})
+			refs = append(refs, nil)
+		}
+		sc := &cells[i]
+		sc.N = max(sc.N, n)
+		sc.Primary = sc.Primary || c.primary
+		sc.Singleton = sc.Singleton || singleton
+		refs[i] = append(refs[i], ref{ir, c})
+		return i
+	}
 	for _, ir := range runs {
 		gk := ir.grain.Name
 		if gk == spec.GrainYear || gk == spec.GrainQuarter {
 			gk += "/" + strconv.Itoa(ir.grain.FiscalStart)
 		}
+		nb := bases[baseKey(ir.num)]
+		db := -1
+		if ir.ind.Measure == spec.Proportion {
+			db = bases[baseKey(ir.den)]
+		}
 		for _, c := range ir.cells {
 			cs := ir.sets[c.set]
 			codes := cs.codes(c.gi)
 			key := fmt.Sprintf("%s/%010d/%s/%v", gk, c.start, cs.key(), codes)
-			i, ok := index[key]
-			if !ok {
-				i = len(cells)
-				index[key] = i
-				cells = append(cells, suppress.Cell{Key: key, Inner: innerCells(bounds, c.start, ir.grain.Next(c.start), cube, dims, strides, sizes, cs.dims, codes)})
-				refs = append(refs, nil)
+			vec := func(base int) func() []int32 {
+				return func() []int32 {
+					return innerCells(bounds, c.start, ir.grain.Next(c.start), cube, dims, strides, sizes, cs.dims, codes, patterns, base)
+				}
 			}
-			sc := &cells[i]
-			sc.N = max(sc.N, c.n)
-			sc.Primary = sc.Primary || c.primary
-			sc.Singleton = sc.Singleton || c.singleton
-			refs[i] = append(refs[i], ref{ir, c})
+			if db < 0 {
+				entry(nb, key, ir, c, c.n, c.n == 1, vec(nb))
+				continue
+			}
+			num := int64(c.numerator)
+			ni := entry(nb, key, ir, c, num, num == 1, vec(nb))
+			di := entry(db, key, ir, c, c.n, c.n == 1, vec(db))
+			if ni != di {
+				pairs = append(pairs, [2]int{ni, di})
+			}
 		}
 	}
-	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: cells})
-	if err != nil {
-		return fmt.Errorf("suppression over source %q: %w", src.name, err)
-	}
-	for i, s := range suppressed {
-		for _, r := range refs[i] {
-			r.c.suppressed = s
+	for {
+		suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: cells})
+		if err != nil {
+			return fmt.Errorf("suppression over source %q: %w", src.name, err)
 		}
+		split := false
+		for _, p := range pairs {
+			if suppressed[p[0]] != suppressed[p[1]] {
+				cells[p[0]].Primary, cells[p[1]].Primary = true, true
+				split = true
+			}
+		}
+		if split {
+			continue
+		}
+		for i, s := range suppressed {
+			for _, r := range refs[i] {
+				r.c.suppressed = r.c.suppressed || s
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
-// innerCells lists the inner cells a published cell sums: every atom inside [from, to) and
-// every cube cell whose codes match the cell's groups.
-func innerCells(bounds []int32, from, to int32, cube int, dims []string, strides, sizes []int, setDims []string, codes []int) []int32 {
+// innerCells lists the inner cells a published cell of one base sums: every atom inside
+// [from, to), every cube cell whose codes match the cell's groups, and every membership
+// pattern that contains the base.
+func innerCells(bounds []int32, from, to int32, cube int, dims []string, strides, sizes []int, setDims []string, codes []int, patterns []uint32, base int) []int32 {
 	first := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= from })
 	last := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= to })
 	pos := make([]int, len(setDims))
@@ -160,10 +238,19 @@ func innerCells(bounds []int32, from, to int32, cube int, dims []string, strides
 			match = append(match, int32(c))
 		}
 	}
-	out := make([]int32, 0, (last-first)*len(match))
+	var pats []int32
+	for i, p := range patterns {
+		if p&(1<<base) != 0 {
+			pats = append(pats, int32(i))
+		}
+	}
+	np := int32(len(patterns))
+	out := make([]int32, 0, (last-first)*len(match)*len(pats))
 	for a := first; a < last; a++ {
 		for _, c := range match {
-			out = append(out, int32(a*cube)+c)
+			for _, p := range pats {
+				out = append(out, (int32(a*cube)+c)*np+p)
+			}
 		}
 	}
 	return out

@@ -385,11 +385,65 @@ func (r *reference) groupCombos(set []string) []map[string]string {
 	return combos
 }
 
+// dayRange is the first and last local date of a table's time column (rows without one
+// aside).
+func (r *reference) dayRange(source, col string) (first, last civil, ok bool) {
+	for _, row := range r.tables[source].Rows {
+		d, has := refLocalDate(row[col], r.loc)
+		if !has {
+			continue
+		}
+		if !ok || d.before(first) {
+			first = d
+		}
+		if !ok || last.before(d) {
+			last = d
+		}
+		ok = true
+	}
+	return first, last, ok
+}
+
 // cells computes every cell of every indicator, and per indicator the units left out for
 // a null time value.
 func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 	out := map[string]*refCell{}
 	noPeriod := map[string]int64{}
+	// Every period of an indicator's grain across the days the source's rows cover in the
+	// time column is published, empty periods included: a period left out would tell an
+	// attacker it is empty. The days covered: from the first day of the period holding the
+	// first row to the last day of the period holding the last row, at the grain of any
+	// operand reading that source and time column (filters aside: they choose the units,
+	// not the calendar).
+	type span struct{ first, end civil } // end is exclusive
+	spans := map[string]*span{}
+	for i := range r.plan.Indicators {
+		ind := &r.plan.Indicators[i]
+		ops := []spec.Operand{ind.Numerator}
+		if ind.Denominator != nil {
+			ops = append(ops, *ind.Denominator)
+		}
+		for _, op := range ops {
+			first, last, ok := r.dayRange(op.Source, op.TimeColumn)
+			if !ok {
+				continue
+			}
+			st := refPeriodStart(first, ind.Grain, ind.FiscalYearStartMonth)
+			end := refNext(refPeriodStart(last, ind.Grain, ind.FiscalYearStartMonth), ind.Grain)
+			key := op.Source + "\x00" + op.TimeColumn
+			sp := spans[key]
+			if sp == nil {
+				spans[key] = &span{st, end}
+				continue
+			}
+			if st.before(sp.first) {
+				sp.first = st
+			}
+			if sp.end.before(end) {
+				sp.end = end
+			}
+		}
+	}
 	for i := range r.plan.Indicators {
 		ind := &r.plan.Indicators[i]
 		k := int64(ind.MinCellSize)
@@ -399,15 +453,16 @@ func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 		if ind.Denominator != nil {
 			den = r.evaluate(*ind.Denominator, ind)
 		}
-		base := num
-		if ind.Measure == spec.Proportion {
-			base = den
-		}
 		var starts []civil
-		for s := range base.periods {
-			starts = append(starts, s)
+		baseOp := ind.Numerator
+		if ind.Measure == spec.Proportion {
+			baseOp = *ind.Denominator
 		}
-		sort.Slice(starts, func(a, b int) bool { return starts[a].before(starts[b]) })
+		if sp := spans[baseOp.Source+"\x00"+baseOp.TimeColumn]; sp != nil {
+			for s := refPeriodStart(sp.first, ind.Grain, ind.FiscalYearStartMonth); s.before(sp.end); s = refNext(s, ind.Grain) {
+				starts = append(starts, s)
+			}
+		}
 		for _, start := range starts {
 			// The denominator's period: the same one, or with LatestAvailable the latest at
 			// or before the numerator's.
@@ -817,7 +872,7 @@ func TestWorkedISOWeekAcrossYearBoundary(t *testing.T) {
 	want := map[string]float64{"2020-12-21": 1, "2020-12-28": 4, "2021-01-04": 1}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil {
+		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
 			got[c.Period] = *c.Value
 		}
 	}
@@ -849,7 +904,7 @@ func TestWorkedFiscalYearStartingInAugust(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil {
+		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
 			got[c.Indicator+"|"+c.Period] = *c.Value
 		}
 	}
@@ -889,7 +944,7 @@ func TestWorkedTimestampWithoutOffsetIsLocal(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil {
+		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
 			got[c.Indicator+"|"+c.Period] = *c.Value
 		}
 	}
@@ -905,7 +960,7 @@ func TestWorkedTimestampWithoutOffsetIsLocal(t *testing.T) {
 	res2 := e2.runEncoded(p, farFuture, &encoder{rng: nil, plain: false}, tb)
 	got2 := map[string]float64{}
 	for _, c := range res2.Cells {
-		if c.Value != nil {
+		if c.Value != nil && *c.Value != 0 {
 			got2[c.Indicator+"|"+c.Period] = *c.Value
 		}
 	}
@@ -955,11 +1010,19 @@ func checkNoLeak(t testing.TB, res *aggregate.Result) {
 	t.Helper()
 	cells := cellsByKey(t, res)
 	for _, ir := range res.Indicators {
-		if h := ir.Headline; h != nil && (h.Value != nil || h.N != nil) {
+		if h := ir.Headline; h != nil {
 			tot := cells[cellKey(ir.Name, h.Period, nil)]
-			if tot == nil || tot.Suppressed {
-				t.Errorf("%s: the headline of %s publishes value %s, n %s of a suppressed total", ir.Name, h.Period, fmtPtr(h.Value), fmtPtr(h.N))
-			} else if h.Value != nil && (tot.Value == nil || *h.Value != *tot.Value) {
+			switch {
+			case tot == nil:
+				t.Errorf("%s: the headline names period %s, which has no total cell", ir.Name, h.Period)
+			case tot.Suppressed:
+				// Reliability is a function of n (e.g. a count is reliable from 20 events):
+				// for a suppressed total it would bound the withheld n.
+				if h.Value != nil || h.N != nil || h.Change != nil || h.Gap != nil || h.Progress != nil || h.Reliable {
+					t.Errorf("%s: the headline of %s carries value %s, n %s, change %s, gap %s, progress %s, reliable %v of a suppressed total",
+						ir.Name, h.Period, fmtPtr(h.Value), fmtPtr(h.N), fmtPtr(h.Change), fmtPtr(h.Gap), fmtPtr(h.Progress), h.Reliable)
+				}
+			case h.Value != nil && (tot.Value == nil || *h.Value != *tot.Value):
 				t.Errorf("%s: headline %s, total cell %s", ir.Name, fmtPtr(h.Value), fmtPtr(tot.Value))
 			}
 		}
@@ -1041,4 +1104,57 @@ func TestWorkedRowTotalOfARowOfNoOne(t *testing.T) {
 	if values["1"] != values["2"] {
 		t.Errorf("the visits total is %s alone and %s when another indicator breaks the source down by sex", values["1"], values["2"])
 	}
+}
+
+// LatestAvailable takes the latest period in which the denominator has data: here the
+// women's population estimate for 2021 is not out yet (the census table has 2021 rows for
+// men only), so the 2021 rate for women uses the 2020 estimate.
+func TestWorkedLatestAvailableDenominatorWithFilters(t *testing.T) {
+	pop := &table{Source: "pop", Cols: []colDef{{Name: "year_start", Type: spec.TypeDate}, {Name: "sex", Dimension: "sex"}, {Name: "population", Type: spec.TypeInteger}}}
+	pop.Rows = []map[string]any{
+		{"year_start": mustCivil("2020-01-01"), "sex": "Female", "population": int64(1000)},
+		{"year_start": mustCivil("2020-01-01"), "sex": "Male", "population": int64(900)},
+		{"year_start": mustCivil("2021-01-01"), "sex": "Male", "population": int64(950)},
+	}
+	ev := &table{Source: "ev", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "sex", Dimension: "sex"}}}
+	ev.Rows = append(rowsOf(30, map[string]any{"date": mustCivil("2021-06-01"), "sex": "Female"}),
+		rowsOf(40, map[string]any{"date": mustCivil("2021-06-01"), "sex": "Male"})...)
+	female := []spec.Filter{{Column: "sex", Operator: spec.OpIn, Values: []string{"Female"}}}
+	p := smallPlan("UTC", []spec.Dimension{sexDim}, spec.Indicator{
+		Name: "rate", Measure: spec.Rate, Per: 1000, Grain: spec.GrainYear, MinCellSize: 5,
+		Numerator:   spec.Operand{Source: "ev", Aggregate: spec.Count, TimeColumn: "date", Filters: female},
+		Denominator: &spec.Operand{Source: "pop", Aggregate: spec.Sum, Column: "population", TimeColumn: "year_start", Filters: female, Alignment: spec.AlignLatestAvailable},
+	})
+	e := newEnv(t, "UTC", p.Dimensions, false)
+	res := e.run(p, farFuture, ev, pop)
+	c := cellsByKey(t, res)[cellKey("rate", "2021-01-01", nil)]
+	if c == nil || c.Value == nil || *c.Value != 30 || c.Denominator == nil || *c.Denominator != 1000 {
+		t.Errorf("2021 rate for women: %+v (value %s, denominator %s); want 30 per 1000 over the 2020 estimate of 1000", c, fmtPtr(c.Value), fmtPtr(c.Denominator))
+	}
+	ref, _ := newReference(p, e.loc, civilOf(farFuture), ev, pop).cells()
+	compareWithReference(t, "", res, ref)
+}
+
+// A withheld total says nothing in the headline either: not its value, n or change, nor
+// whether it is reliable (a proportion of 50 is reliable by NCHS rules, which would say the
+// withheld group has at least 30 people).
+func TestWorkedHeadlineOfASuppressedTotal(t *testing.T) {
+	tb := &table{Source: "k", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "ready", Type: spec.TypeBoolean}}}
+	tb.Rows = append(rowsOf(40, map[string]any{"date": mustCivil("2021-09-01"), "ready": true}),
+		rowsOf(50, map[string]any{"date": mustCivil("2022-09-01"), "ready": true})...)
+	tb.Rows = append(tb.Rows, rowsOf(10, map[string]any{"date": mustCivil("2021-09-01"), "ready": false})...)
+	p := smallPlan("UTC", nil, spec.Indicator{
+		Name: "ready", Measure: spec.Proportion, Grain: spec.GrainYear, MinCellSize: 5,
+		Target:      &spec.Target{Value: 0.9},
+		Numerator:   spec.Operand{Source: "k", Aggregate: spec.Count, TimeColumn: "date", Filters: []spec.Filter{{Column: "ready", Operator: spec.OpIn, Values: []string{"true"}}}},
+		Denominator: &spec.Operand{Source: "k", Aggregate: spec.Count, TimeColumn: "date", Alignment: spec.AlignExact},
+	})
+	e := newEnv(t, "UTC", nil, false)
+	res := e.run(p, farFuture, tb)
+	if c := cellsByKey(t, res)[cellKey("ready", "2022-01-01", nil)]; c == nil || !c.Suppressed {
+		t.Fatalf("2022: 50 of 50 ready (100 %%) is published: %+v", c)
+	}
+	ref, _ := newReference(p, e.loc, civilOf(farFuture), tb).cells()
+	compareWithReference(t, "", res, ref)
+	checkNoLeak(t, res)
 }

@@ -2,9 +2,9 @@ package aggregate
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -53,17 +53,32 @@ type operandState struct {
 	integer  bool // value column is Integer
 	perUnit  bool // value column is PerUnit (weighted by the frequency)
 	distinct bool
-	filters  []boundFilter
+	// subset: a Proportion's numerator summing a RowTotal column counts a subset of people.
+	subset  bool
+	filters []boundFilter
 
-	// Periods found, by first day, and their ordinals.
+	// Periods found, by first day, and their ordinals. A period is created for every row's
+	// day (the span of published periods uses them all); seen says whether any row passed
+	// the operand's filters there (a denominator is only available in such a period).
 	starts  []int32
 	ordinal map[int32]int32
+	seen    []bool
 	// states[ordinal][cube cell]
 	states [][]State
 	// sets[ordinal][cube cell]: distinct values (DistinctCount).
 	sets [][]map[string]struct{}
 	// noPeriod counts units whose time value is null: they belong to no period.
 	noPeriod int64
+
+	// Per-batch scratch: period ordinal and filter result of every row.
+	ords []int32
+	mask []bool
+	// Day lookup: lut[day-lutMin] indexes lutStarts (period first days) and lutOrd (their
+	// ordinals, -1 until a row lands there).
+	lut       []int32
+	lutMin    int32
+	lutStarts []int32
+	lutOrd    []int32
 }
 
 type boundFilter struct {
@@ -81,6 +96,7 @@ func (o *operandState) slot(start int32) int32 {
 	o.starts = append(o.starts, start)
 	o.ordinal[start] = ord
 	o.states = append(o.states, make([]State, o.src.size))
+	o.seen = append(o.seen, false)
 	if o.distinct {
 		o.sets = append(o.sets, make([]map[string]struct{}, o.src.size))
 	}
@@ -153,154 +169,206 @@ func (s *source) scanBatch(rec arrow.RecordBatch, cell []int32, freq *array.Int6
 	return nil
 }
 
+// ordinals fills o.ords with the period ordinal of every row (-1: null time value).
+// Day numbers go through a lookup table of the snapshot's day range, built once, so the
+// calendar arithmetic runs per day, not per row.
+func (o *operandState) ordinals(rec arrow.RecordBatch, n int) error {
+	o.ords = slices.Grow(o.ords[:0], n)[:n]
+	tcol := rec.Column(o.timeCol)
+	if o.timeYear {
+		years := tcol.(*array.Int64)
+		fs := 1
+		if o.grain.Name == period.Year || o.grain.Name == period.Quarter {
+			fs = o.grain.FiscalStart
+		}
+		for i := 0; i < n; i++ {
+			if years.IsNull(i) {
+				o.ords[i] = -1
+				continue
+			}
+			y := years.Value(i)
+			if y < -9999 || y > 9999 {
+				return fmt.Errorf("time column %q: %d is not a year", o.op.TimeColumn, y)
+			}
+			o.ords[i] = o.slot(o.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
+		}
+		return nil
+	}
+	days := tcol.(*array.Date32).Date32Values()
+	if o.lut == nil {
+		m := o.src.man
+		o.lutMin = m.MinDay
+		span := int(m.MaxDay) - int(m.MinDay) + 1
+		if span < 1 || span > 1<<22 {
+			span = 0
+		}
+		o.lut = make([]int32, span)
+		var starts []int32
+		for d := 0; d < span; d++ {
+			st := o.grain.Start(o.lutMin + int32(d))
+			if len(starts) == 0 || starts[len(starts)-1] != st {
+				starts = append(starts, st)
+			}
+			o.lut[d] = int32(len(starts) - 1)
+		}
+		o.lutStarts = starts
+		o.lutOrd = make([]int32, len(starts))
+		for k := range o.lutOrd {
+			o.lutOrd[k] = -1
+		}
+	}
+	nulls := tcol.NullN() > 0
+	for i := 0; i < n; i++ {
+		if nulls && tcol.IsNull(i) {
+			o.ords[i] = -1
+			continue
+		}
+		d := int(int32(days[i]) - o.lutMin)
+		if d < 0 || d >= len(o.lut) {
+			// Outside the manifest's range (an older manifest): compute directly.
+			o.ords[i] = o.slot(o.grain.Start(int32(days[i])))
+			continue
+		}
+		p := o.lut[d]
+		ord := o.lutOrd[p]
+		if ord < 0 {
+			ord = o.slot(o.lutStarts[p])
+			o.lutOrd[p] = ord
+		}
+		o.ords[i] = ord
+	}
+	return nil
+}
+
+// filterMask fills o.mask with the rows passing every filter; nil without filters.
+func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
+	if len(o.filters) == 0 {
+		return nil
+	}
+	o.mask = slices.Grow(o.mask[:0], n)[:n]
+	for i := range o.mask {
+		o.mask[i] = true
+	}
+	for _, f := range o.filters {
+		col := rec.Column(f.col)
+		for i := 0; i < n; i++ {
+			if o.mask[i] && !matchRow(col, f, i) {
+				o.mask[i] = false
+			}
+		}
+	}
+	return o.mask
+}
+
 func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int64) error {
 	n := len(cell)
 	var weights []int64
 	if freq != nil {
 		weights = freq.Int64Values()
 	}
-	weight := func(i int) int64 {
-		if weights != nil {
-			return weights[i]
-		}
-		return 1
+	if err := o.ordinals(rec, n); err != nil {
+		return err
 	}
-	keep := func(i int) bool {
-		for _, f := range o.filters {
-			if !matchRow(rec.Column(f.col), f, i) {
-				return false
-			}
-		}
-		return true
-	}
-	// Period of each row.
-	var days []arrow.Date32
-	var years *array.Int64
-	tcol := rec.Column(o.timeCol)
-	if o.timeYear {
-		years = tcol.(*array.Int64)
-	} else {
-		days = tcol.(*array.Date32).Date32Values()
-	}
-	var ints *array.Int64
-	var nums *array.Float64
-	var strs arrow.Array
-	if o.valueCol >= 0 {
-		switch a := rec.Column(o.valueCol).(type) {
-		case *array.Int64:
-			ints = a
-		case *array.Float64:
-			nums = a
-		default:
-			strs = a
-		}
-	}
-	lastStart, lastOrd := int32(math.MinInt32), int32(-1)
+	mask := o.filterMask(rec, n)
+	ords := o.ords
+
+	// Units, the fast path every operand takes.
 	for i := 0; i < n; i++ {
-		if len(o.filters) > 0 && !keep(i) {
+		if mask != nil && !mask[i] {
 			continue
 		}
-		if tcol.IsNull(i) {
-			o.noPeriod += weight(i)
+		w := int64(1)
+		if weights != nil {
+			w = weights[i]
+		}
+		ord := ords[i]
+		if ord < 0 {
+			o.noPeriod += w
 			continue
 		}
-		var day int32
-		if o.timeYear {
-			y := years.Value(i)
-			if y < -9999 || y > 9999 {
-				return fmt.Errorf("time column %q: %d is not a year", o.op.TimeColumn, y)
-			}
-			fs := 1
-			if o.grain.Name == period.Year || o.grain.Name == period.Quarter {
-				fs = o.grain.FiscalStart
-			}
-			day = period.DaysFromCivil(int(y), fs, 1)
-		} else {
-			day = int32(days[i])
-		}
-		start := o.grain.Start(day)
-		if start != lastStart {
-			lastStart, lastOrd = start, o.slot(start)
-		}
-		st := &o.states[lastOrd][cell[i]]
-		w := weight(i)
-		st.Units += w
-		if o.valueCol < 0 {
-			continue
-		}
-		switch {
-		case ints != nil:
-			if ints.IsNull(i) {
+		o.seen[ord] = true
+		o.states[ord][cell[i]].Units += w
+	}
+	if o.valueCol < 0 {
+		return nil
+	}
+	vcol := rec.Column(o.valueCol)
+	nulls := vcol.NullN() > 0
+	switch a := vcol.(type) {
+	case *array.Int64:
+		xs := a.Int64Values()
+		for i := 0; i < n; i++ {
+			if (mask != nil && !mask[i]) || ords[i] < 0 || (nulls && a.IsNull(i)) {
 				continue
 			}
-			x := ints.Value(i)
+			w := int64(1)
+			if weights != nil {
+				w = weights[i]
+			}
+			st := &o.states[ords[i]][cell[i]]
+			x := xs[i]
 			st.N += w
 			if o.perUnit {
 				st.SumInt += x * w
 				add(&st.Sq, &st.SqC, float64(x)*float64(x)*float64(w))
-			} else {
+			} else if w > 0 {
 				// A row total: each of the row's w people holds x/w on average.
 				st.SumInt += x
-				if w > 0 {
-					add(&st.Sq, &st.SqC, float64(x)*float64(x)/float64(w))
-				}
+				add(&st.Sq, &st.SqC, float64(x)*float64(x)/float64(w))
+			} else {
+				st.SumInt += x
 			}
-		case nums != nil:
-			if nums.IsNull(i) {
+		}
+	case *array.Float64:
+		xs := a.Float64Values()
+		for i := 0; i < n; i++ {
+			if (mask != nil && !mask[i]) || ords[i] < 0 || (nulls && a.IsNull(i)) {
 				continue
 			}
-			x := nums.Value(i)
+			w := int64(1)
+			if weights != nil {
+				w = weights[i]
+			}
+			st := &o.states[ords[i]][cell[i]]
+			x := xs[i]
 			st.N += w
 			if o.perUnit {
 				add(&st.Sum, &st.SumC, x*float64(w))
 				add(&st.Sq, &st.SqC, x*x*float64(w))
+			} else if w > 0 {
+				add(&st.Sum, &st.SumC, x)
+				add(&st.Sq, &st.SqC, x*x/float64(w))
 			} else {
 				add(&st.Sum, &st.SumC, x)
-				if w > 0 {
-					add(&st.Sq, &st.SqC, x*x/float64(w))
-				}
-			}
-		default:
-			if strs.IsNull(i) {
-				continue
-			}
-			st.N += w
-			if o.distinct {
-				set := o.sets[lastOrd][cell[i]]
-				if set == nil {
-					set = map[string]struct{}{}
-					o.sets[lastOrd][cell[i]] = set
-				}
-				v := valueString(strs, i)
-				if _, ok := set[v]; !ok {
-					set[v] = struct{}{}
-				}
 			}
 		}
-	}
-	if o.distinct && strs == nil && o.valueCol >= 0 {
-		// Distinct numbers: a second pass keeps the loop above free of string work.
+	default:
 		for i := 0; i < n; i++ {
-			if (len(o.filters) > 0 && !keep(i)) || tcol.IsNull(i) || rec.Column(o.valueCol).IsNull(i) {
+			if (mask != nil && !mask[i]) || ords[i] < 0 || vcol.IsNull(i) {
 				continue
 			}
-			var day int32
-			if o.timeYear {
-				fs := 1
-				if o.grain.Name == period.Year || o.grain.Name == period.Quarter {
-					fs = o.grain.FiscalStart
-				}
-				day = period.DaysFromCivil(int(years.Value(i)), fs, 1)
-			} else {
-				day = int32(days[i])
+			w := int64(1)
+			if weights != nil {
+				w = weights[i]
 			}
-			ord := o.ordinal[o.grain.Start(day)]
-			set := o.sets[ord][cell[i]]
-			if set == nil {
-				set = map[string]struct{}{}
-				o.sets[ord][cell[i]] = set
-			}
-			set[valueString(rec.Column(o.valueCol), i)] = struct{}{}
+			o.states[ords[i]][cell[i]].N += w
+		}
+	}
+	if !o.distinct {
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		if (mask != nil && !mask[i]) || ords[i] < 0 || vcol.IsNull(i) {
+			continue
+		}
+		set := o.sets[ords[i]][cell[i]]
+		if set == nil {
+			set = map[string]struct{}{}
+			o.sets[ords[i]][cell[i]] = set
+		}
+		v := valueString(vcol, i)
+		if _, ok := set[v]; !ok {
+			set[strings.Clone(v)] = struct{}{}
 		}
 	}
 	return nil

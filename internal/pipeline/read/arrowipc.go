@@ -7,18 +7,26 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // arrowMagic opens (and closes) an Arrow IPC file; a stream has no magic.
 var arrowMagic = []byte("ARROW1")
 
-// arrowReader reads an Arrow IPC file or stream one record batch at a time
-// and hands out the declared columns in slices of at most BatchRows rows.
+// arrowReader reads an Arrow IPC stream, or the stream inside an Arrow IPC
+// file, one record batch at a time, and hands out the declared columns in
+// slices of at most BatchRows rows.
+//
+// An IPC file is the magic, padding to 8 bytes, an IPC stream and a footer
+// indexing the stream's record batches for random access. Reading the file
+// in order does not need the footer, so both forms go through the same
+// stream decoder, behind a message reader that checks each message's
+// metadata first (see ipcmeta.go). Every record batch is validated before
+// its columns are handed out, so that a corrupt file fails here rather than
+// making a later step index out of range.
 type arrowReader struct {
-	file   *ipc.FileReader // IPC file format
-	stream *ipc.Reader     // IPC stream format
-	nextAt int             // next record batch of file
+	stream *ipc.Reader
 	sc     *arrow.Schema
 	perm   []int
 	batch  int64
@@ -27,34 +35,25 @@ type arrowReader struct {
 }
 
 func openArrowIPC(r io.ReaderAt, size int64, o *Options) (_ *arrowReader, err error) {
-	opts := []ipc.Option{ipc.WithAllocator(o.Allocator)}
-	if size > 0 {
-		// No message can be larger than the file that holds it.
-		opts = append(opts, ipc.WithMetadataSizeLimit(size), ipc.WithBodySizeLimit(size))
+	mem := boundedAllocator{o.Allocator}
+	var start int64
+	head := make([]byte, 8)
+	if n, _ := r.ReadAt(head, 0); n >= len(arrowMagic) && bytes.Equal(head[:len(arrowMagic)], arrowMagic) {
+		start = 8
 	}
-	a := &arrowReader{batch: int64(o.BatchRows)}
+	src := io.NewSectionReader(r, start, max(size-start, 0))
+	msgs := newMessageReader(bufio.NewReaderSize(src, bufferSize(size)), src.Size(), mem)
+	stream, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	a := &arrowReader{stream: stream, batch: int64(o.BatchRows)}
 	defer func() {
 		if err != nil {
 			_ = a.close()
 		}
 	}()
-	head := make([]byte, len(arrowMagic))
-	n, _ := r.ReadAt(head, 0)
-	var sc *arrow.Schema
-	if n == len(head) && bytes.Equal(head, arrowMagic) {
-		a.file, err = ipc.NewFileReader(io.NewSectionReader(r, 0, size), opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		sc = a.file.Schema()
-	} else {
-		src := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bufferSize(size))
-		a.stream, err = ipc.NewReader(src, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		sc = a.stream.Schema()
-	}
+	sc := stream.Schema()
 	if sc == nil {
 		return nil, fmt.Errorf("%w: no schema", ErrMalformed)
 	}
@@ -69,49 +68,41 @@ func (a *arrowReader) schema() *arrow.Schema { return a.sc }
 
 // load makes cur the next record batch with rows, or returns io.EOF.
 func (a *arrowReader) load() error {
-	for {
-		if a.cur != nil {
-			a.cur.Release()
-			a.cur, a.off = nil, 0
+	if a.cur != nil {
+		a.cur.Release()
+		a.cur, a.off = nil, 0
+	}
+	for a.stream.Next() {
+		rec := a.stream.RecordBatch() // owned by the stream reader
+		if rec.NumRows() == 0 {
+			continue
 		}
-		var rec arrow.RecordBatch
-		if a.file != nil {
-			if a.nextAt >= a.file.NumRecords() {
-				return io.EOF
-			}
-			var err error
-			rec, err = a.file.RecordBatchAt(a.nextAt) // owned by us
-			if err != nil {
-				return fmt.Errorf("record batch %d: %w: %w", a.nextAt, ErrMalformed, err)
-			}
-			a.nextAt++
-		} else {
-			if !a.stream.Next() {
-				if err := a.stream.Err(); err != nil && err != io.EOF {
-					return fmt.Errorf("%w: %w", ErrMalformed, err)
-				}
-				return io.EOF
-			}
-			rec = a.stream.RecordBatch() // owned by the stream reader
-			rec.Retain()
-		}
-		if err := checkColumns(rec, a.perm); err != nil {
-			rec.Release()
+		if err := validate(rec, a.perm); err != nil {
 			return err
 		}
-		if rec.NumRows() > 0 {
-			a.cur = rec
-			return nil
-		}
-		rec.Release()
+		rec.Retain()
+		a.cur = rec
+		return nil
 	}
+	if err := a.stream.Err(); err != nil && err != io.EOF {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return io.EOF
 }
 
-// checkColumns guards against record batches that disagree with the schema.
-func checkColumns(rec arrow.RecordBatch, perm []int) error {
+// validate checks the declared columns of a decoded record batch.
+func validate(rec arrow.RecordBatch, perm []int) error {
 	for _, c := range perm {
-		if int64(c) >= rec.NumCols() || int64(rec.Column(c).Len()) != rec.NumRows() {
+		if int64(c) >= rec.NumCols() {
 			return fmt.Errorf("%w: a record batch does not match the schema", ErrMalformed)
+		}
+		col := rec.Column(c)
+		if int64(col.Len()) != rec.NumRows() {
+			return fmt.Errorf("%w: column %q has %d values in a batch of %d rows",
+				ErrMalformed, rec.ColumnName(c), col.Len(), rec.NumRows())
+		}
+		if err := array.ValidateFull(col); err != nil {
+			return fmt.Errorf("%w: column %q: %w", ErrMalformed, rec.ColumnName(c), err)
 		}
 	}
 	return nil
@@ -134,14 +125,9 @@ func (a *arrowReader) close() error {
 		a.cur.Release()
 		a.cur = nil
 	}
-	var err error
-	if a.file != nil {
-		err = a.file.Close()
-		a.file = nil
-	}
 	if a.stream != nil {
 		a.stream.Release()
 		a.stream = nil
 	}
-	return err
+	return nil
 }

@@ -2,10 +2,16 @@ package read
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // writeArrow writes record batches as an Arrow IPC file or stream.
@@ -138,4 +144,131 @@ func FuzzArrowIPC(f *testing.F) {
 		}
 		fuzzRead(t, data, Options{Format: ArrowIPC, Columns: typedColumns, BatchRows: 3})
 	})
+}
+
+// streamMessages returns the metadata of each message of an IPC stream, as
+// slices of b that a test may patch.
+func streamMessages(t *testing.T, b []byte) [][]byte {
+	var out [][]byte
+	for off := 0; off+8 <= len(b); {
+		if binary.LittleEndian.Uint32(b[off:]) != 0xFFFFFFFF {
+			t.Fatalf("no continuation marker at %d", off)
+		}
+		n := int(binary.LittleEndian.Uint32(b[off+4:]))
+		if n == 0 {
+			break
+		}
+		meta := b[off+8 : off+8+n]
+		body, err := checkMessage(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, meta)
+		off += 8 + n + int(body)
+	}
+	return out
+}
+
+// vectorLength returns the position of the length of a vector field of the
+// message's header, or of the table at path below it.
+func vectorLength(t *testing.T, meta []byte, slot int, path ...int) int {
+	m, err := fbRoot(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, _, err := m.table(2)
+	for _, s := range path {
+		if err != nil {
+			break
+		}
+		tbl, _, err = tbl.table(s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tbl.field(slot, 4)
+	if err != nil || p < 0 {
+		t.Fatalf("no field %d: %v", slot, err)
+	}
+	q, err := tbl.target(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// TestArrowIPCCorruptMetadata checks metadata that would make the IPC
+// decoder allocate without bound or recurse without end.
+func TestArrowIPCCorruptMetadata(t *testing.T) {
+	nested := arrow.Field{Name: "leaf", Type: arrow.PrimitiveTypes.Int64}
+	for range maxFieldDepth + 5 {
+		nested = arrow.Field{Name: "s", Type: arrow.StructOf(nested)}
+	}
+	nested.Name = "id"
+	views := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.StringView}}, nil)
+	viewBatch := func() []arrow.RecordBatch {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, views)
+		defer b.Release()
+		b.Field(0).(*array.StringViewBuilder).Append("a value longer than twelve bytes")
+		return []arrow.RecordBatch{b.NewRecordBatch()}
+	}
+	cases := []struct {
+		name string
+		data func(t *testing.T) []byte
+		want string
+	}{
+		{"fields nested too deep", func(t *testing.T) []byte {
+			return writeArrow(t, false, arrow.NewSchema([]arrow.Field{nested}, nil), nil)
+		}, "nested more than 64 deep"},
+		{"huge fields vector", func(t *testing.T) []byte {
+			b := writeArrow(t, false, typedSchema, nil)
+			meta := streamMessages(t, b)[0]
+			binary.LittleEndian.PutUint32(meta[vectorLength(t, meta, 1):], 1<<30)
+			return b
+		}, "corrupt message metadata"},
+		{"huge variadic buffer count", func(t *testing.T) []byte {
+			b := writeArrow(t, false, views, viewBatch())
+			meta := streamMessages(t, b)[1]
+			at := vectorLength(t, meta, 4) + 4 // the first count
+			binary.LittleEndian.PutUint64(meta[at:], 1<<40)
+			return b
+		}, "variadic buffers"},
+		{"huge record batch", func(t *testing.T) []byte {
+			b := writeArrow(t, true, views, viewBatch())
+			meta := streamMessages(t, b[8:])[1]
+			m, _ := fbRoot(meta)
+			rb, _, _ := m.table(2)
+			p, _ := rb.field(0, 8)
+			binary.LittleEndian.PutUint64(meta[p:], 1<<40)
+			return b
+		}, "record batch of"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeTemp(t, "bad.arrow", c.data(t))
+			_, err := readFile(t, p, Options{Format: ArrowIPC, Columns: []string{"id"}})
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want ErrMalformed and %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestArrowIPCStringView(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.StringView, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	sb := b.Field(0).(*array.StringViewBuilder)
+	sb.Append("short")
+	sb.AppendNull()
+	sb.Append("a value longer than twelve bytes")
+	p := writeTemp(t, "views.arrows", writeArrow(t, false, sc, []arrow.RecordBatch{b.NewRecordBatch()}))
+	res, err := readFile(t, p, Options{Format: ArrowIPC, Columns: []string{"id"}, BatchRows: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"short"}, {null}, {"a value longer than twelve bytes"}}
+	if !slices.EqualFunc(res.rows, want, slices.Equal) || !slices.Equal(res.firsts, []int64{1, 3}) {
+		t.Errorf("got %q in batches at %v", res.rows, res.firsts)
+	}
 }

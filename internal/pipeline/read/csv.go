@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,8 +15,7 @@ import (
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 type csvReader struct {
-	src       *guardedSource
-	cr        *csv.Reader
+	p         *csvParser
 	b         *stringBatch
 	idx       []int // field of each declared column
 	header    int   // fields in the header; 0 without a header
@@ -25,39 +23,14 @@ type csvReader struct {
 	row       int64 // data rows read
 }
 
-// guardedSource stops a CSV record from growing without bound: encoding/csv
-// keeps reading until a quoted field closes, so an unbalanced quote would
-// otherwise pull the rest of the file into memory.
-type guardedSource struct {
-	r     io.Reader
-	read  int64 // bytes handed out
-	bom   int64 // bytes skipped before the CSV reader
-	start int64 // CSV reader's offset at the end of the last whole record
-}
-
-func (g *guardedSource) Read(p []byte) (int, error) {
-	if g.read-g.bom-g.start > maxRecordBytes+bufferBytes {
-		return 0, ErrTooLarge
-	}
-	n, err := g.r.Read(p)
-	g.read += int64(n)
-	return n, err
-}
-
 func openCSV(r io.ReaderAt, size int64, o *Options) (*csvReader, error) {
-	src := &guardedSource{r: io.NewSectionReader(r, 0, size)}
-	br := bufio.NewReaderSize(src, bufferSize(size))
+	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), bufferSize(size))
 	if p, _ := br.Peek(len(utf8BOM)); bytes.Equal(p, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
-		src.bom = int64(len(utf8BOM))
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = o.Delimiter
-	cr.ReuseRecord = true
-	c := &csvReader{src: src, cr: cr}
+	c := &csvReader{p: newCSVParser(br, o.Delimiter)}
 	if o.Header {
-		cr.FieldsPerRecord = 0 // set by the header
-		rec, err := cr.Read()
+		err := c.p.next()
 		if err == io.EOF {
 			return nil, errors.New("the file is empty: no header")
 		}
@@ -68,10 +41,9 @@ func openCSV(r io.ReaderAt, size int64, o *Options) (*csvReader, error) {
 			}
 			return nil, fmt.Errorf("header: %w", err)
 		}
-		src.start = cr.InputOffset()
-		names := slices.Clone(rec)
-		for i, n := range names {
-			names[i] = strings.TrimSpace(n)
+		names := make([]string, c.p.fields())
+		for i := range names {
+			names[i] = strings.TrimSpace(string(c.p.field(i)))
 		}
 		idx, err := match(o.Columns, names, "the header")
 		if err != nil {
@@ -79,7 +51,6 @@ func openCSV(r io.ReaderAt, size int64, o *Options) (*csvReader, error) {
 		}
 		c.idx, c.header = idx, len(names)
 	} else {
-		cr.FieldsPerRecord = -1
 		c.idx = make([]int, len(o.Columns))
 		for i := range c.idx {
 			c.idx[i] = i
@@ -95,26 +66,37 @@ func (c *csvReader) schema() *arrow.Schema { return c.b.sc }
 func (c *csvReader) next() (arrow.RecordBatch, error) {
 	b := c.b
 	b.begin()
-	cols, idx := b.cols, c.idx
+	p, cols, idx := c.p, b.cols, c.idx
 	for {
-		rec, err := c.cr.Read()
-		if err != nil {
+		if err := p.next(); err != nil {
 			if err == io.EOF {
 				break
 			}
 			b.discard()
-			return nil, c.readError(err, rec)
+			return nil, c.readError(err)
 		}
 		c.row++
-		c.src.start = c.cr.InputOffset()
-		if len(rec) < c.minFields {
+		nf := p.fields()
+		if c.header > 0 && nf != c.header {
 			b.discard()
-			line, _ := c.cr.FieldPos(0)
-			return nil, fmt.Errorf("%s: %w: has %d, need at least %d (one per declared column)",
-				rowRef(c.row, int64(line)), ErrFieldCount, len(rec), c.minFields)
+			return nil, fmt.Errorf("%s: %w: has %d, the header has %d",
+				rowRef(c.row, int64(p.start)), ErrFieldCount, nf, c.header)
 		}
+		if nf < c.minFields {
+			b.discard()
+			return nil, fmt.Errorf("%s: %w: has %d, need at least %d (one per declared column)",
+				rowRef(c.row, int64(p.start)), ErrFieldCount, nf, c.minFields)
+		}
+		// The hot loop: appendBytes, inlined by hand.
+		n := b.n
 		for j := range cols {
-			cols[j].appendString(rec[idx[j]])
+			col := &cols[j]
+			s := p.field(idx[j])
+			if len(s) > len(col.db)-col.dn {
+				col.grow(len(s))
+			}
+			col.dn += copy(col.db[col.dn:], s)
+			col.ob[n+1] = int32(col.dn)
 		}
 		if !b.endRow() {
 			break
@@ -127,24 +109,17 @@ func (c *csvReader) next() (arrow.RecordBatch, error) {
 	return b.finish(), nil
 }
 
-func (c *csvReader) readError(err error, rec []string) error {
+func (c *csvReader) readError(err error) error {
 	row := c.row + 1
 	if errors.Is(err, ErrTooLarge) {
-		return fmt.Errorf("row %d: %w: more than 64 MiB (is a closing quote missing?)", row, err)
+		return fmt.Errorf("%s: %w: more than 64 MiB (is a closing quote missing?)",
+			rowRef(row, int64(c.p.start)), err)
 	}
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("row %d: %w", row, err)
 	}
-	ref := rowRef(row, int64(pe.StartLine))
-	switch {
-	case errors.Is(pe.Err, csv.ErrFieldCount):
-		return fmt.Errorf("%s: %w: has %d, the header has %d", ref, ErrFieldCount, len(rec), c.header)
-	case errors.Is(pe.Err, csv.ErrBareQuote), errors.Is(pe.Err, csv.ErrQuote):
-		return fmt.Errorf("%s: %w (line %d, column %d)", ref, pe.Err, pe.Line, pe.Column)
-	default:
-		return fmt.Errorf("%s: %w", ref, pe.Err)
-	}
+	return fmt.Errorf("%s: %w (line %d, column %d)", rowRef(row, int64(pe.StartLine)), pe.Err, pe.Line, pe.Column)
 }
 
 func (c *csvReader) close() error {

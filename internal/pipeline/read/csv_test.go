@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -186,7 +189,7 @@ func TestCSVUnclosedQuote(t *testing.T) {
 	}
 	p := writeTemp(t, "big.csv", b.Bytes())
 	_, err := readFile(t, p, Options{Format: CSV, Header: true, Columns: []string{"a"}})
-	if err == nil || !strings.Contains(err.Error(), "row 1: row too large") {
+	if err == nil || !strings.Contains(err.Error(), "row 1 (line 2): row too large") {
 		t.Fatalf("error %v, want row 1 too large", err)
 	}
 }
@@ -233,8 +236,19 @@ func TestCSVBatchBytes(t *testing.T) {
 	}
 }
 
-// BenchmarkCSV reads a 1M-row, 5-column CSV file into string batches.
+// BenchmarkCSV reads a 1M-row, 5-column CSV file into string batches: as
+// most tools write it, and with every text field quoted, as R does.
 func BenchmarkCSV(b *testing.B) {
+	for _, quoted := range []bool{false, true} {
+		name := "plain"
+		if quoted {
+			name = "quoted"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkCSV(b, quoted) })
+	}
+}
+
+func benchmarkCSV(b *testing.B, quoted bool) {
 	const rows = 1_000_000
 	path := filepath.Join(b.TempDir(), "bench.csv")
 	f, err := os.Create(path)
@@ -244,8 +258,12 @@ func BenchmarkCSV(b *testing.B) {
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "student_id,district,race_ethnicity,grade,score")
 	races := []string{"Asian", "Black", "Hispanic or Latino", "White", ""}
+	format := "%d,district-%02d,%s,%d,%d.%d\n"
+	if quoted {
+		format = "%d,\"district-%02d\",\"%s\",%d,%d.%d\n"
+	}
 	for i := range rows {
-		fmt.Fprintf(w, "%d,district-%02d,%s,%d,%d.%d\n", 100000+i, i%37, races[i%len(races)], i%13, i%500, i%10)
+		fmt.Fprintf(w, format, 100000+i, i%37, races[i%len(races)], i%13, i%500, i%10)
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
@@ -258,7 +276,10 @@ func BenchmarkCSV(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer in.Close()
-	st, _ := in.Stat()
+	st, err := in.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.SetBytes(st.Size())
 	opts := Options{Format: CSV, Header: true, Columns: []string{"student_id", "district", "race_ethnicity", "grade", "score"}}
 	b.ResetTimer()
@@ -279,7 +300,9 @@ func BenchmarkCSV(b *testing.B) {
 			n += rec.NumRows()
 			rec.Release()
 		}
-		r.Close()
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
 		if n != rows {
 			b.Fatalf("read %d rows, want %d", n, rows)
 		}
@@ -287,15 +310,104 @@ func BenchmarkCSV(b *testing.B) {
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// csvSamples are inputs on which the CSV parser must agree with
+// encoding/csv, and seeds for FuzzCSV.
+var csvSamples = []string{
+	"a,b\n1,2\n",
+	"a,b\r\n1,2\r\n\r\n3,4",
+	"a,b\n1,2\r",
+	"a\r\r\nb\rc\n",
+	"\n\n,\n,,\n",
+	`"a","b"` + "\n" + `"x""y",",z"` + "\n",
+	"\"multi\nline\r\nfield\",2\n3,4\n",
+	`"a",` + "\n" + `"",""` + "\n",
+	`a,"b` + "\n",
+	`a,"b"c` + "\n",
+	`a,b"c` + "\n",
+	`"a""` + "\n",
+	`"a"` + "\n" + `"` + "\n\n",
+	"x,\"y\n\nz\",w\n",
+	"\ufeffa;b\n1;2\n",
+	`"é",ü` + "\n",
+}
+
+func TestCSVParserAgreesWithEncodingCSV(t *testing.T) {
+	for _, in := range csvSamples {
+		for _, comma := range []rune{',', ';', '\t', '|', 'é', '€'} {
+			compareCSV(t, []byte(in), comma)
+		}
+	}
+}
+
+// TestCSVParserRandom compares the parsers on random CSV-like text.
+func TestCSVParserRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{",", ";", "\"", "\"\"", "\n", "\r", "\r\n", "a", "bc", " ", "é", "\xe9", "\t", "€"}
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	for range n {
+		var b []byte
+		for k := rng.IntN(30); k > 0; k-- {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		for _, comma := range []rune{',', ';', '\t', 'é', '€'} {
+			compareCSV(t, b, comma)
+		}
+	}
+}
+
+// compareCSV checks that csvParser splits data into the records, fields and
+// errors that encoding/csv gives.
+func compareCSV(t *testing.T, data []byte, comma rune) {
+	t.Helper()
+	std := csv.NewReader(bytes.NewReader(data))
+	std.Comma = comma
+	std.FieldsPerRecord = -1
+	p := newCSVParser(bufio.NewReaderSize(bytes.NewReader(data), 16), comma)
+	for rec := 1; ; rec++ {
+		want, wantErr := std.Read()
+		err := p.next()
+		var got []string
+		for i := range p.fields() {
+			got = append(got, string(p.field(i)))
+		}
+		if wantErr == io.EOF {
+			if err != io.EOF {
+				t.Fatalf("%q, delimiter %q, record %d: got %q, %v; want io.EOF", data, comma, rec, got, err)
+			}
+			return
+		}
+		if wantErr != nil {
+			var pe, wantPE *csv.ParseError
+			if !errors.As(err, &pe) || !errors.As(wantErr, &wantPE) || *pe != *wantPE {
+				t.Fatalf("%q, delimiter %q, record %d: error %v, want %v", data, comma, rec, err, wantErr)
+			}
+			return
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("%q, delimiter %q, record %d: got %q, %v; want %q", data, comma, rec, got, err, want)
+		}
+		if line, _ := std.FieldPos(0); line != p.start {
+			t.Fatalf("%q, delimiter %q, record %d: starts on line %d, want %d", data, comma, rec, p.start, line)
+		}
+	}
+}
+
 func FuzzCSV(f *testing.F) {
-	f.Add([]byte("a,b\n1,2\n"), true, byte(','))
-	f.Add([]byte("\ufeffa;b\r\n\"x\"\"y\";\n;\n"), true, byte(';'))
+	for _, s := range csvSamples {
+		f.Add([]byte(s), true, byte(','))
+	}
 	f.Add([]byte("1,\"2\n3\",4\n5\n"), false, byte(','))
-	f.Add([]byte("a,b\n\"1,2\n"), true, byte(','))
 	f.Add([]byte("a\tb\n1\tx\"y\n"), true, byte('\t'))
+	f.Add([]byte("a\xe9b\n1\xe92\n"), true, byte(0xe9))
 	f.Fuzz(func(t *testing.T, data []byte, header bool, delim byte) {
 		if len(data) > 1<<16 {
 			return
+		}
+		if comma := rune(delim); validDelimiter(comma) {
+			compareCSV(t, data, comma)
 		}
 		fuzzRead(t, data, Options{Format: CSV, Header: header, Delimiter: rune(delim), Columns: []string{"a", "b"}, BatchRows: 3})
 	})

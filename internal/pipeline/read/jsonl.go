@@ -115,33 +115,34 @@ func (j *jsonLinesReader) parse(line []byte) error {
 		}
 		return fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
+	n := j.b.n
 	for i, key := range j.cols {
 		c := &j.b.cols[i]
 		raw, ok := j.obj[key]
 		if !ok || len(raw) == 0 {
-			c.appendNull()
+			c.appendNull(n)
 			continue
 		}
 		switch raw[0] {
 		case 'n':
-			c.appendNull()
+			c.appendNull(n)
 		case 't':
-			c.appendString("true")
+			c.appendString(n, "true")
 		case 'f':
-			c.appendString("false")
+			c.appendString(n, "false")
 		case '"':
 			if bytes.IndexByte(raw, '\\') < 0 {
-				c.appendBytes(raw[1 : len(raw)-1])
+				c.appendBytes(n, raw[1:len(raw)-1])
 				continue
 			}
 			if err := json.Unmarshal(raw, &j.str); err != nil {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
-			c.appendString(j.str)
+			c.appendString(n, j.str)
 		case '{', '[':
 			return fmt.Errorf("key %q: %w: objects and arrays are not supported", key, ErrNested)
 		default: // a number, kept as written
-			c.appendBytes(raw)
+			c.appendBytes(n, raw)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package read
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 
@@ -22,7 +23,8 @@ type parquetReader struct {
 }
 
 func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err error) {
-	props := parquet.NewReaderProperties(o.Allocator)
+	mem := boundedAllocator{o.Allocator}
+	props := parquet.NewReaderProperties(mem)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = bufferBytes
 	// A page cannot be larger than the file that holds it.
@@ -37,7 +39,10 @@ func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err e
 			_ = p.close()
 		}
 	}()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(o.BatchRows)}, o.Allocator)
+	if err := checkStoredSchema(pf); err != nil {
+		return nil, err
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(o.BatchRows)}, mem)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -66,6 +71,34 @@ func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err e
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkStoredSchema checks the Arrow schema that Arrow writers store in a
+// Parquet file's metadata, which pqarrow decodes with the IPC decoder.
+func checkStoredSchema(pf *file.Reader) error {
+	kv := pf.MetaData().KeyValueMetadata()
+	if kv == nil {
+		return nil
+	}
+	s := kv.FindValue("ARROW:schema")
+	if s == nil {
+		return nil
+	}
+	// Decoded as pqarrow does: padded base64, else unpadded.
+	var b []byte
+	var err error
+	if len(*s)%4 == 0 {
+		b, err = base64.StdEncoding.DecodeString(*s)
+	}
+	if len(b) == 0 || err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(*s); err != nil {
+			return nil // pqarrow reports it
+		}
+	}
+	if err := checkSchemaStream(b); err != nil {
+		return fmt.Errorf("%w: the stored Arrow schema: %w", ErrMalformed, err)
+	}
+	return nil
 }
 
 func appendLeaves(dst []int, f *pqarrow.SchemaField) []int {

@@ -2,7 +2,11 @@ package read
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -177,6 +181,35 @@ func TestParquet(t *testing.T) {
 	run(t, Parquet, cases, func(t *testing.T, c readCase) string {
 		return writeTemp(t, "data.parquet", parquetFiles[c.file](t))
 	})
+}
+
+// TestParquetCorruptStoredSchema checks the Arrow schema stored in a Parquet
+// file's metadata, which the Arrow IPC decoder would otherwise trust.
+func TestParquetCorruptStoredSchema(t *testing.T) {
+	stream := writeArrow(t, false, typedSchema, nil)
+	meta := streamMessages(t, stream)[0]
+	binary.LittleEndian.PutUint32(meta[vectorLength(t, meta, 1):], 1<<30)
+	md := arrow.NewMetadata([]string{"ARROW:schema"}, []string{base64.StdEncoding.EncodeToString(stream)})
+	sc := arrow.NewSchema(typedSchema.Fields(), &md)
+	var buf bytes.Buffer
+	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range typedBatches(t, 3) {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := writeTemp(t, "bad.parquet", buf.Bytes())
+	_, err = readFile(t, p, Options{Format: Parquet, Columns: []string{"id"}})
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "stored Arrow schema") {
+		t.Errorf("error %v, want ErrMalformed in the stored Arrow schema", err)
+	}
 }
 
 func FuzzParquet(f *testing.F) {

@@ -94,16 +94,17 @@ type Reader interface {
 	// than io.EOF, Next returns the same error again.
 	Next() (arrow.RecordBatch, error)
 	// FirstRow is the 1-based row number of the first row of the batch last
-	// returned by Next. Rows count data rows only, and run on across batches.
+	// returned by Next (0 before the first batch). Rows count data rows
+	// only, and run on across batches.
 	FirstRow() int64
 	// Close releases the reader's resources. It does not close the
 	// io.ReaderAt given to Open.
 	Close() error
 }
 
-// Open opens a reader over the size bytes of r. Parquet and Arrow IPC files
-// are read with random access; CSV, JSON Lines and Arrow IPC streams are read
-// sequentially from offset 0.
+// Open opens a reader over the size bytes of r. Parquet files are read with
+// random access, only where the declared columns are; the other formats are
+// read in order from offset 0.
 func Open(r io.ReaderAt, size int64, opts Options) (rd Reader, err error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err

@@ -7,8 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// stringBatch accumulates one batch of string columns, writing values,
-// offsets and validity bits straight into allocator buffers.
+// stringBatch accumulates one batch of string columns, writing values and
+// offsets straight into allocator buffers.
 type stringBatch struct {
 	mem    memory.Allocator
 	sc     *arrow.Schema
@@ -19,21 +19,21 @@ type stringBatch struct {
 	active bool
 }
 
+// stringColumn builds one column. A value is null exactly when it is empty,
+// so the validity bitmap is derived from the offsets when the batch is
+// finished instead of being kept up to date value by value.
 type stringColumn struct {
 	owner   *stringBatch
-	valid   *memory.Buffer
 	offsets *memory.Buffer
 	data    *memory.Buffer
-	vb      []byte  // validity bits
 	ob      []int32 // offsets
 	db      []byte  // data, full capacity
 	dn      int     // bytes of data used
-	nulls   int
-	hint    int // initial data capacity for the next batch
+	hint    int     // initial data capacity for the next batch
 }
 
-// maxStringBatchRows caps the rows of a text batch, whose offsets and
-// validity buffers are allocated in full when the batch begins.
+// maxStringBatchRows caps the rows of a text batch, whose offsets are
+// allocated in full when the batch begins.
 const maxStringBatchRows = 1 << 20
 
 func newStringBatch(mem memory.Allocator, cols []string, rows int) *stringBatch {
@@ -51,10 +51,6 @@ func (b *stringBatch) begin() {
 	b.n, b.full, b.active = 0, false, true
 	for i := range b.cols {
 		c := &b.cols[i]
-		c.valid = memory.NewResizableBuffer(b.mem)
-		c.valid.Reserve(int(bitutil.BytesForBits(int64(b.rows))))
-		c.vb = c.valid.Buf()
-		clear(c.vb)
 		c.offsets = memory.NewResizableBuffer(b.mem)
 		c.offsets.Reserve((b.rows + 1) * arrow.Int32SizeBytes)
 		c.ob = arrow.Int32Traits.CastFromBytes(c.offsets.Buf())
@@ -62,48 +58,32 @@ func (b *stringBatch) begin() {
 		c.data = memory.NewResizableBuffer(b.mem)
 		c.data.Reserve(c.hint)
 		c.db = c.data.Buf()
-		c.dn, c.nulls = 0, 0
+		c.dn = 0
 	}
 }
 
-// appendString appends a value; an empty string is null. The row is
-// complete once every column has one more value; then call endRow.
-func (c *stringColumn) appendString(s string) {
-	n := c.owner.n
-	if len(s) == 0 {
-		c.nulls++
-		c.ob[n+1] = int32(c.dn)
-		return
-	}
-	if c.dn+len(s) > len(c.db) {
+// appendString sets value n of the column; an empty string is null.
+// Values are appended in order, one per column and row, and the row is
+// completed with endRow.
+func (c *stringColumn) appendString(n int, s string) {
+	if len(s) > len(c.db)-c.dn {
 		c.grow(len(s))
 	}
-	copy(c.db[c.dn:], s)
-	c.dn += len(s)
-	c.vb[n>>3] |= 1 << (n & 7)
+	c.dn += copy(c.db[c.dn:], s)
 	c.ob[n+1] = int32(c.dn)
 }
 
 // appendBytes is appendString for a byte slice.
-func (c *stringColumn) appendBytes(s []byte) {
-	n := c.owner.n
-	if len(s) == 0 {
-		c.nulls++
-		c.ob[n+1] = int32(c.dn)
-		return
-	}
-	if c.dn+len(s) > len(c.db) {
+func (c *stringColumn) appendBytes(n int, s []byte) {
+	if len(s) > len(c.db)-c.dn {
 		c.grow(len(s))
 	}
-	copy(c.db[c.dn:], s)
-	c.dn += len(s)
-	c.vb[n>>3] |= 1 << (n & 7)
+	c.dn += copy(c.db[c.dn:], s)
 	c.ob[n+1] = int32(c.dn)
 }
 
-func (c *stringColumn) appendNull() {
-	c.nulls++
-	c.ob[c.owner.n+1] = int32(c.dn)
+func (c *stringColumn) appendNull(n int) {
+	c.ob[n+1] = int32(c.dn)
 }
 
 func (c *stringColumn) grow(extra int) {
@@ -113,6 +93,31 @@ func (c *stringColumn) grow(extra int) {
 	if need > maxBatchBytes {
 		c.owner.full = true
 	}
+}
+
+// validity returns the validity bitmap of the first n values, nil when none
+// is null, and the number of nulls.
+func (c *stringColumn) validity(mem memory.Allocator, n int) (*memory.Buffer, int) {
+	ob := c.ob[:n+1]
+	nulls := 0
+	for i := range n {
+		if ob[i+1] == ob[i] {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	valid := memory.NewResizableBuffer(mem)
+	valid.Resize(int(bitutil.BytesForBits(int64(n))))
+	vb := valid.Bytes()
+	clear(vb)
+	for i := range n {
+		if ob[i+1] != ob[i] {
+			bitutil.SetBit(vb, i)
+		}
+	}
+	return valid, nulls
 }
 
 // endRow completes a row and reports whether the batch can take another.
@@ -128,15 +133,9 @@ func (b *stringBatch) finish() arrow.RecordBatch {
 		c := &b.cols[i]
 		c.offsets.ResizeNoShrink((b.n + 1) * arrow.Int32SizeBytes)
 		c.data.ResizeNoShrink(c.dn)
-		valid := c.valid
-		if c.nulls == 0 {
-			valid.Release()
-			valid = nil
-		} else {
-			valid.ResizeNoShrink(int(bitutil.BytesForBits(int64(b.n))))
-		}
+		valid, nulls := c.validity(b.mem, b.n)
 		data := array.NewData(arrow.BinaryTypes.String, b.n,
-			[]*memory.Buffer{valid, c.offsets, c.data}, nil, c.nulls, 0)
+			[]*memory.Buffer{valid, c.offsets, c.data}, nil, nulls, 0)
 		cols[i] = array.MakeFromData(data)
 		data.Release()
 		if valid != nil {
@@ -153,7 +152,7 @@ func (b *stringBatch) finish() arrow.RecordBatch {
 				c.hint = perRow * b.rows
 			}
 		}
-		c.valid, c.offsets, c.data, c.vb, c.ob, c.db = nil, nil, nil, nil, nil, nil
+		c.offsets, c.data, c.ob, c.db = nil, nil, nil, nil
 	}
 	rec := array.NewRecordBatch(b.sc, cols, int64(b.n))
 	for _, a := range cols {
@@ -170,10 +169,9 @@ func (b *stringBatch) discard() {
 	}
 	for i := range b.cols {
 		c := &b.cols[i]
-		c.valid.Release()
 		c.offsets.Release()
 		c.data.Release()
-		c.valid, c.offsets, c.data, c.vb, c.ob, c.db = nil, nil, nil, nil, nil, nil
+		c.offsets, c.data, c.ob, c.db = nil, nil, nil, nil
 	}
 	b.active = false
 }

@@ -38,12 +38,16 @@ type xlsxReader struct {
 }
 
 func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) {
-	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size))
+	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: maxUnzipped})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	x := &xlsxReader{f: f}
 	defer func() {
+		if p := recover(); p != nil {
+			_ = x.close() // remove temporary files
+			panic(p)
+		}
 		if err != nil {
 			_ = x.close()
 		}
@@ -110,9 +114,9 @@ func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 		x.row++
 		for j, i := range x.idx {
 			if i < len(cells) {
-				b.cols[j].appendString(cells[i])
+				b.cols[j].appendString(b.n, cells[i])
 			} else {
-				b.cols[j].appendNull()
+				b.cols[j].appendNull(b.n)
 			}
 		}
 		if !b.endRow() {
@@ -158,6 +162,11 @@ func (x *xlsxReader) close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxUnzipped bounds the uncompressed size of a workbook's parts. Worksheets
+// and the shared-string table over 16 MiB are unzipped to temporary files
+// and streamed from there; other parts are held in memory.
+const maxUnzipped = 4 << 30
 
 // Number-format kinds, for rewriteNumberFormats.
 const (
