@@ -15,6 +15,18 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
+// parseAsOf reads the --as-of flag; empty means now (the zero time).
+func parseAsOf(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--as-of: %q is not a date (YYYY-MM-DD)", s)
+	}
+	return t, nil
+}
+
 // readPlan decodes a plan file, refusing unknown fields so a plan from another version
 // fails loudly.
 func readPlan(file string, v any) error {
@@ -85,14 +97,11 @@ its manifest to the store. Prints the result manifest as JSON.`,
 			if err := readPlan(planFile, &p); err != nil {
 				return err
 			}
-			opts := aggregate.Options{}
-			if asOf != "" {
-				t, err := time.Parse(time.DateOnly, asOf)
-				if err != nil {
-					return fmt.Errorf("--as-of: %q is not a date (YYYY-MM-DD)", asOf)
-				}
-				opts.AsOf = t
+			t, err := parseAsOf(asOf)
+			if err != nil {
+				return err
 			}
+			opts := aggregate.Options{AsOf: t}
 			ctx := cmd.Context()
 			st, err := store.Open(ctx, storeURL)
 			if err != nil {

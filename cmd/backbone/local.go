@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,14 +33,11 @@ the cells.`,
 			default:
 				return fmt.Errorf("--output: unknown format %q (want table, json or csv)", output)
 			}
-			opts := local.Options{Log: cmd.ErrOrStderr(), PlanDir: planDir}
-			if asOf != "" {
-				t, err := time.Parse(time.DateOnly, asOf)
-				if err != nil {
-					return fmt.Errorf("--as-of: %q is not a date (YYYY-MM-DD)", asOf)
-				}
-				opts.AsOf = t
+			t, err := parseAsOf(asOf)
+			if err != nil {
+				return err
 			}
+			opts := local.Options{Log: cmd.ErrOrStderr(), PlanDir: planDir, AsOf: t}
 			ctx := cmd.Context()
 			if storeURL == "" {
 				cache, err := os.UserCacheDir()

@@ -427,29 +427,17 @@ func (w *writer) write(k int) error {
 					}
 				}
 			}
-			b := array.NewUint16Builder(mem)
-			b.AppendValues(codes, nil)
-			engCols[ci] = b.NewArray()
-			b.Release()
+			engCols[ci] = build(array.NewUint16Builder(mem), codes, nil)
 			pqCols[ci] = array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint16, ValueType: arrow.BinaryTypes.String}, engCols[ci], w.dictionary[ci])
 		case c.spec.Type == spec.TypeInteger:
-			b := array.NewInt64Builder(mem)
-			b.AppendValues(compact(c.ints, w.keep), valid)
-			pqCols[ci] = b.NewArray()
+			pqCols[ci] = build(array.NewInt64Builder(mem), compact(c.ints, w.keep), valid)
 			engCols[ci] = pqCols[ci]
-			b.Release()
 		case c.spec.Type == spec.TypeNumber:
-			b := array.NewFloat64Builder(mem)
-			b.AppendValues(compact(c.nums, w.keep), valid)
-			pqCols[ci] = b.NewArray()
+			pqCols[ci] = build(array.NewFloat64Builder(mem), compact(c.nums, w.keep), valid)
 			engCols[ci] = pqCols[ci]
-			b.Release()
 		case c.spec.Type == spec.TypeBoolean:
-			b := array.NewBooleanBuilder(mem)
-			b.AppendValues(compact(c.bools, w.keep), valid)
-			pqCols[ci] = b.NewArray()
+			pqCols[ci] = build(array.NewBooleanBuilder(mem), compact(c.bools, w.keep), valid)
 			engCols[ci] = pqCols[ci]
-			b.Release()
 		case c.spec.Type == spec.TypeDate || c.spec.Type == spec.TypeTimestamp:
 			days := compact(c.days, w.keep)
 			for i, d := range days {
@@ -459,24 +447,16 @@ func (w *writer) write(k int) error {
 					w.m.MaxDay = max(w.m.MaxDay, d)
 				}
 			}
-			b := array.NewDate32Builder(mem)
-			b.AppendValues(arrow.Date32Traits.CastFromBytes(arrow.Int32Traits.CastToBytes(days)), valid)
-			engCols[ci] = b.NewArray()
-			b.Release()
+			engCols[ci] = build(array.NewDate32Builder(mem), arrow.Date32Traits.CastFromBytes(arrow.Int32Traits.CastToBytes(days)), valid)
 			if c.spec.Type == spec.TypeDate {
 				pqCols[ci] = engCols[ci]
 			} else {
-				tb := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"})
-				tb.AppendValues(arrow.TimestampTraits.CastFromBytes(arrow.Int64Traits.CastToBytes(compact(c.ints, w.keep))), valid)
-				pqCols[ci] = tb.NewArray()
-				tb.Release()
+				pqCols[ci] = build(array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}),
+					arrow.TimestampTraits.CastFromBytes(arrow.Int64Traits.CastToBytes(compact(c.ints, w.keep))), valid)
 			}
 		default:
-			b := array.NewStringBuilder(mem)
-			b.AppendValues(compact(c.strs, w.keep), valid)
-			pqCols[ci] = b.NewArray()
+			pqCols[ci] = build(array.NewStringBuilder(mem), compact(c.strs, w.keep), valid)
 			engCols[ci] = pqCols[ci]
-			b.Release()
 		}
 	}
 	if units != nil {
@@ -497,6 +477,19 @@ func (w *writer) write(k int) error {
 		return fmt.Errorf("writing engine layout: %w", err)
 	}
 	return nil
+}
+
+// appender is an Arrow builder of T values.
+type appender[T any] interface {
+	array.Builder
+	AppendValues(v []T, valid []bool)
+}
+
+// build makes an array of vals (valid: nil for all valid) and releases the builder.
+func build[T any, B appender[T]](b B, vals []T, valid []bool) arrow.Array {
+	defer b.Release()
+	b.AppendValues(vals, valid)
+	return b.NewArray()
 }
 
 // compact returns the kept values, in place.
