@@ -342,7 +342,8 @@ func TestCSVParserAgreesWithEncodingCSV(t *testing.T) {
 // TestCSVParserRandom compares the parsers on random CSV-like text.
 func TestCSVParserRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	pieces := []string{",", ";", "\"", "\"\"", "\n", "\r", "\r\n", "a", "bc", " ", "é", "\xe9", "\t", "€"}
+	pieces := []string{",", ",", ";", "\"", "\"\"", "\"a\"", "\"x,y\"", "\",", ",\"", "\n", "\r", "\r\n",
+		"a", "bc", "12345678", " ", "é", "\xe9", "\t", "€"}
 	n := 20000
 	if testing.Short() {
 		n = 2000

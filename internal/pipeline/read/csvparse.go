@@ -30,12 +30,13 @@ type csvParser struct {
 	c0    byte   // its first byte, when it is a single byte
 	multi bool   // the delimiter takes more than one byte
 
-	line  int    // lines read
-	start int    // line on which the last record started
-	long  []byte // a line longer than the read buffer
-	rec   []byte // the fields of a record with quotes, delimited
-	data  []byte // the fields of the record, delimited
-	ends  []int  // where each field of the record ends in data
+	line   int    // lines read
+	start  int    // line on which the last record started
+	long   []byte // a line longer than the read buffer
+	rec    []byte // the fields of a record that split did not take
+	data   []byte // the record: the line, or rec
+	starts []int  // where each field starts in data
+	ends   []int  // where each field ends in data
 }
 
 func newCSVParser(br *bufio.Reader, comma rune) *csvParser {
@@ -102,7 +103,7 @@ func (p *csvParser) next() error {
 		p.start = p.line + 1
 		l, err := p.readLine()
 		if err != nil {
-			p.data, p.ends = nil, p.ends[:0]
+			p.data, p.starts, p.ends = nil, p.starts[:0], p.ends[:0]
 			return err
 		}
 		if len(l) > lengthNL(l) {
@@ -123,20 +124,17 @@ func (p *csvParser) next() error {
 func (p *csvParser) fields() int { return len(p.ends) }
 
 // field returns field i of the record.
-func (p *csvParser) field(i int) []byte {
-	from := 0
-	if i > 0 {
-		from = p.ends[i-1] + len(p.comma)
-	}
-	return p.data[from:p.ends[i]]
-}
+func (p *csvParser) field(i int) []byte { return p.data[p.starts[i]:p.ends[i]] }
 
-// split splits a line without quotes at its delimiters into p.ends and
-// returns the line without its newline; ok is false when the line has a
-// quote. A one-byte delimiter is searched for eight bytes at a time.
+// split splits a one-line record into fields and returns the line without
+// its newline, the fields being slices of it. It takes the common cases:
+// unquoted fields, and quoted fields that end on the same line and hold no
+// doubled quote. For anything else — including every error — ok is false
+// and quoted parses the record. A one-byte delimiter and quotes are looked
+// for eight bytes at a time.
 func (p *csvParser) split(line []byte) (data []byte, ok bool) {
 	data = line[:len(line)-lengthNL(line)]
-	p.ends = p.ends[:0]
+	p.starts, p.ends = p.starts[:0], p.ends[:0]
 	if p.multi {
 		if bytes.IndexByte(data, '"') >= 0 {
 			return nil, false
@@ -144,36 +142,65 @@ func (p *csvParser) split(line []byte) (data []byte, ok bool) {
 		for s := 0; ; {
 			i := bytes.Index(data[s:], p.comma)
 			if i < 0 {
-				p.ends = append(p.ends, len(data))
+				p.starts, p.ends = append(p.starts, s), append(p.ends, len(data))
 				return data, true
 			}
-			p.ends = append(p.ends, s+i)
+			p.starts, p.ends = append(p.starts, s), append(p.ends, s+i)
 			s += i + len(p.comma)
 		}
 	}
-	comma := uint64(p.c0) * lsb
-	i := 0
-	for ; i+8 <= len(data); i += 8 {
-		w := binary.LittleEndian.Uint64(data[i:])
-		m := zeroBytes(w^comma) | zeroBytes(w^quotes)
-		for m != 0 {
-			k := i + bits.TrailingZeros64(m)/8
-			if data[k] == '"' {
-				return nil, false
+	n, c0 := len(data), p.c0
+	comma := uint64(c0) * lsb
+	// from is where the current field starts, after its opening quote if it
+	// is quoted; positions before skip have been dealt with.
+	from, skip, inQuotes := 0, 0, false
+	if n > 0 && data[0] == '"' {
+		from, skip, inQuotes = 1, 1, true
+	}
+	for i := 0; i < n; i += 8 {
+		var m uint64 // the high bit of byte k is set when data[i+k] is a delimiter or a quote
+		if i+8 <= n {
+			w := binary.LittleEndian.Uint64(data[i:])
+			m = zeroBytes(w^comma) | zeroBytes(w^quotes)
+		} else {
+			for k := i; k < n; k++ {
+				if data[k] == c0 || data[k] == '"' {
+					m |= 0x80 << (8 * (k - i))
+				}
 			}
-			p.ends = append(p.ends, k)
-			m &= m - 1
+		}
+		for ; m != 0; m &= m - 1 {
+			k := i + bits.TrailingZeros64(m)/8
+			switch {
+			case k < skip:
+			case !inQuotes && data[k] == c0: // the end of an unquoted field
+				p.starts, p.ends = append(p.starts, from), append(p.ends, k)
+				from, skip = k+1, k+1
+				if from < n && data[from] == '"' {
+					from, skip, inQuotes = from+1, from+1, true
+				}
+			case !inQuotes: // a quote inside an unquoted field
+				return nil, false
+			case data[k] == '"': // the end of a quoted field, or a doubled quote
+				if k+1 == n {
+					p.starts, p.ends = append(p.starts, from), append(p.ends, k)
+					return data, true
+				}
+				if data[k+1] != c0 {
+					return nil, false
+				}
+				p.starts, p.ends = append(p.starts, from), append(p.ends, k)
+				from, skip, inQuotes = k+2, k+2, false
+				if from < n && data[from] == '"' {
+					from, skip, inQuotes = from+1, from+1, true
+				}
+			}
 		}
 	}
-	for ; i < len(data); i++ {
-		switch data[i] {
-		case p.c0:
-			p.ends = append(p.ends, i)
-		case '"':
-			return nil, false
-		}
+	if inQuotes { // the field goes on on the next line
+		return nil, false
 	}
-	p.ends = append(p.ends, len(data))
+	p.starts, p.ends = append(p.starts, from), append(p.ends, n)
 	return data, true
 }
 
@@ -189,11 +216,11 @@ func zeroBytes(w uint64) uint64 {
 	return ^((w&low7 + low7) | w | low7)
 }
 
-// quoted parses a record with quotes into p.rec, its fields separated by the
-// delimiter as on a line, so that next slices them alike.
+// quoted parses a record that split did not take, copying its fields into
+// p.rec.
 func (p *csvParser) quoted(line []byte) ([]byte, error) {
 	p.rec = p.rec[:0]
-	p.ends = p.ends[:0]
+	p.starts, p.ends = p.starts[:0], p.ends[:0]
 	lineNo, col := p.line, 1 // position of line[0]; columns count bytes from 1
 	for {
 		if len(line) == 0 || line[0] != '"' {
@@ -208,17 +235,18 @@ func (p *csvParser) quoted(line []byte) ([]byte, error) {
 			if j := bytes.IndexByte(field, '"'); j >= 0 {
 				return p.rec, &csv.ParseError{StartLine: p.start, Line: lineNo, Column: col + j, Err: csv.ErrBareQuote}
 			}
+			p.starts = append(p.starts, len(p.rec))
 			p.rec = append(p.rec, field...)
 			p.ends = append(p.ends, len(p.rec))
 			if i < 0 {
 				return p.rec, nil
 			}
-			p.rec = append(p.rec, p.comma...)
 			line = line[i+len(p.comma):]
 			col += i + len(p.comma)
 			continue
 		}
 		// A quoted field.
+		p.starts = append(p.starts, len(p.rec))
 		line = line[1:]
 		col++
 	quoted:
@@ -236,7 +264,6 @@ func (p *csvParser) quoted(line []byte) ([]byte, error) {
 					col++
 				case bytes.HasPrefix(line, p.comma): // end of the field
 					p.ends = append(p.ends, len(p.rec))
-					p.rec = append(p.rec, p.comma...)
 					line = line[len(p.comma):]
 					col += len(p.comma)
 					break quoted
