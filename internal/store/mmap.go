@@ -27,3 +27,12 @@ func Map(file string) ([]byte, func() error, error) {
 	}
 	return data, func() error { return syscall.Munmap(data) }, nil
 }
+
+// Evict drops the pages of a read-only shared file mapping from this process's memory; they
+// stay in the page cache and come back on the next access. Only for slices returned by Map.
+func Evict(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	return syscall.Madvise(data, syscall.MADV_DONTNEED)
+}

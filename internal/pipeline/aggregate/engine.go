@@ -27,6 +27,10 @@ import (
 type Input struct {
 	Manifest *store.SnapshotManifest
 	Engine   []byte
+	// Mapped says Engine is a read-only shared file mapping (store.Map): the pages of every
+	// batch are dropped from memory once scanned, so memory stays flat whatever the
+	// snapshot's size. Never set it for heap memory.
+	Mapped bool
 }
 
 // Options are the settings of one run.
@@ -66,7 +70,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.scanFile(inputs[name].Engine); err != nil {
+		if err := s.scanFile(inputs[name].Engine, inputs[name].Mapped); err != nil {
 			return nil, err
 		}
 		res.Inputs[name] = s.man.ID

@@ -408,7 +408,7 @@ func matchRow(a arrow.Array, f boundFilter, i int) bool {
 }
 
 // scanFile reads the engine layout of a snapshot (memory-mapped) and accumulates every operand.
-func (s *source) scanFile(data []byte) error {
+func (s *source) scanFile(data []byte, mapped bool) error {
 	r, err := ipc.NewMappedFileReader(data)
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
@@ -435,6 +435,11 @@ func (s *source) scanFile(data []byte) error {
 		rec.Release()
 		if err != nil {
 			return err
+		}
+		if mapped {
+			if err := store.Evict(data); err != nil {
+				return fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
+			}
 		}
 	}
 	return nil

@@ -59,7 +59,7 @@ func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp str
 				os.Remove(file)
 			}
 		})
-		inputs[name] = Input{Manifest: m, Engine: data}
+		inputs[name] = Input{Manifest: m, Engine: data, Mapped: true}
 	}
 	return inputs, release, nil
 }
