@@ -110,7 +110,7 @@ func spanKey(o *operandState) string { return o.op.Source + "\x00" + o.op.TimeCo
 func spans(ops map[string]*operandState) map[string][2]int32 {
 	out := map[string][2]int32{}
 	for _, o := range ops {
-		for _, s := range o.starts {
+		for _, s := range o.tl.starts {
 			first, last := s, o.grain.Next(s)-1
 			k := spanKey(o)
 			if r, ok := out[k]; ok {
@@ -220,7 +220,7 @@ func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*opera
 	if o, ok := e.ops[key]; ok {
 		return o, nil
 	}
-	o := &operandState{key: key, op: keyOp, grain: g, src: s, distinct: distinct, ordinal: map[int32]int32{}}
+	o := &operandState{key: key, op: keyOp, grain: g, src: s, distinct: distinct}
 	if err := o.bind(e.dims); err != nil {
 		return nil, err
 	}

@@ -158,17 +158,31 @@ func rollupDistinct(o *operandState, ord int32, cs *cellSet) []int64 {
 // ordinalOf returns the ordinal of the period starting at start, or -1 when no row of the
 // operand falls in it.
 func ordinalOf(o *operandState, start int32) int32 {
-	if ord, ok := o.ordinal[start]; ok && o.seen[ord] {
+	if ord, ok := o.tl.ordinal[start]; ok && o.hasData(ord) {
 		return ord
 	}
 	return -1
 }
 
+// hasData reports whether any row passed the operand's filters in period ord.
+func (o *operandState) hasData(ord int32) bool {
+	if o.seen[ord] {
+		return true
+	}
+	for i := range o.states[ord] {
+		if o.states[ord][i].Units != 0 {
+			o.seen[ord] = true
+			return true
+		}
+	}
+	return false
+}
+
 // latestAtOrBefore returns the latest period of o with data starting at or before start, or -1.
 func latestAtOrBefore(o *operandState, start int32) int32 {
 	best, ord := int32(math.MinInt32), int32(-1)
-	for i, s := range o.starts {
-		if o.seen[i] && s <= start && s > best {
+	for i, s := range o.tl.starts {
+		if s <= start && s > best && o.hasData(int32(i)) {
 			best, ord = s, int32(i)
 		}
 	}

@@ -29,7 +29,8 @@ type source struct {
 	strides []int
 	size    int // cube cells
 
-	ops []*operandState
+	ops       []*operandState
+	timelines []*timeline
 }
 
 func (s *source) column(name string) (store.SnapshotColumn, int, error) {
@@ -47,8 +48,6 @@ type operandState struct {
 	grain period.Grain
 	src   *source
 
-	timeCol  int
-	timeYear bool // an Integer year column
 	valueCol int  // -1 for Count
 	integer  bool // value column is Integer
 	perUnit  bool // value column is PerUnit (weighted by the frequency)
@@ -57,22 +56,37 @@ type operandState struct {
 	subset  bool
 	filters []boundFilter
 
-	// Periods found, by first day, and their ordinals. A period is created for every row's
-	// day (the span of published periods uses them all); seen says whether any row passed
-	// the operand's filters there (a denominator is only available in such a period).
-	starts  []int32
-	ordinal map[int32]int32
-	seen    []bool
-	// states[ordinal][cube cell]
+	// states[ordinal][cube cell], by the timeline's ordinals.
 	states [][]State
 	// sets[ordinal][cube cell]: distinct values (DistinctCount).
 	sets [][]map[string]struct{}
+	// tl assigns rows to periods; operands reading the same time column at the same grain
+	// share it, so each row's period is found once per batch.
+	tl *timeline
+	// seen says whether any row passed the operand's filters in a period (a denominator is
+	// only available in such a period).
+	seen []bool
 	// noPeriod counts units whose time value is null: they belong to no period.
 	noPeriod int64
 
-	// Per-batch scratch: period ordinal and filter result of every row.
-	ords []int32
+	// Per-batch scratch: filter result of every row.
 	mask []bool
+}
+
+// timeline assigns the rows of one source to the periods of one grain by one time column.
+// A period is created for every row's day, whatever the operands' filters (the published
+// span uses them all).
+type timeline struct {
+	grain    period.Grain
+	timeCol  int
+	timeYear bool // an Integer year column
+	name     string
+
+	starts  []int32 // first day of each period, by ordinal
+	ordinal map[int32]int32
+
+	// ords is the period ordinal of every row of the current batch (-1: null time value).
+	ords []int32
 	// Day lookup: lut[day-lutMin] indexes lutStarts (period first days) and lutOrd (their
 	// ordinals, -1 until a row lands there).
 	lut       []int32
@@ -88,19 +102,25 @@ type boundFilter struct {
 	pred    *filter.Pred
 }
 
-func (o *operandState) slot(start int32) int32 {
-	if ord, ok := o.ordinal[start]; ok {
+func (t *timeline) slot(start int32) int32 {
+	if ord, ok := t.ordinal[start]; ok {
 		return ord
 	}
-	ord := int32(len(o.starts))
-	o.starts = append(o.starts, start)
-	o.ordinal[start] = ord
-	o.states = append(o.states, make([]State, o.src.size))
-	o.seen = append(o.seen, false)
-	if o.distinct {
-		o.sets = append(o.sets, make([]map[string]struct{}, o.src.size))
-	}
+	ord := int32(len(t.starts))
+	t.starts = append(t.starts, start)
+	t.ordinal[start] = ord
 	return ord
+}
+
+// grow gives the operand a state for every period of its timeline.
+func (o *operandState) grow() {
+	for len(o.states) < len(o.tl.starts) {
+		o.states = append(o.states, make([]State, o.src.size))
+		o.seen = append(o.seen, false)
+		if o.distinct {
+			o.sets = append(o.sets, make([]map[string]struct{}, o.src.size))
+		}
+	}
 }
 
 // bind resolves an operand's columns against its source's snapshot.
@@ -110,14 +130,12 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 	if err != nil {
 		return err
 	}
-	o.timeCol = ti
 	switch tc.Type {
-	case spec.TypeDate, spec.TypeTimestamp:
-	case spec.TypeInteger:
-		o.timeYear = true
+	case spec.TypeDate, spec.TypeTimestamp, spec.TypeInteger:
 	default:
 		return fmt.Errorf("time column %q of source %q has type %s", tc.Name, s.name, tc.Type)
 	}
+	o.tl = s.timeline(ti, tc.Type == spec.TypeInteger, tc.Name, o.grain)
 	o.valueCol = -1
 	if o.op.Column != "" {
 		vc, vi, err := s.column(o.op.Column)
@@ -161,18 +179,33 @@ func (s *source) scanBatch(rec arrow.RecordBatch, cell []int32, freq *array.Int6
 			cell[i] += int32(c) * stride
 		}
 	}
-	for _, o := range s.ops {
-		if err := o.scan(rec, cell[:n], freq); err != nil {
+	for _, t := range s.timelines {
+		if err := t.ordinals(rec, n, s.man); err != nil {
 			return err
 		}
+	}
+	for _, o := range s.ops {
+		o.scan(rec, cell[:n], freq)
 	}
 	return nil
 }
 
-// ordinals fills o.ords with the period ordinal of every row (-1: null time value).
+// timeline returns the source's timeline for a time column and grain, creating it once.
+func (s *source) timeline(col int, year bool, name string, g period.Grain) *timeline {
+	for _, t := range s.timelines {
+		if t.timeCol == col && t.grain == g {
+			return t
+		}
+	}
+	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, ordinal: map[int32]int32{}}
+	s.timelines = append(s.timelines, t)
+	return t
+}
+
+// ordinals fills t.ords with the period ordinal of every row (-1: null time value).
 // Day numbers go through a lookup table of the snapshot's day range, built once, so the
 // calendar arithmetic runs per day, not per row.
-func (o *operandState) ordinals(rec arrow.RecordBatch, n int) error {
+func (o *timeline) ordinals(rec arrow.RecordBatch, n int, man *store.SnapshotManifest) error {
 	o.ords = slices.Grow(o.ords[:0], n)[:n]
 	tcol := rec.Column(o.timeCol)
 	if o.timeYear {
@@ -188,7 +221,7 @@ func (o *operandState) ordinals(rec arrow.RecordBatch, n int) error {
 			}
 			y := years.Value(i)
 			if y < -9999 || y > 9999 {
-				return fmt.Errorf("time column %q: %d is not a year", o.op.TimeColumn, y)
+				return fmt.Errorf("time column %q: %d is not a year", o.name, y)
 			}
 			o.ords[i] = o.slot(o.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
 		}
@@ -196,7 +229,7 @@ func (o *operandState) ordinals(rec arrow.RecordBatch, n int) error {
 	}
 	days := tcol.(*array.Date32).Date32Values()
 	if o.lut == nil {
-		m := o.src.man
+		m := man
 		o.lutMin = m.MinDay
 		span := int(m.MaxDay) - int(m.MinDay) + 1
 		if span < 1 || span > 1<<22 {
@@ -251,46 +284,88 @@ func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
 	}
 	for _, f := range o.filters {
 		col := rec.Column(f.col)
-		for i := 0; i < n; i++ {
-			if o.mask[i] && !matchRow(col, f, i) {
-				o.mask[i] = false
+		nulls := col.NullN() > 0
+		switch a := col.(type) {
+		case *array.Uint16:
+			// A dimension: decide once per code.
+			codes := a.Uint16Values()
+			var keep [1 << 16]bool
+			var known [1 << 16]bool
+			for i, c := range codes[:n] {
+				if !known[c] {
+					keep[c], known[c] = f.pred.MatchCode(c, f.unknown), true
+				}
+				if !keep[c] {
+					o.mask[i] = false
+				}
+			}
+		case *array.Boolean:
+			t, fa, null := f.pred.MatchBool(true, true), f.pred.MatchBool(false, true), f.pred.MatchBool(false, false)
+			for i := 0; i < n; i++ {
+				var ok bool
+				switch {
+				case nulls && a.IsNull(i):
+					ok = null
+				case a.Value(i):
+					ok = t
+				default:
+					ok = fa
+				}
+				if !ok {
+					o.mask[i] = false
+				}
+			}
+		default:
+			for i := 0; i < n; i++ {
+				if o.mask[i] && !matchRow(col, f, i) {
+					o.mask[i] = false
+				}
 			}
 		}
 	}
 	return o.mask
 }
 
-func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int64) error {
+func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int64) {
 	n := len(cell)
 	var weights []int64
 	if freq != nil {
 		weights = freq.Int64Values()
 	}
-	if err := o.ordinals(rec, n); err != nil {
-		return err
-	}
+	o.grow()
 	mask := o.filterMask(rec, n)
-	ords := o.ords
+	ords := o.tl.ords
 
-	// Units, the fast path every operand takes.
-	for i := 0; i < n; i++ {
-		if mask != nil && !mask[i] {
-			continue
+	// Units, the path every operand takes; the common case (no filter, no frequency) alone.
+	switch {
+	case mask == nil && weights == nil:
+		for i, ord := range ords[:n] {
+			if ord < 0 {
+				o.noPeriod++
+				continue
+			}
+			o.states[ord][cell[i]].Units++
 		}
-		w := int64(1)
-		if weights != nil {
-			w = weights[i]
+	default:
+		for i := 0; i < n; i++ {
+			if mask != nil && !mask[i] {
+				continue
+			}
+			w := int64(1)
+			if weights != nil {
+				w = weights[i]
+			}
+			ord := ords[i]
+			if ord < 0 {
+				o.noPeriod += w
+				continue
+			}
+			o.seen[ord] = true
+			o.states[ord][cell[i]].Units += w
 		}
-		ord := ords[i]
-		if ord < 0 {
-			o.noPeriod += w
-			continue
-		}
-		o.seen[ord] = true
-		o.states[ord][cell[i]].Units += w
 	}
 	if o.valueCol < 0 {
-		return nil
+		return
 	}
 	vcol := rec.Column(o.valueCol)
 	nulls := vcol.NullN() > 0
@@ -355,7 +430,7 @@ func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int
 		}
 	}
 	if !o.distinct {
-		return nil
+		return
 	}
 	for i := 0; i < n; i++ {
 		if (mask != nil && !mask[i]) || ords[i] < 0 || vcol.IsNull(i) {
@@ -371,7 +446,6 @@ func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int
 			set[strings.Clone(v)] = struct{}{}
 		}
 	}
-	return nil
 }
 
 func valueString(a arrow.Array, i int) string {
@@ -436,7 +510,9 @@ func (s *source) scanFile(data []byte, mapped bool) error {
 		if err != nil {
 			return err
 		}
-		if mapped {
+		// Every 16 batches (about a million rows), drop the pages scanned so far: often
+		// enough to keep memory flat, rarely enough that the system call costs nothing.
+		if mapped && (b%16 == 15 || b == r.NumRecords()-1) {
 			if err := store.Evict(data); err != nil {
 				return fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
 			}
