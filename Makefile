@@ -3,6 +3,7 @@
 #   make test      unit tests + tests against a real kube-apiserver/etcd (built on first use)
 #   make build     bin/backbone
 #   make generate manifests   deepcopy, CRDs and RBAC from the markers in api/ and controllers/
+#   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
 
 SHELL := /usr/bin/env bash -o pipefail
 GO ?= go
@@ -70,6 +71,12 @@ test: fmt-check vet verify-generated ## Unit tests and tests against the real AP
 .PHONY: envtest
 envtest: ## Only the tests against the real API server.
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/... $(TESTFLAGS)
+
+##@ Benchmark
+
+.PHONY: bench
+bench: ## Backbone vs DuckDB (not part of make test)
+	$(GO) -C bench run . $(BENCHFLAGS)
 
 ##@ Tools
 

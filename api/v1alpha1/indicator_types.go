@@ -423,7 +423,3 @@ type IndicatorList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Indicator `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Indicator{}, &IndicatorList{})
-}

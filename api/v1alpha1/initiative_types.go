@@ -251,7 +251,3 @@ type InitiativeList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Initiative `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Initiative{}, &InitiativeList{})
-}

@@ -82,7 +82,9 @@ func TestLocalPlansIngestAggregate(t *testing.T) {
 func TestJobCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
-	os.WriteFile(bad, []byte(`{"namespace": "x", "surprise": 1}`), 0o644)
+	if err := os.WriteFile(bad, []byte(`{"namespace": "x", "surprise": 1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

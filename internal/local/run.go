@@ -172,12 +172,12 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 	}
 	inputs, release, err := aggregate.OpenInputs(ctx, opts.Store, ap, tmp)
 	if err != nil {
-		return nil, "", snaps, fmt.Errorf("Initiative %s: %w", ini.Name, err)
+		return nil, "", snaps, fmt.Errorf("initiative %s: %w", ini.Name, err)
 	}
 	defer release()
 	res, err := aggregate.Run(ctx, ap, inputs, aggregate.Options{AsOf: opts.AsOf})
 	if err != nil {
-		return nil, "", snaps, fmt.Errorf("Initiative %s: %w", ini.Name, err)
+		return nil, "", snaps, fmt.Errorf("initiative %s: %w", ini.Name, err)
 	}
 	for _, ir := range res.Indicators {
 		if ir.NoPeriod > 0 {

@@ -6,8 +6,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,18 +171,3 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 
 // ErrNotFound is returned for keys that do not exist.
 var ErrNotFound = errors.New("not found")
-
-// HashFile returns the sha256 of a file as hex.
-func HashFile(file string) (string, int64, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}

@@ -70,7 +70,6 @@ type cell struct {
 	n                      int64
 	est                    stats.Estimate
 	reliable               bool
-	note                   string
 
 	primary, singleton, suppressed bool
 	partial                        bool
@@ -94,9 +93,7 @@ func (ir *indicatorRun) buildSets(e *engine) {
 	for _, d := range ir.ind.Dimensions {
 		sets = append(sets, []string{d})
 	}
-	for _, x := range ir.ind.Intersections {
-		sets = append(sets, x)
-	}
+	sets = append(sets, ir.ind.Intersections...)
 	order := map[string]int{}
 	for i, d := range e.plan.Dimensions {
 		order[d.Name] = i

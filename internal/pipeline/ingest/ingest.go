@@ -155,6 +155,7 @@ type writer struct {
 
 	pqSchema, engSchema *arrow.Schema
 	pqFile, engFile     *os.File
+	pqSink, engSink     *hashingWriter
 	pqw                 *pqarrow.FileWriter
 	engw                *ipc.FileWriter
 	rejFile             *os.File
@@ -241,19 +242,29 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 	if w.pqFile, err = os.CreateTemp(opts.TempDir, "snapshot-*.parquet"); err != nil {
 		return nil, err
 	}
-	props := parquet.NewWriterProperties(
+	// Dictionary pages pay off for dimension codes and dates; for ids and measurements they
+	// are built, overflow and are thrown away row group after row group.
+	popts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithAllocator(opts.Allocator),
 		parquet.WithCreatedBy("backbone"),
-	)
-	if w.pqw, err = pqarrow.NewFileWriter(w.pqSchema, w.pqFile, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err != nil {
+	}
+	for _, c := range p.Columns {
+		if c.Dimension != "" || c.Type == spec.TypeDate {
+			popts = append(popts, parquet.WithDictionaryFor(c.Name, true))
+		}
+	}
+	props := parquet.NewWriterProperties(popts...)
+	w.pqSink = newHashingWriter(w.pqFile)
+	if w.pqw, err = pqarrow.NewFileWriter(w.pqSchema, w.pqSink, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())); err != nil {
 		return nil, fmt.Errorf("creating Parquet writer: %w", err)
 	}
 	if w.engFile, err = os.CreateTemp(opts.TempDir, "snapshot-*.arrow"); err != nil {
 		return nil, err
 	}
-	if w.engw, err = ipc.NewFileWriter(w.engFile, ipc.WithSchema(w.engSchema), ipc.WithAllocator(opts.Allocator)); err != nil {
+	w.engSink = newHashingWriter(w.engFile)
+	if w.engw, err = ipc.NewFileWriter(w.engSink, ipc.WithSchema(w.engSchema), ipc.WithAllocator(opts.Allocator)); err != nil {
 		return nil, fmt.Errorf("creating Arrow writer: %w", err)
 	}
 	if w.rejFile, err = os.CreateTemp(opts.TempDir, "rejects-*.csv"); err != nil {
@@ -515,8 +526,7 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 	if err := w.rej.Error(); err != nil {
 		return nil, fmt.Errorf("writing rejects: %w", err)
 	}
-	// The Parquet writer closes its file itself.
-	for _, f := range []*os.File{w.engFile, w.rejFile} {
+	for _, f := range []*os.File{w.pqFile, w.engFile, w.rejFile} {
 		if err := f.Close(); err != nil {
 			return nil, err
 		}
@@ -536,14 +546,9 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 	}
 	st := w.opts.Store
 	prefix := store.SourcePrefix(w.p.Namespace, w.p.Initiative, w.p.Source)
-	pqHash, pqBytes, err := store.HashFile(w.pqFile.Name())
-	if err != nil {
-		return nil, err
-	}
-	engHash, engBytes, err := store.HashFile(w.engFile.Name())
-	if err != nil {
-		return nil, err
-	}
+	// Both files were hashed as they were written.
+	pqHash, pqBytes := w.pqSink.sum()
+	engHash, engBytes := w.engSink.sum()
 	m := &w.m
 	m.ID = "sha256:" + pqHash
 	m.Created = w.opts.Now().UTC()
@@ -612,3 +617,23 @@ func schemaHash(p *spec.Ingest) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// hashingWriter writes to a file and hashes what it writes, so a content address needs no
+// second read. It is not an io.Closer: the writers above it must not close the file.
+type hashingWriter struct {
+	f *os.File
+	h hash.Hash
+	n int64
+}
+
+func newHashingWriter(f *os.File) *hashingWriter { return &hashingWriter{f: f, h: sha256.New()} }
+
+func (w *hashingWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+// sum returns the hex sha256 and the size of everything written.
+func (w *hashingWriter) sum() (string, int64) { return hex.EncodeToString(w.h.Sum(nil)), w.n }

@@ -363,5 +363,5 @@ func (s *solver[T, F]) singletonDisclosure(ids []int32) bool {
 			both++
 		}
 	}
-	return np > 0 && ns > 0 && !(np == 1 && ns == 1 && both == 1)
+	return np > 0 && ns > 0 && (np != 1 || ns != 1 || both != 1)
 }

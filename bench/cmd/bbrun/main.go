@@ -1,0 +1,158 @@
+// Command bbrun runs one Backbone engine step for the benchmark and prints a
+// workload.Report as JSON on standard output.
+//
+//	bbrun ingest    -plan ingest.json -store /abs/dir [-tmp dir]
+//	bbrun aggregate -plan aggregate.json -store /abs/dir [-cells cells.json]
+//
+// ingest times ingest.Run: the CSV read, validated and mapped, the Parquet snapshot and the
+// engine layout written, hashed and put into the file store, the manifests written.
+// aggregate times everything from opening the store to aggregate.Run's result: reading the
+// promoted manifest and memory-mapping the engine layout (aggregate.OpenInputs), the scan,
+// measures, suppression and intervals. Writing the cells for the comparison happens after the clock stops.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/store"
+
+	"github.com/backbone-dev/backbone/bench/internal/workload"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bbrun ingest|aggregate -plan FILE -store DIR")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("bbrun "+os.Args[1], flag.ExitOnError)
+	planFile := fs.String("plan", "", "plan file (JSON)")
+	dir := fs.String("store", "", "absolute folder of the file store")
+	tmp := fs.String("tmp", "", "folder for files being written (ingest); default the system's")
+	cells := fs.String("cells", "", "write the cells here as JSON (aggregate)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed work here")
+	repeat := fs.Int("repeat", 1, "run the aggregate this many times in the process (for profiles); the report is the last run's")
+	_ = fs.Parse(os.Args[2:])
+	if *planFile == "" || *dir == "" || *repeat < 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bbrun:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bbrun:", err)
+			os.Exit(1)
+		}
+	}
+	var rep *workload.Report
+	var err error
+	switch os.Args[1] {
+	case "ingest":
+		rep, err = runIngest(*planFile, *dir, *tmp)
+	case "aggregate":
+		for i := 0; i < *repeat && err == nil; i++ {
+			rep, err = runAggregate(*planFile, *dir, *cells)
+		}
+	default:
+		err = fmt.Errorf("unknown step %q", os.Args[1])
+	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bbrun:", err)
+		os.Exit(1)
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(rep); err != nil {
+		fmt.Fprintln(os.Stderr, "bbrun:", err)
+		os.Exit(1)
+	}
+}
+
+func readPlan(file string, v any) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func runIngest(planFile, dir, tmp string) (*workload.Report, error) {
+	var p spec.Ingest
+	if err := readPlan(planFile, &p); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	start, cpu := time.Now(), workload.CPUTime()
+	st, err := store.Open(ctx, "file://"+dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var lastBatch time.Time
+	progress := func(int64) { lastBatch = time.Now() }
+	res, err := ingest.Run(ctx, &p, ingest.Options{Store: st, TempDir: tmp, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	elapsed, cpuTime := time.Since(start), workload.CPUTime()-cpu
+	tail := time.Since(lastBatch)
+	rep := &workload.Report{Engine: "backbone", Op: "ingest", Threads: runtime.GOMAXPROCS(0), Rows: res.Manifest.RowsIn, ElapsedNS: elapsed.Nanoseconds(), CPUNS: cpuTime.Nanoseconds()}
+	rep.Measure()
+	m := res.Manifest
+	if m.RowsRejected > 0 || m.RowsOK != m.RowsIn {
+		return nil, fmt.Errorf("%d of %d rows rejected: the generated data should all be valid", m.RowsRejected, m.RowsIn)
+	}
+	rep.Bytes = map[string]int64{"parquet": m.ParquetBytes, "engine": m.EngineBytes}
+	rep.TailNS = tail.Nanoseconds()
+	return rep, nil
+}
+
+func runAggregate(planFile, dir, cellsFile string) (*workload.Report, error) {
+	var p spec.Aggregate
+	if err := readPlan(planFile, &p); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	start, cpu := time.Now(), workload.CPUTime()
+	st, err := store.Open(ctx, "file://"+dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	inputs, release, err := aggregate.OpenInputs(ctx, st, &p, os.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res, err := aggregate.Run(ctx, &p, inputs, aggregate.Options{AsOf: workload.AsOf})
+	if err != nil {
+		return nil, err
+	}
+	elapsed, cpuTime := time.Since(start), workload.CPUTime()-cpu
+	rep := &workload.Report{Engine: "backbone", Op: "aggregate", Threads: runtime.GOMAXPROCS(0), Rows: inputs[workload.Source].Manifest.RowsOK, ElapsedNS: elapsed.Nanoseconds(), CPUNS: cpuTime.Nanoseconds(), Cells: len(res.Cells)}
+	rep.Measure()
+	if cellsFile != "" {
+		b, err := json.Marshal(res.Cells)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(cellsFile, b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
