@@ -5,11 +5,9 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,9 +15,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/manifest"
 	"github.com/backbone-dev/backbone/internal/validate"
 )
 
@@ -64,7 +62,7 @@ func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
 		if err != nil {
 			return nil, err
 		}
-		objs, err := decode(data)
+		objs, err := manifest.Decode(data)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
 			continue
@@ -99,24 +97,6 @@ func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
 	}
 	sort.Slice(m.DataSources, func(i, j int) bool { return m.DataSources[i].Name < m.DataSources[j].Name })
 	return m, nil
-}
-
-func decode(data []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var out []*unstructured.Unstructured
-	for i := 1; ; i++ {
-		obj := map[string]any{}
-		if err := dec.Decode(&obj); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		if len(obj) == 0 {
-			continue
-		}
-		out = append(out, &unstructured.Unstructured{Object: obj})
-	}
 }
 
 func (m *Manifests) add(u *unstructured.Unstructured) error {

@@ -7,16 +7,15 @@ package testcorpus
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/backbone-dev/backbone/internal/manifest"
 )
 
 // Case is one file of the corpus.
@@ -72,19 +71,8 @@ func load(path string) (Case, error) {
 	if c.Message == "" {
 		return Case{}, fmt.Errorf("no '# message:' line")
 	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return Case{}, err
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		c.Objects = append(c.Objects, u)
+	if c.Objects, err = manifest.Decode(data); err != nil {
+		return Case{}, err
 	}
 	if n := len(c.Objects); n != 1 && n != 2 {
 		return Case{}, fmt.Errorf("want 1 or 2 documents, got %d", n)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -15,10 +14,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/manifest"
 	"github.com/backbone-dev/backbone/internal/testcorpus"
 )
 
@@ -73,16 +72,11 @@ func sampleObjects(t *testing.T) []*unstructured.Unstructured {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); err != nil {
-				break
-			}
-			if len(u.Object) > 0 {
-				objs = append(objs, u)
-			}
+		docs, err := manifest.Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
 		}
+		objs = append(objs, docs...)
 	}
 	if len(objs) == 0 {
 		t.Fatal("no samples found in config/samples")
