@@ -300,20 +300,27 @@ func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
 				}
 			}
 		case *array.Boolean:
-			t, fa, null := f.pred.MatchBool(true, true), f.pred.MatchBool(false, true), f.pred.MatchBool(false, false)
+			// Decide the three cases once; then index by the value and validity bits,
+			// without a branch on random values.
+			var keep [4]bool // [valid<<1 | value]
+			keep[0], keep[1] = f.pred.MatchBool(false, false), f.pred.MatchBool(false, false)
+			keep[2], keep[3] = f.pred.MatchBool(false, true), f.pred.MatchBool(true, true)
+			bufs := a.Data().Buffers()
+			off := a.Data().Offset()
+			values := bufs[1].Bytes()
+			var validity []byte
+			if nulls && bufs[0] != nil {
+				validity = bufs[0].Bytes()
+			}
 			for i := 0; i < n; i++ {
-				var ok bool
-				switch {
-				case nulls && a.IsNull(i):
-					ok = null
-				case a.Value(i):
-					ok = t
-				default:
-					ok = fa
+				j := off + i
+				idx := (values[j>>3] >> (j & 7)) & 1
+				if validity == nil {
+					idx |= 2
+				} else {
+					idx |= ((validity[j>>3] >> (j & 7)) & 1) << 1
 				}
-				if !ok {
-					o.mask[i] = false
-				}
+				o.mask[i] = o.mask[i] && keep[idx]
 			}
 		default:
 			for i := 0; i < n; i++ {

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -118,8 +119,21 @@ func ClopperPearson(x, n float64) (ci Interval, ok bool) {
 // TQuantile95 returns the Student t quantile t(0.975; df) used by 95 %
 // t intervals. df must be positive.
 func TQuantile95(df float64) float64 {
+	// Cells of one run share few distinct degrees of freedom; the inverse incomplete beta
+	// behind the quantile costs microseconds, so integral ones are remembered.
+	if df == math.Trunc(df) && df >= 1 && df <= 1<<20 {
+		if v, ok := tCache.Load(df); ok {
+			return v.(float64)
+		}
+		v := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - alpha/2)
+		tCache.Store(df, v)
+		return v
+	}
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - alpha/2)
 }
+
+// tCache memoises TQuantile95 by integral degrees of freedom.
+var tCache sync.Map
 
 // normalInterval returns value ± Z95·se.
 func normalInterval(value, se float64) Interval {
