@@ -110,6 +110,24 @@ func (s *Store) PutFile(ctx context.Context, key, file string) error {
 	return nil
 }
 
+// MoveFile puts a finished local file at key, taking it over: into a file:// store on the
+// same file system it is renamed (no second write of the bytes), elsewhere uploaded.
+func (s *Store) MoveFile(ctx context.Context, key, file string) error {
+	if dest, ok := s.LocalPath(key); ok {
+		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", key, err)
+		}
+		if err := os.Chmod(file, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", key, err)
+		}
+		if err := os.Rename(file, dest); err == nil {
+			return nil
+		}
+		// Another file system: copy through the bucket below.
+	}
+	return s.PutFile(ctx, key, file)
+}
+
 // PutJSON writes v as indented JSON to key.
 func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

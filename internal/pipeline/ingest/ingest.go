@@ -558,7 +558,7 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 	m.EngineBytes = engBytes
 	if m.RowsRejected > 0 {
 		m.Rejects = path.Join(prefix, "rejects", hex.EncodeToString(w.rejSum.Sum(nil))+".csv")
-		if err := st.PutFile(ctx, m.Rejects, w.rejFile.Name()); err != nil {
+		if err := st.MoveFile(ctx, m.Rejects, w.rejFile.Name()); err != nil {
 			return nil, err
 		}
 	}
@@ -566,7 +566,7 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		if ok, err := st.Exists(ctx, f.key); err != nil {
 			return nil, err
 		} else if !ok {
-			if err := st.PutFile(ctx, f.key, f.file); err != nil {
+			if err := st.MoveFile(ctx, f.key, f.file); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestMoveFileAndJSON(t *testing.T) {
+	ctx := context.Background()
+	for _, url := range []string{"mem://", "file://" + filepath.ToSlash(t.TempDir())} {
+		st, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(t.TempDir(), "f.bin")
+		if err := os.WriteFile(src, []byte("snapshot"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key := "ns/ini/sources/s/data/abc.parquet"
+		if err := st.MoveFile(ctx, key, src); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := st.Exists(ctx, key); err != nil || !ok {
+			t.Fatalf("%s: key missing after MoveFile (%v)", url, err)
+		}
+		file, fetched, err := st.Fetch(ctx, key, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(file); err != nil || string(b) != "snapshot" {
+			t.Fatalf("%s: read back %q, %v", url, b, err)
+		}
+		if _, local := st.LocalPath(key); local == fetched {
+			t.Errorf("%s: a file store serves its own file, others download (fetched=%v)", url, fetched)
+		}
+		var m SnapshotManifest
+		if err := st.GetJSON(ctx, "nope.json", &m); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: missing manifest: %v", url, err)
+		}
+		if err := st.PutJSON(ctx, "m.json", SnapshotManifest{ID: "sha256:x", RowsIn: 3}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.GetJSON(ctx, "m.json", &m); err != nil || m.RowsIn != 3 {
+			t.Errorf("%s: manifest round trip %+v %v", url, m, err)
+		}
+		st.Close()
+	}
+}
