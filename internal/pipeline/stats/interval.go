@@ -121,7 +121,7 @@ func ClopperPearson(x, n float64) (ci Interval, ok bool) {
 func TQuantile95(df float64) float64 {
 	// Cells of one run share few distinct degrees of freedom; the inverse incomplete beta
 	// behind the quantile costs microseconds, so integral ones are remembered.
-	if df == math.Trunc(df) && df >= 1 && df <= 1<<20 {
+	if df == math.Trunc(df) && df >= 1 && df <= 1<<14 { // at most 16k entries
 		if v, ok := tCache.Load(df); ok {
 			return v.(float64)
 		}
