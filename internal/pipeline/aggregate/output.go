@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
@@ -313,7 +314,7 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 		}
 	}
 	for _, s := range []stats.Stat{res.IDisp, res.BGV, res.Theil, res.MLD, res.PAR} {
-		if !s.OK && s.Reason != "" && !contains(sum.Notes, s.Reason) {
+		if !s.OK && s.Reason != "" && !slices.Contains(sum.Notes, s.Reason) {
 			sum.Notes = append(sum.Notes, s.Reason)
 		}
 	}
@@ -323,14 +324,6 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 	return sum
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // output turns the indicator's cells into published cells.
 func (ir *indicatorRun) output(p *spec.Aggregate) []Cell {

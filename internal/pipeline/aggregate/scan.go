@@ -469,17 +469,14 @@ func valueString(a arrow.Array, i int) string {
 	return a.ValueStr(i)
 }
 
+// matchRow tests one row of the column types filterMask does not handle in bulk.
 func matchRow(a arrow.Array, f boundFilter, i int) bool {
 	valid := !a.IsNull(i)
 	switch a := a.(type) {
-	case *array.Uint16:
-		return f.pred.MatchCode(a.Value(i), f.unknown)
 	case *array.Int64:
 		return f.pred.MatchNumber(float64(a.Value(i)), valid)
 	case *array.Float64:
 		return f.pred.MatchNumber(a.Value(i), valid)
-	case *array.Boolean:
-		return f.pred.MatchBool(valid && a.Value(i), valid)
 	case *array.String:
 		return f.pred.MatchString(a.Value(i), valid)
 	case *array.Date32:
