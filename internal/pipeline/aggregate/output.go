@@ -324,7 +324,6 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 	return sum
 }
 
-
 // output turns the indicator's cells into published cells.
 func (ir *indicatorRun) output(p *spec.Aggregate) []Cell {
 	out := make([]Cell, 0, len(ir.cells))
