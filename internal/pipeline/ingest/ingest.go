@@ -149,8 +149,8 @@ type writer struct {
 	cols []*column
 	m    store.SnapshotManifest
 
-	freq     int             // index of the frequency column, -1 without one
-	excludes [][]excludePred // ANDed per filter set
+	freq     int           // index of the frequency column, -1 without one
+	excludes []excludePred // a row is excluded when it matches every one
 	missing  map[string]bool
 
 	pqSchema, engSchema *arrow.Schema
@@ -233,7 +233,7 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 		if err != nil {
 			return nil, fmt.Errorf("excludeRows on column %q: %w", f.Column, err)
 		}
-		w.excludes = append(w.excludes, []excludePred{{idx, pred}})
+		w.excludes = append(w.excludes, excludePred{idx, pred})
 	}
 	w.pqSchema = arrow.NewSchema(pqFields, nil)
 	w.engSchema = arrow.NewSchema(engFields, nil)
@@ -367,36 +367,29 @@ func failed(fails []failure, row int, col string) bool {
 	return false
 }
 
-// excluded reports whether raw row i matches one of the declared exclusions.
+// excluded reports whether raw row i matches every declared exclusion expression.
 func (w *writer) excluded(rec arrow.RecordBatch, i int) bool {
-	for _, set := range w.excludes {
-		all := true
-		for _, e := range set {
-			a := rec.Column(e.col)
-			valid := !a.IsNull(i)
-			var raw string
-			if valid {
-				raw = strings.TrimSpace(a.ValueStr(i))
-				valid = !w.missing[raw]
-			}
-			var ok bool
-			switch e.pred.Op() {
-			case spec.OpGt, spec.OpLt:
-				v, err := strconv.ParseFloat(raw, 64)
-				ok = e.pred.MatchNumber(v, valid && err == nil)
-			default:
-				ok = e.pred.MatchString(raw, valid)
-			}
-			if !ok {
-				all = false
-				break
-			}
+	for _, e := range w.excludes {
+		a := rec.Column(e.col)
+		valid := !a.IsNull(i)
+		var raw string
+		if valid {
+			raw = strings.TrimSpace(a.ValueStr(i))
+			valid = !w.missing[raw]
 		}
-		if all {
-			return true
+		var ok bool
+		switch e.pred.Op() {
+		case spec.OpGt, spec.OpLt:
+			v, err := strconv.ParseFloat(raw, 64)
+			ok = e.pred.MatchNumber(v, valid && err == nil)
+		default:
+			ok = e.pred.MatchString(raw, valid)
+		}
+		if !ok {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // write appends the k kept rows to both files.

@@ -226,3 +226,28 @@ func TestIngestContentAddressed(t *testing.T) {
 		t.Error("different rows, same id")
 	}
 }
+
+// excludeRows expressions are ANDed: a row is excluded when it matches every one.
+func TestIngestExcludeRowsMatchEveryExpression(t *testing.T) {
+	p := plan(t, "day,race,n\n2024-01-01,ALL,12\n2024-01-02,ALL,3\n2024-01-02,1,5\n")
+	p.Columns = []spec.Column{
+		{Name: "day", Type: spec.TypeDate},
+		{Name: "race", Type: spec.TypeString, Dimension: "race_ethnicity", ValueMap: map[string]string{"1": "Asian"}},
+		{Name: "n", Type: spec.TypeInteger},
+	}
+	p.ExcludeRows = []spec.Filter{
+		{Column: "race", Operator: spec.OpIn, Values: []string{"ALL"}},
+		{Column: "n", Operator: spec.OpGt, Values: []string{"10"}},
+	}
+	p.MaxRejectPercent = 100
+	res, _, err := run(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	// Only the first row matches both; the second "ALL" row is not excluded, so it is
+	// rejected ("ALL" is not a group); the third is accepted.
+	if m.RowsIn != 3 || m.RowsExcluded != 1 || m.RowsRejected != 1 || m.RowsOK != 1 {
+		t.Fatalf("ledger: in %d ok %d rejected %d excluded %d", m.RowsIn, m.RowsOK, m.RowsRejected, m.RowsExcluded)
+	}
+}
