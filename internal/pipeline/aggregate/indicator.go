@@ -118,7 +118,8 @@ func rollup(o *operandState, ord int32, cs *cellSet) []State {
 		return out
 	}
 	proj := cs.projection(o.src)
-	for c, st := range o.states[ord] {
+	for c := range proj {
+		st := o.state(ord, c)
 		if st == (State{}) {
 			continue
 		}
@@ -134,7 +135,8 @@ func rollupDistinct(o *operandState, ord int32, cs *cellSet) []int64 {
 	}
 	proj := cs.projection(o.src)
 	groups := make([]map[string]struct{}, cs.size)
-	for c, set := range o.sets[ord] {
+	for c := range proj {
+		set := o.set(ord, c)
 		if len(set) == 0 {
 			continue
 		}
@@ -162,18 +164,7 @@ func ordinalOf(o *operandState, start int32) int32 {
 }
 
 // hasData reports whether any row passed the operand's filters in period ord.
-func (o *operandState) hasData(ord int32) bool {
-	if o.seen[ord] {
-		return true
-	}
-	for i := range o.states[ord] {
-		if o.states[ord][i].Units != 0 {
-			o.seen[ord] = true
-			return true
-		}
-	}
-	return false
-}
+func (o *operandState) hasData(ord int32) bool { return o.seen[ord] }
 
 // latestAtOrBefore returns the latest period of o with data starting at or before start, or -1.
 func latestAtOrBefore(o *operandState, start int32) int32 {

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,17 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// Slots. Every row of a batch is given one slot of an operand's accumulators: a cube cell
+// of a period (slotCells + ordinal×cube size + cell), or one of two slots that collect what
+// no cell gets, so the accumulation loops have no branch.
+const (
+	// slotNoPeriod collects the units whose time value is null (reported, never published).
+	slotNoPeriod = 0
+	// slotDropped collects rows failing the operand's filters, and values that are null.
+	slotDropped = 1
+	slotCells   = 2
 )
 
 // source is one snapshot and the operands that read it, grouped by codes of a cube over
@@ -31,6 +43,8 @@ type source struct {
 
 	ops       []*operandState
 	timelines []*timeline
+
+	cell []int32 // per batch: the cube cell of every row
 }
 
 func (s *source) column(name string) (store.SnapshotColumn, int, error) {
@@ -56,21 +70,36 @@ type operandState struct {
 	subset  bool
 	filters []boundFilter
 
-	// states[ordinal][cube cell], by the timeline's ordinals.
-	states [][]State
-	// sets[ordinal][cube cell]: distinct values (DistinctCount).
-	sets [][]map[string]struct{}
 	// tl assigns rows to periods; operands reading the same time column at the same grain
 	// share it, so each row's period is found once per batch.
 	tl *timeline
-	// seen says whether any row passed the operand's filters in a period (a denominator is
-	// only available in such a period).
-	seen []bool
+	// acc holds the running sums by slot.
+	acc accumulators
 	// noPeriod counts units whose time value is null: they belong to no period.
 	noPeriod int64
+	// seen says, by period ordinal, whether any row passed the operand's filters there (a
+	// denominator is only available in such a period); set once the scan is done.
+	seen []bool
 
-	// Per-batch scratch: filter result of every row.
-	mask []bool
+	// Per-batch scratch: filter result and slot of every row.
+	mask           []bool
+	fslots, vslots []int32
+}
+
+// accumulators are an operand's sums by slot, one array per field (State's fields), so a
+// row touches only the fields its measure needs.
+type accumulators struct {
+	units, n, sumInt []int64
+	// rows counts rows (not units) by slot when the source has a frequency column: a
+	// period where rows pass the filters is available even if their frequencies are 0.
+	rows []int64
+	// Number sums: compensated (value and error term) across blocks of rows, plain within
+	// one block (psum, psq), so the per-row work is one addition each.
+	sum, sumC, sq, sqC []float64
+	psum, psq          []float64
+	pending            int // rows summed into psum and psq since the last flush
+	// sets holds the distinct values by slot (DistinctCount).
+	sets []map[string]struct{}
 }
 
 // timeline assigns the rows of one source to the periods of one grain by one time column.
@@ -81,18 +110,24 @@ type timeline struct {
 	timeCol  int
 	timeYear bool // an Integer year column
 	name     string
+	size     int // cube cells of the source
 
 	starts  []int32 // first day of each period, by ordinal
 	ordinal map[int32]int32
 
-	// ords is the period ordinal of every row of the current batch (-1: null time value).
-	ords []int32
-	// Day lookup: lut[day-lutMin] indexes lutStarts (period first days) and lutOrd (their
-	// ordinals, -1 until a row lands there).
-	lut       []int32
+	// slots is the slot of every row of the current batch by period and cube cell, before
+	// any filter: slotNoPeriod for a null time value.
+	slots []int32
+	// Day lookup over the snapshot's day range: lutPeriod[day-lutMin] indexes lutStarts
+	// (the periods' first days); lutBase[day-lutMin] is the period's first slot once a row
+	// has landed in it, -1 before.
 	lutMin    int32
+	lutPeriod []int32
 	lutStarts []int32
-	lutOrd    []int32
+	lutBase   []int32
+	// A year column: the last year seen and its first slot.
+	lastYear int64
+	lastBase int32
 }
 
 type boundFilter struct {
@@ -102,26 +137,25 @@ type boundFilter struct {
 	pred    *filter.Pred
 }
 
-func (t *timeline) slot(start int32) int32 {
+// ordinalOf returns the ordinal of the period starting at start, creating it.
+func (t *timeline) slot(start int32) (int32, error) {
 	if ord, ok := t.ordinal[start]; ok {
-		return ord
+		return ord, nil
 	}
 	ord := int32(len(t.starts))
+	if int64(slotCells)+int64(ord+1)*int64(t.size) > math.MaxInt32 {
+		return 0, fmt.Errorf("time column %q: more than %d periods of %d cube cells; use a coarser grain or fewer dimensions", t.name, ord, t.size)
+	}
 	t.starts = append(t.starts, start)
 	t.ordinal[start] = ord
-	return ord
+	return ord, nil
 }
 
-// grow gives the operand a state for every period of its timeline.
-func (o *operandState) grow() {
-	for len(o.states) < len(o.tl.starts) {
-		o.states = append(o.states, make([]State, o.src.size))
-		o.seen = append(o.seen, false)
-		if o.distinct {
-			o.sets = append(o.sets, make([]map[string]struct{}, o.src.size))
-		}
-	}
-}
+// base returns the first slot of a period ordinal.
+func (t *timeline) base(ord int32) int32 { return slotCells + ord*int32(t.size) }
+
+// slots returns the number of slots of the timeline's periods so far.
+func (t *timeline) slotCount() int { return slotCells + len(t.starts)*t.size }
 
 // bind resolves an operand's columns against its source's snapshot.
 func (o *operandState) bind(dims map[string]spec.Dimension) error {
@@ -167,28 +201,57 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 }
 
 // scanBatch accumulates one record batch of the engine layout.
-func (s *source) scanBatch(rec arrow.RecordBatch, cell []int32, freq *array.Int64) error {
+func (s *source) scanBatch(rec arrow.RecordBatch, freq *array.Int64) error {
 	n := int(rec.NumRows())
-	for i := range cell[:n] {
-		cell[i] = 0
+	s.cell = slices.Grow(s.cell[:0], n)[:n]
+	cell := s.cell
+	if len(s.dimCols) == 0 {
+		clear(cell)
 	}
 	for d, ci := range s.dimCols {
-		codes := rec.Column(ci).(*array.Uint16).Uint16Values()
+		codes := rec.Column(ci).(*array.Uint16).Uint16Values()[:n]
 		stride := int32(s.strides[d])
-		for i, c := range codes[:n] {
+		if d == 0 {
+			for i, c := range codes {
+				cell[i] = int32(c) * stride
+			}
+			continue
+		}
+		for i, c := range codes {
 			cell[i] += int32(c) * stride
 		}
 	}
 	for _, t := range s.timelines {
-		if err := t.ordinals(rec, n, s.man); err != nil {
+		if err := t.fill(rec, cell, s.man); err != nil {
 			return err
 		}
 	}
+	var weights []int64
+	if freq != nil {
+		weights = freq.Int64Values()[:n]
+	}
 	for _, o := range s.ops {
-		o.scan(rec, cell[:n], freq)
+		o.scan(rec, n, weights)
 	}
 	return nil
 }
+
+// finish flushes the running sums once every batch is scanned.
+func (s *source) finish() {
+	for _, o := range s.ops {
+		o.acc.grow(o)
+		o.acc.flush()
+		o.noPeriod = o.acc.units[slotNoPeriod]
+		o.seen = make([]bool, len(o.tl.starts))
+		for ord := range o.seen {
+			k := int(o.tl.base(int32(ord)))
+			o.seen[ord] = slices.ContainsFunc(o.acc.units[k:k+s.size], nonZero) ||
+				(o.acc.rows != nil && slices.ContainsFunc(o.acc.rows[k:k+s.size], nonZero))
+		}
+	}
+}
+
+func nonZero(x int64) bool { return x != 0 }
 
 // timeline returns the source's timeline for a time column and grain, creating it once.
 func (s *source) timeline(col int, year bool, name string, g period.Grain) *timeline {
@@ -197,87 +260,123 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 			return t
 		}
 	}
-	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, ordinal: map[int32]int32{}}
+	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, ordinal: map[int32]int32{}, lastBase: -1}
 	s.timelines = append(s.timelines, t)
 	return t
 }
 
-// ordinals fills t.ords with the period ordinal of every row (-1: null time value).
+// fill sets t.slots for every row: its period's first slot plus its cube cell.
 // Day numbers go through a lookup table of the snapshot's day range, built once, so the
-// calendar arithmetic runs per day, not per row.
-func (o *timeline) ordinals(rec arrow.RecordBatch, n int, man *store.SnapshotManifest) error {
-	o.ords = slices.Grow(o.ords[:0], n)[:n]
-	tcol := rec.Column(o.timeCol)
-	if o.timeYear {
+// calendar arithmetic runs per period, not per row.
+func (t *timeline) fill(rec arrow.RecordBatch, cell []int32, man *store.SnapshotManifest) error {
+	n := len(cell)
+	t.slots = slices.Grow(t.slots[:0], n)[:n]
+	tcol := rec.Column(t.timeCol)
+	nulls := tcol.NullN() > 0
+	if t.timeYear {
 		years := tcol.(*array.Int64)
-		fs := 1
-		if o.grain.Name == period.Year || o.grain.Name == period.Quarter {
-			fs = o.grain.FiscalStart
-		}
 		for i := 0; i < n; i++ {
-			if years.IsNull(i) {
-				o.ords[i] = -1
+			if nulls && years.IsNull(i) {
+				t.slots[i] = slotNoPeriod
 				continue
 			}
-			y := years.Value(i)
-			if y < -9999 || y > 9999 {
-				return fmt.Errorf("time column %q: %d is not a year", o.name, y)
+			b, err := t.yearBase(years.Value(i))
+			if err != nil {
+				return err
 			}
-			o.ords[i] = o.slot(o.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
+			t.slots[i] = b + cell[i]
 		}
 		return nil
 	}
-	days := tcol.(*array.Date32).Date32Values()
-	if o.lut == nil {
-		m := man
-		o.lutMin = m.MinDay
-		span := int(m.MaxDay) - int(m.MinDay) + 1
-		if span < 1 || span > 1<<22 {
-			span = 0
-		}
-		o.lut = make([]int32, span)
-		var starts []int32
-		for d := 0; d < span; d++ {
-			st := o.grain.Start(o.lutMin + int32(d))
-			if len(starts) == 0 || starts[len(starts)-1] != st {
-				starts = append(starts, st)
-			}
-			o.lut[d] = int32(len(starts) - 1)
-		}
-		o.lutStarts = starts
-		o.lutOrd = make([]int32, len(starts))
-		for k := range o.lutOrd {
-			o.lutOrd[k] = -1
-		}
+	days := tcol.(*array.Date32).Date32Values()[:n]
+	if t.lutPeriod == nil {
+		t.buildLUT(man)
 	}
-	nulls := tcol.NullN() > 0
-	for i := 0; i < n; i++ {
+	for i, d := range days {
 		if nulls && tcol.IsNull(i) {
-			o.ords[i] = -1
+			t.slots[i] = slotNoPeriod
 			continue
 		}
-		d := int(int32(days[i]) - o.lutMin)
-		if d < 0 || d >= len(o.lut) {
-			// Outside the manifest's range (an older manifest): compute directly.
-			o.ords[i] = o.slot(o.grain.Start(int32(days[i])))
-			continue
+		j := uint(int32(d) - t.lutMin)
+		if j < uint(len(t.lutBase)) {
+			if b := t.lutBase[j]; b >= 0 {
+				t.slots[i] = b + cell[i]
+				continue
+			}
 		}
-		p := o.lut[d]
-		ord := o.lutOrd[p]
-		if ord < 0 {
-			ord = o.slot(o.lutStarts[p])
-			o.lutOrd[p] = ord
+		b, err := t.dayBase(int32(d))
+		if err != nil {
+			return err
 		}
-		o.ords[i] = ord
+		t.slots[i] = b + cell[i]
 	}
 	return nil
 }
 
-// filterMask fills o.mask with the rows passing every filter; nil without filters.
-func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
-	if len(o.filters) == 0 {
-		return nil
+func (t *timeline) buildLUT(man *store.SnapshotManifest) {
+	t.lutMin = man.MinDay
+	span := int(man.MaxDay) - int(man.MinDay) + 1
+	if span < 1 || span > 1<<20 {
+		span = 0
 	}
+	t.lutPeriod = make([]int32, span)
+	t.lutBase = make([]int32, span)
+	for d := 0; d < span; d++ {
+		st := t.grain.Start(t.lutMin + int32(d))
+		if len(t.lutStarts) == 0 || t.lutStarts[len(t.lutStarts)-1] != st {
+			t.lutStarts = append(t.lutStarts, st)
+		}
+		t.lutPeriod[d] = int32(len(t.lutStarts) - 1)
+		t.lutBase[d] = -1
+	}
+}
+
+// dayBase returns the first slot of a day's period, creating the period; within the
+// lookup table's range it fills the table for every day of the period.
+func (t *timeline) dayBase(day int32) (int32, error) {
+	j := int(day - t.lutMin)
+	if j < 0 || j >= len(t.lutPeriod) {
+		// Outside the manifest's range (an older manifest): computed directly.
+		ord, err := t.slot(t.grain.Start(day))
+		return t.base(ord), err
+	}
+	p := t.lutPeriod[j]
+	ord, err := t.slot(t.lutStarts[p])
+	if err != nil {
+		return 0, err
+	}
+	b := t.base(ord)
+	for k := j; k >= 0 && t.lutPeriod[k] == p; k-- {
+		t.lutBase[k] = b
+	}
+	for k := j + 1; k < len(t.lutPeriod) && t.lutPeriod[k] == p; k++ {
+		t.lutBase[k] = b
+	}
+	return b, nil
+}
+
+// yearBase returns the first slot of the period of an Integer year column's value.
+func (t *timeline) yearBase(y int64) (int32, error) {
+	if y == t.lastYear && t.lastBase >= 0 {
+		return t.lastBase, nil
+	}
+	if y < -9999 || y > 9999 {
+		return 0, fmt.Errorf("time column %q: %d is not a year", t.name, y)
+	}
+	fs := 1
+	if t.grain.Name == period.Year || t.grain.Name == period.Quarter {
+		fs = t.grain.FiscalStart
+	}
+	ord, err := t.slot(t.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
+	if err != nil {
+		return 0, err
+	}
+	t.lastYear, t.lastBase = y, t.base(ord)
+	return t.lastBase, nil
+}
+
+// filterMask fills o.mask with the rows passing every filter.
+func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
 	o.mask = slices.Grow(o.mask[:0], n)[:n]
 	for i := range o.mask {
 		o.mask[i] = true
@@ -333,124 +432,222 @@ func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
 	return o.mask
 }
 
-func (o *operandState) scan(rec arrow.RecordBatch, cell []int32, freq *array.Int64) {
-	n := len(cell)
-	var weights []int64
-	if freq != nil {
-		weights = freq.Int64Values()
+// grow gives the accumulators a slot for every period of the operand's timeline.
+func (a *accumulators) grow(o *operandState) {
+	n := o.tl.slotCount()
+	if len(a.units) >= n {
+		return
 	}
-	o.grow()
-	mask := o.filterMask(rec, n)
-	ords := o.tl.ords
+	grow := func(xs []int64) []int64 { return append(xs, make([]int64, n-len(xs))...) }
+	growF := func(xs []float64) []float64 { return append(xs, make([]float64, n-len(xs))...) }
+	a.units = grow(a.units)
+	if o.src.weighted() {
+		a.rows = grow(a.rows)
+	}
+	if o.valueCol < 0 {
+		return
+	}
+	a.n = grow(a.n)
+	if o.integer {
+		a.sumInt = grow(a.sumInt)
+	} else {
+		a.sum, a.sumC, a.psum = growF(a.sum), growF(a.sumC), growF(a.psum)
+	}
+	a.sq, a.sqC, a.psq = growF(a.sq), growF(a.sqC), growF(a.psq)
+	if o.distinct {
+		a.sets = append(a.sets, make([]map[string]struct{}, n-len(a.sets))...)
+	}
+}
 
-	// Units, the path every operand takes; the common case (no filter, no frequency) alone.
-	switch {
-	case mask == nil && weights == nil:
-		for i, ord := range ords[:n] {
-			if ord < 0 {
-				o.noPeriod++
-				continue
-			}
-			o.states[ord][cell[i]].Units++
+// flush adds the plain block sums into the compensated sums.
+func (a *accumulators) flush() {
+	for k, x := range a.psum {
+		if x != 0 {
+			add(&a.sum[k], &a.sumC[k], x)
+			a.psum[k] = 0
 		}
-	default:
-		for i := 0; i < n; i++ {
-			if mask != nil && !mask[i] {
-				continue
+	}
+	for k, x := range a.psq {
+		if x != 0 {
+			add(&a.sq[k], &a.sqC[k], x)
+			a.psq[k] = 0
+		}
+	}
+	a.pending = 0
+}
+
+// state returns the accumulated state of one cube cell of a period.
+func (o *operandState) state(ord int32, cell int) State {
+	a := &o.acc
+	k := int(o.tl.base(ord)) + cell
+	st := State{Units: a.units[k]}
+	if o.valueCol < 0 {
+		return st
+	}
+	st.N = a.n[k]
+	if o.integer {
+		st.SumInt = a.sumInt[k]
+	} else {
+		st.Sum, st.SumC = a.sum[k], a.sumC[k]
+	}
+	st.Sq, st.SqC = a.sq[k], a.sqC[k]
+	return st
+}
+
+// set returns the distinct values of one cube cell of a period.
+func (o *operandState) set(ord int32, cell int) map[string]struct{} {
+	return o.acc.sets[int(o.tl.base(ord))+cell]
+}
+
+// scan accumulates the operand over one batch: its units, then its value.
+func (o *operandState) scan(rec arrow.RecordBatch, n int, weights []int64) {
+	a := &o.acc
+	a.grow(o)
+	slots := o.tl.slots[:n]
+	if len(o.filters) > 0 {
+		mask := o.filterMask(rec, n)
+		o.fslots = slices.Grow(o.fslots[:0], n)[:n]
+		for i, k := range slots {
+			if !mask[i] {
+				k = slotDropped
 			}
-			w := int64(1)
-			if weights != nil {
-				w = weights[i]
-			}
-			ord := ords[i]
-			if ord < 0 {
-				o.noPeriod += w
-				continue
-			}
-			o.seen[ord] = true
-			o.states[ord][cell[i]].Units += w
+			o.fslots[i] = k
+		}
+		slots = o.fslots
+	}
+	units := a.units[:len(a.units)]
+	if weights == nil {
+		for _, k := range slots {
+			units[k]++
+		}
+	} else {
+		for i, k := range slots {
+			units[k] += weights[i]
+			a.rows[k]++
 		}
 	}
 	if o.valueCol < 0 {
 		return
 	}
 	vcol := rec.Column(o.valueCol)
-	nulls := vcol.NullN() > 0
-	switch a := vcol.(type) {
+	if vcol.NullN() > 0 {
+		o.vslots = dropNulls(o.vslots, slots, vcol)
+		slots = o.vslots
+	}
+	switch v := vcol.(type) {
 	case *array.Int64:
-		xs := a.Int64Values()
-		for i := 0; i < n; i++ {
-			if (mask != nil && !mask[i]) || ords[i] < 0 || (nulls && a.IsNull(i)) {
-				continue
+		o.scanInt64(v.Int64Values()[:n], slots, weights)
+	case *array.Float64:
+		o.scanFloat64(v.Float64Values()[:n], slots, weights)
+	default:
+		if weights == nil {
+			for _, k := range slots {
+				a.n[k]++
 			}
-			w := int64(1)
-			if weights != nil {
-				w = weights[i]
-			}
-			st := &o.states[ords[i]][cell[i]]
-			x := xs[i]
-			st.N += w
-			if o.perUnit {
-				st.SumInt += x * w
-				add(&st.Sq, &st.SqC, float64(x)*float64(x)*float64(w))
-			} else if w > 0 {
-				// A row total: each of the row's w people holds x/w on average.
-				st.SumInt += x
-				add(&st.Sq, &st.SqC, float64(x)*float64(x)/float64(w))
-			} else {
-				st.SumInt += x
+		} else {
+			for i, k := range slots {
+				a.n[k] += weights[i]
 			}
 		}
-	case *array.Float64:
-		xs := a.Float64Values()
-		for i := 0; i < n; i++ {
-			if (mask != nil && !mask[i]) || ords[i] < 0 || (nulls && a.IsNull(i)) {
+	}
+	a.pending += n
+	if a.pending >= len(a.units) {
+		a.flush()
+	}
+	if o.distinct {
+		for i, k := range slots {
+			if k < slotCells {
 				continue
 			}
-			w := int64(1)
-			if weights != nil {
-				w = weights[i]
+			set := a.sets[k]
+			if set == nil {
+				set = map[string]struct{}{}
+				a.sets[k] = set
 			}
-			st := &o.states[ords[i]][cell[i]]
+			s := valueString(vcol, i)
+			if _, ok := set[s]; !ok {
+				set[strings.Clone(s)] = struct{}{}
+			}
+		}
+	}
+}
+
+// dropNulls returns slots with the rows where a is null sent to slotDropped, in dst.
+func dropNulls(dst, slots []int32, a arrow.Array) []int32 {
+	dst = append(dst[:0], slots...)
+	bits := a.NullBitmapBytes()
+	off := a.Data().Offset()
+	if len(bits) == 0 {
+		return dst
+	}
+	for i := range dst {
+		j := off + i
+		// valid is 1 or 0; a null row's slot becomes slotDropped without a branch.
+		valid := int32(bits[j>>3]>>(j&7)) & 1
+		dst[i] = dst[i]*valid + slotDropped*(1-valid)
+	}
+	return dst
+}
+
+// scanInt64 accumulates an Integer column: exact sums, squares in floating point.
+func (o *operandState) scanInt64(xs []int64, slots []int32, weights []int64) {
+	a := &o.acc
+	cnt, sum, sq := a.n[:len(a.n)], a.sumInt[:len(a.n)], a.psq[:len(a.n)]
+	switch {
+	case weights == nil:
+		for i, k := range slots {
 			x := xs[i]
-			st.N += w
-			if o.perUnit {
-				add(&st.Sum, &st.SumC, x*float64(w))
-				add(&st.Sq, &st.SqC, x*x*float64(w))
-			} else if w > 0 {
-				add(&st.Sum, &st.SumC, x)
-				add(&st.Sq, &st.SqC, x*x/float64(w))
-			} else {
-				add(&st.Sum, &st.SumC, x)
-			}
+			cnt[k]++
+			sum[k] += x
+			sq[k] += float64(x) * float64(x)
+		}
+	case o.perUnit:
+		for i, k := range slots {
+			x, w := xs[i], weights[i]
+			cnt[k] += w
+			sum[k] += x * w
+			sq[k] += float64(x) * float64(x) * float64(w)
 		}
 	default:
-		for i := 0; i < n; i++ {
-			if (mask != nil && !mask[i]) || ords[i] < 0 || vcol.IsNull(i) {
-				continue
+		// A row total: each of the row's w people holds x/w on average.
+		for i, k := range slots {
+			x, w := xs[i], weights[i]
+			cnt[k] += w
+			sum[k] += x
+			if w > 0 {
+				sq[k] += float64(x) * float64(x) / float64(w)
 			}
-			w := int64(1)
-			if weights != nil {
-				w = weights[i]
-			}
-			o.states[ords[i]][cell[i]].N += w
 		}
 	}
-	if !o.distinct {
-		return
-	}
-	for i := 0; i < n; i++ {
-		if (mask != nil && !mask[i]) || ords[i] < 0 || vcol.IsNull(i) {
-			continue
+}
+
+// scanFloat64 accumulates a Number column.
+func (o *operandState) scanFloat64(xs []float64, slots []int32, weights []int64) {
+	a := &o.acc
+	cnt, sum, sq := a.n[:len(a.n)], a.psum[:len(a.n)], a.psq[:len(a.n)]
+	switch {
+	case weights == nil:
+		for i, k := range slots {
+			x := xs[i]
+			cnt[k]++
+			sum[k] += x
+			sq[k] += x * x
 		}
-		set := o.sets[ords[i]][cell[i]]
-		if set == nil {
-			set = map[string]struct{}{}
-			o.sets[ords[i]][cell[i]] = set
+	case o.perUnit:
+		for i, k := range slots {
+			x, w := xs[i], float64(weights[i])
+			cnt[k] += weights[i]
+			sum[k] += x * w
+			sq[k] += x * x * w
 		}
-		v := valueString(vcol, i)
-		if _, ok := set[v]; !ok {
-			set[strings.Clone(v)] = struct{}{}
+	default:
+		for i, k := range slots {
+			x, w := xs[i], weights[i]
+			cnt[k] += w
+			sum[k] += x
+			if w > 0 {
+				sq[k] += x * x / float64(w)
+			}
 		}
 	}
 }
@@ -485,6 +682,16 @@ func matchRow(a arrow.Array, f boundFilter, i int) bool {
 	return false
 }
 
+// weighted says the source has a frequency column.
+func (s *source) weighted() bool {
+	for _, c := range s.man.Columns {
+		if c.Frequency {
+			return true
+		}
+	}
+	return false
+}
+
 // scanFile reads the engine layout of a snapshot (memory-mapped) and accumulates every operand.
 func (s *source) scanFile(data []byte, mapped bool) error {
 	r, err := ipc.NewMappedFileReader(data)
@@ -498,18 +705,16 @@ func (s *source) scanFile(data []byte, mapped bool) error {
 			freqCol = i
 		}
 	}
-	var cell []int32
 	for b := 0; b < r.NumRecords(); b++ {
 		rec, err := r.RecordBatch(b)
 		if err != nil {
 			return fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)
 		}
-		cell = slices.Grow(cell[:0], int(rec.NumRows()))[:rec.NumRows()]
 		var freq *array.Int64
 		if freqCol >= 0 {
 			freq = rec.Column(freqCol).(*array.Int64)
 		}
-		err = s.scanBatch(rec, cell, freq)
+		err = s.scanBatch(rec, freq)
 		rec.Release()
 		if err != nil {
 			return err
@@ -522,5 +727,6 @@ func (s *source) scanFile(data []byte, mapped bool) error {
 			}
 		}
 	}
+	s.finish()
 	return nil
 }
