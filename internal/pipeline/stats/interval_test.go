@@ -3,6 +3,8 @@ package stats
 import (
 	"math"
 	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 func near(a, b, tol float64) bool {
@@ -125,6 +127,28 @@ func TestTQuantile95(t *testing.T) {
 		if got := TQuantile95(tt.df); !near(got, tt.want, 1e-5) {
 			t.Errorf("TQuantile95(%g) = %.6f, want %.6f", tt.df, got, tt.want)
 		}
+	}
+}
+
+func TestTQuantile95Expansion(t *testing.T) {
+	// Table values to 10 digits (R: qt(0.975, df)) on both sides of the switch to the
+	// expansion at 300 degrees of freedom, and the expansion against the inverse incomplete
+	// beta where both are accurate.
+	for _, tt := range []struct{ df, want float64 }{
+		{299, 1.967929669}, {300, 1.967903011}, {1000, 1.962339081}, {1e5, 1.959987708},
+	} {
+		if got := TQuantile95(tt.df); !near(got, tt.want, 1e-9) {
+			t.Errorf("TQuantile95(%g) = %.10f, want %.10f", tt.df, got, tt.want)
+		}
+	}
+	for df := 300.0; df <= 3000; df += 37 {
+		beta := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(0.975)
+		if got := TQuantile95(df); math.Abs(got-beta) > 1e-12*beta {
+			t.Errorf("TQuantile95(%g) = %.17g, inverse incomplete beta %.17g", df, got, beta)
+		}
+	}
+	if got := TQuantile95(1e15); !near(got, Z95, 1e-14) {
+		t.Errorf("TQuantile95(1e15) = %.17g, want Z95", got)
 	}
 }
 
