@@ -22,6 +22,9 @@ type column struct {
 	unknown uint16
 	lookup  map[string]uint16 // raw value → code, filled lazily
 	canon   map[string]uint16 // folded canonical value → code
+	// recent caches lookup's answers by a hash of the value's length and end bytes: a
+	// partner's few spellings of a group hit it without hashing the whole string.
+	recent [256]recentCode
 
 	loc    *time.Location
 	layout string
@@ -34,6 +37,8 @@ type column struct {
 	nums  []float64 // Number
 	bools []bool    // Boolean
 	strs  []string  // String (non-dimension)
+	// src is the batch's input array (valid until the next batch).
+	src arrow.Array
 }
 
 // failure is one cell that failed validation.
@@ -74,6 +79,67 @@ func newColumn(c spec.Column, dims []spec.Dimension, loc *time.Location) (*colum
 	return col, nil
 }
 
+type recentCode struct {
+	s    string
+	code uint16
+	ok   bool
+}
+
+func recentSlot(s string) uint8 {
+	if s == "" {
+		return 0
+	}
+	return uint8(len(s)*31) ^ s[0]*7 ^ s[len(s)-1]
+}
+
+// markers are a partner's missing-value markers. A value is missing when it, or it with
+// surrounding spaces trimmed, is a marker.
+type markers struct {
+	set map[string]bool
+	// lens says which lengths below 64 bytes markers have; any says one is longer.
+	lens [64]bool
+	any  bool
+}
+
+func newMarkers(values []string) *markers {
+	m := &markers{set: map[string]bool{}}
+	for _, v := range values {
+		m.set[v] = true
+		if len(v) < len(m.lens) {
+			m.lens[len(v)] = true
+		} else {
+			m.any = true
+		}
+	}
+	return m
+}
+
+func (m *markers) is(s string) bool {
+	if !m.any && (len(s) >= len(m.lens) || !m.lens[len(s)]) {
+		return false
+	}
+	return m.set[s]
+}
+
+func (m *markers) has(s string) bool {
+	if len(m.set) == 0 {
+		return false
+	}
+	if m.is(s) {
+		return true
+	}
+	// Only a value that starts or ends with a space (or a non-ASCII byte, which may begin
+	// a Unicode space) can differ from its trimmed form.
+	if s == "" || (!maybeSpace(s[0]) && !maybeSpace(s[len(s)-1])) {
+		return false
+	}
+	return m.is(strings.TrimSpace(s))
+}
+
+func maybeSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f' || b >= 0x80
+}
+
 // fold is the canonical form values are matched in: case-insensitive, surrounding spaces
 // ignored, inner runs of spaces collapsed.
 func fold(s string) string {
@@ -110,16 +176,17 @@ func grow[T any](s []T, n int) []T {
 
 // convert validates and converts one input array. missing holds the partner's markers.
 // Failures are appended to fails; the row stays in the batch and the caller rejects it.
-func (c *column) convert(arr arrow.Array, missing map[string]bool, fails []failure) []failure {
+func (c *column) convert(arr arrow.Array, missing *markers, fails []failure) []failure {
 	n := arr.Len()
 	c.reset(n)
+	c.src = arr
 	text, isText := textOf(arr)
 	for i := 0; i < n; i++ {
 		null := arr.IsNull(i)
 		var s string
 		if !null && isText {
 			s = text(i)
-			if missing[s] || missing[strings.TrimSpace(s)] {
+			if missing.has(s) {
 				null = true
 			}
 		}
@@ -173,7 +240,13 @@ func textOf(arr arrow.Array) (func(int) string, bool) {
 // parse converts a text value; it returns the reason when the value is invalid.
 func (c *column) parse(i int, s string) string {
 	if c.spec.Dimension != "" {
+		slot := &c.recent[recentSlot(s)]
+		if slot.ok && slot.s == s {
+			c.codes[i] = slot.code
+			return ""
+		}
 		if code, ok := c.lookup[s]; ok {
+			*slot = recentCode{s: s, code: code, ok: true}
 			c.codes[i] = code
 			return ""
 		}
@@ -184,7 +257,9 @@ func (c *column) parse(i int, s string) string {
 		if !ok {
 			return fmt.Sprintf("%q is not a group of dimension %q and is not in valueMap", s, c.spec.Dimension)
 		}
-		c.lookup[strings.Clone(s)] = code
+		s = strings.Clone(s)
+		c.lookup[s] = code
+		*slot = recentCode{s: s, code: code, ok: true}
 		c.codes[i] = code
 		return ""
 	}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 // converted or rejected with a reason, never both, and nothing panics.
 func FuzzConvert(f *testing.F) {
 	for _, s := range []string{"", " ", "2024-02-29", "2023-02-29", "2024-08-15T23:30:00", "2024-08-15T07:30:00Z",
-		"1", "-9", "12.0", "1e3", "NaN", "Inf", "true", "YES", "0", " hispanic  or latino ", "9", "*", "N/A", "\xff\xfe"} {
+		"1", "-9", "12.0", "1e3", "NaN", "Inf", "true", "YES", "0", " hispanic  or latino ", "9", "*", "N/A", "\xff\xfe",
+		" N/A\t", "\u00a0*\u00a0", "\u2003", "N/A "} {
 		f.Add(s)
 	}
 	loc, err := time.LoadLocation("America/Los_Angeles")
@@ -31,8 +33,11 @@ func FuzzConvert(f *testing.F) {
 		{Name: "t", Type: spec.TypeTimestamp},
 		{Name: "g", Type: spec.TypeString, Dimension: "race_ethnicity", ValueMap: map[string]string{"1": "Asian", "9": "Unknown"}},
 	}
-	missing := map[string]bool{"*": true, "N/A": true}
+	missing := newMarkers([]string{"*", "N/A", " ", "a marker longer than sixty-four bytes, which the length table does not cover"})
 	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := missing.has(s), missing.set[s] || missing.set[strings.TrimSpace(s)]; got != want {
+			t.Fatalf("markers.has(%q) = %v, want %v", s, got, want)
+		}
 		b := array.NewStringBuilder(memory.DefaultAllocator)
 		b.Append(s)
 		arr := b.NewArray()

@@ -27,6 +27,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -151,7 +152,7 @@ type writer struct {
 
 	freq     int           // index of the frequency column, -1 without one
 	excludes []excludePred // a row is excluded when it matches every one
-	missing  map[string]bool
+	missing  *markers
 
 	pqSchema, engSchema *arrow.Schema
 	pqFile, engFile     *os.File
@@ -176,13 +177,10 @@ type excludePred struct {
 }
 
 func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error) {
-	w := &writer{p: p, opts: opts, freq: -1, missing: map[string]bool{}}
+	w := &writer{p: p, opts: opts, freq: -1, missing: newMarkers(p.MissingValues)}
 	w.m = store.SnapshotManifest{
 		Namespace: p.Namespace, Initiative: p.Initiative, Source: p.Source, Partner: p.Partner,
 		SchemaHash: schemaHash(p), MinDay: math.MaxInt32, MaxDay: math.MinInt32,
-	}
-	for _, mv := range p.MissingValues {
-		w.missing[mv] = true
 	}
 	var pqFields, engFields []arrow.Field
 	for i, c := range p.Columns {
@@ -375,7 +373,7 @@ func (w *writer) excluded(rec arrow.RecordBatch, i int) bool {
 		var raw string
 		if valid {
 			raw = strings.TrimSpace(a.ValueStr(i))
-			valid = !w.missing[raw]
+			valid = !w.missing.set[raw]
 		}
 		var ok bool
 		switch e.pred.Op() {
@@ -459,7 +457,12 @@ func (w *writer) write(k int) error {
 					arrow.TimestampTraits.CastFromBytes(arrow.Int64Traits.CastToBytes(compact(c.ints, w.keep))), valid)
 			}
 		default:
-			pqCols[ci] = build(array.NewStringBuilder(mem), compact(c.strs, w.keep), valid)
+			if src, ok := c.src.(*array.String); ok && k == src.Len() {
+				// Every row kept: the input's text, with the missing markers made null.
+				pqCols[ci] = withValidity(src, valid, mem)
+			} else {
+				pqCols[ci] = build(array.NewStringBuilder(mem), compact(c.strs, w.keep), valid)
+			}
 			engCols[ci] = pqCols[ci]
 		}
 	}
@@ -494,6 +497,32 @@ func build[T any, B appender[T]](b B, vals []T, valid []bool) arrow.Array {
 	defer b.Release()
 	b.AppendValues(vals, valid)
 	return b.NewArray()
+}
+
+// withValidity returns a's values with the validity valid, sharing a's buffers.
+func withValidity(a *array.String, valid []bool, mem memory.Allocator) arrow.Array {
+	nulls := 0
+	for _, v := range valid {
+		if !v {
+			nulls++
+		}
+	}
+	if nulls == 0 && a.NullN() == 0 {
+		a.Retain()
+		return a
+	}
+	d := a.Data()
+	bitmap := memory.NewResizableBuffer(mem)
+	bitmap.Resize(int(bitutil.BytesForBits(int64(d.Offset() + len(valid)))))
+	bits := bitmap.Bytes()
+	for i, v := range valid {
+		bitutil.SetBitTo(bits, d.Offset()+i, v)
+	}
+	bufs := d.Buffers()
+	nd := array.NewData(d.DataType(), d.Len(), []*memory.Buffer{bitmap, bufs[1], bufs[2]}, nil, nulls, d.Offset())
+	bitmap.Release()
+	defer nd.Release()
+	return array.MakeFromData(nd)
 }
 
 // compact returns the kept values, in place.

@@ -6,12 +6,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pqfile "github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
@@ -249,5 +253,61 @@ func TestIngestExcludeRowsMatchEveryExpression(t *testing.T) {
 	// rejected ("ALL" is not a group); the third is accepted.
 	if m.RowsIn != 3 || m.RowsExcluded != 1 || m.RowsRejected != 1 || m.RowsOK != 1 {
 		t.Fatalf("ledger: in %d ok %d rejected %d excluded %d", m.RowsIn, m.RowsOK, m.RowsRejected, m.RowsExcluded)
+	}
+}
+
+// parquetColumns reads back the Parquet snapshot, every value as text ("(null)" for null).
+func parquetColumns(t *testing.T, st *store.Store, m store.SnapshotManifest) map[string][]string {
+	t.Helper()
+	file, _, err := st.Fetch(context.Background(), m.Parquet, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := pqfile.OpenParquetFile(file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{BatchSize: 1 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := r.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	out := map[string][]string{}
+	for i := 0; i < int(tbl.NumCols()); i++ {
+		name := tbl.Schema().Field(i).Name
+		for _, chunk := range tbl.Column(i).Data().Chunks() {
+			for j := 0; j < chunk.Len(); j++ {
+				out[name] = append(out[name], chunk.ValueStr(j))
+			}
+		}
+	}
+	return out
+}
+
+// Text columns keep their input's text, with missing markers null, whether every row of a
+// batch is kept (the input's buffers are reused) or some are rejected.
+func TestIngestTextColumns(t *testing.T) {
+	p := plan(t, "day,name\n2024-01-01,ana\n2024-01-02,N/A\n2024-01-03, bo \nbad,cy\n2024-01-04,\n2024-01-05,*\n")
+	p.Columns = []spec.Column{
+		{Name: "day", Type: spec.TypeDate, Required: true},
+		{Name: "name", Type: spec.TypeString},
+	}
+	p.MaxRejectPercent = 100
+	res, st, err := run(t, p) // batches of 2 rows: the second batch has a rejected row
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := res.Manifest; m.RowsOK != 5 || m.RowsRejected != 1 {
+		t.Fatalf("ledger: ok %d rejected %d", m.RowsOK, m.RowsRejected)
+	}
+	got := parquetColumns(t, st, res.Manifest)["name"]
+	want := []string{"ana", "(null)", " bo ", "(null)", "(null)"} // an empty field is null
+	if !slices.Equal(got, want) {
+		t.Errorf("name = %q, want %q", got, want)
 	}
 }

@@ -1,0 +1,72 @@
+package ingest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+)
+
+// Many spellings that collide in the cache of recent lookups still map to their own groups,
+// batch after batch, and unknown spellings are rejected every time.
+func TestConvertDimensionSpellings(t *testing.T) {
+	dim := spec.Dimension{Name: "district", Values: []string{"North", "South", "East"}, Unknown: "Unknown"}
+	valueMap := map[string]string{}
+	var values []string
+	for i := 0; i < 600; i++ {
+		raw := fmt.Sprintf("d%d", i)
+		if i%4 != 3 { // every fourth spelling is not mapped
+			valueMap[raw] = dim.Values[i%3]
+		}
+		values = append(values, raw)
+	}
+	values = append(values, " north ", "SOUTH", "East", "")
+	col, err := newColumn(spec.Column{Name: "district", Type: spec.TypeString, Dimension: "district", ValueMap: valueMap}, []spec.Dimension{dim}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	for round := 0; round < 3; round++ {
+		for _, v := range values {
+			b.Append(v)
+		}
+	}
+	arr := b.NewArray()
+	defer arr.Release()
+	fails := col.convert(arr, newMarkers([]string{""}), nil)
+	failed := map[int]bool{}
+	for _, f := range fails {
+		failed[f.row] = true
+	}
+	for i := 0; i < arr.Len(); i++ {
+		v := values[i%len(values)]
+		var want int
+		switch {
+		case v == "":
+			want = 3 // missing: the unknown group
+		case v == " north ":
+			want = 0
+		case v == "SOUTH":
+			want = 1
+		case v == "East":
+			want = 2
+		default:
+			var k int
+			fmt.Sscanf(v, "d%d", &k)
+			if k%4 == 3 {
+				if !failed[i] {
+					t.Errorf("row %d: %q accepted, want rejected", i, v)
+				}
+				continue
+			}
+			want = k % 3
+		}
+		if failed[i] || int(col.codes[i]) != want {
+			t.Errorf("row %d: %q → code %d (rejected %v), want %d", i, v, col.codes[i], failed[i], want)
+		}
+	}
+}
