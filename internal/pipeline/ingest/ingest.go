@@ -35,6 +35,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/filter"
+	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 	"github.com/backbone-dev/backbone/internal/pipeline/read"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -51,7 +52,8 @@ type Options struct {
 	Progress func(rows int64)
 	// BatchRows is the number of rows read at a time; default 65536.
 	BatchRows int
-	// Allocator for Arrow buffers; default memory.DefaultAllocator.
+	// Allocator for Arrow buffers; default a mempool.Allocator that recycles up to 64 MiB
+	// of released buffers.
 	Allocator memory.Allocator
 }
 
@@ -78,7 +80,7 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		opts.Now = time.Now
 	}
 	if opts.Allocator == nil {
-		opts.Allocator = memory.DefaultAllocator
+		opts.Allocator = mempool.New(64 << 20)
 	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {

@@ -1,0 +1,101 @@
+package mempool
+
+import (
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+func aligned(b []byte) bool { return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%alignment == 0 }
+
+func TestAllocateZeroedAlignedAndRecycled(t *testing.T) {
+	a := New(1 << 20)
+	for _, size := range []int{1, 100, 2047, 2048, 4096, 4097, 70000, 1 << 20} {
+		b := a.Allocate(size)
+		if len(b) != size || !aligned(b) {
+			t.Fatalf("Allocate(%d): len %d, aligned %v", size, len(b), aligned(b))
+		}
+		for i := range b {
+			b[i] = 0xAB
+		}
+		a.Free(b)
+		c := a.Allocate(size)
+		for i, x := range c {
+			if x != 0 {
+				t.Fatalf("Allocate(%d) after Free: byte %d is %#x, want 0", size, i, x)
+			}
+		}
+		if size >= 4096 && size <= 1<<19 && unsafe.SliceData(c) != unsafe.SliceData(b) {
+			t.Errorf("Allocate(%d): a released buffer of the class was not reused", size)
+		}
+		a.Free(c)
+	}
+}
+
+func TestReallocateKeepsContentsAndZeroesGrowth(t *testing.T) {
+	a := New(1 << 20)
+	b := a.Allocate(5000)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	b = a.Reallocate(3000, b) // shrink within capacity
+	b = a.Reallocate(6000, b) // grow within the 8 KiB class: the regrown part is zero
+	for i := 0; i < 3000; i++ {
+		if b[i] != byte(i) {
+			t.Fatalf("byte %d = %d after reallocation", i, b[i])
+		}
+	}
+	for i := 3000; i < 6000; i++ {
+		if b[i] != 0 {
+			t.Fatalf("byte %d = %d, want 0", i, b[i])
+		}
+	}
+	c := a.Reallocate(100000, b) // a new class
+	if len(c) != 100000 || c[2999] != byte(2999%256) || c[99999] != 0 || !aligned(c) {
+		t.Fatalf("reallocation into a larger class lost contents")
+	}
+}
+
+func TestHeldBytesBounded(t *testing.T) {
+	a := New(3 * 4096)
+	var bufs [][]byte
+	for i := 0; i < 5; i++ {
+		bufs = append(bufs, a.Allocate(4096))
+	}
+	for _, b := range bufs {
+		a.Free(b)
+	}
+	if a.held != 3*4096 || len(a.free[minClass]) != 3 {
+		t.Errorf("held %d bytes in %d buffers, want 3 buffers", a.held, len(a.free[minClass]))
+	}
+	// Buffers not from a pool (odd capacity, or unaligned) are left to Go.
+	a.Free(make([]byte, 5000))
+	odd := make([]byte, 8192+alignment)
+	a.Free(odd[1:8193:8193])
+	if a.held != 3*4096 {
+		t.Errorf("foreign buffers were kept: held %d", a.held)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	a := New(8 << 20)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				b := a.Allocate(4096 << (i % 4))
+				for j := range b {
+					if b[j] != 0 {
+						t.Errorf("dirty buffer")
+						return
+					}
+					b[j] = byte(g)
+				}
+				a.Free(b)
+			}
+		}(g)
+	}
+	wg.Wait()
+}
