@@ -53,7 +53,8 @@ type SnapshotManifest struct {
 	EngineBytes  int64  `json:"engineBytes"`
 	Rejects      string `json:"rejects,omitempty"`
 
-	// Columns of the engine layout, in order, with their vocabulary groups.
+	// Columns of the snapshot, in order, with their vocabulary groups. The engine layout
+	// holds them in the same order, except those that are ParquetOnly.
 	Columns []SnapshotColumn `json:"columns"`
 	// MinDay and MaxDay bound the day numbers (days since 1970-01-01, local) of time columns.
 	MinDay int32 `json:"minDay"`
@@ -73,6 +74,9 @@ type SnapshotColumn struct {
 	Groups    []string `json:"groups,omitempty"` // code i is Groups[i]; the unknown group last
 	ValueKind string   `json:"valueKind,omitempty"`
 	Frequency bool     `json:"frequency,omitempty"`
+	// ParquetOnly says the column is in the Parquet snapshot only, not in the engine layout
+	// (text other than vocabulary codes).
+	ParquetOnly bool `json:"parquetOnly,omitempty"`
 }
 
 // ResultManifest describes one result table.

@@ -27,7 +27,10 @@ import (
 type Input struct {
 	Manifest *store.SnapshotManifest
 	Engine   []byte
-	// Mapped says Engine is a read-only shared file mapping (store.Map): the pages of every
+	// Parquet holds the bytes of the Parquet snapshot (typically memory-mapped), needed
+	// only when the plan reads a column that is not in the engine layout (NeedsParquet).
+	Parquet []byte
+	// Mapped says Engine and Parquet are read-only shared file mappings (store.Map): the pages of every
 	// batch are dropped from memory once scanned, so memory stays flat whatever the
 	// snapshot's size. Never set it for heap memory.
 	Mapped bool
@@ -70,7 +73,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.scanFile(inputs[name].Engine, inputs[name].Mapped); err != nil {
+		if err := s.scanFile(inputs[name]); err != nil {
 			return nil, err
 		}
 		res.Inputs[name] = s.man.ID
@@ -141,7 +144,7 @@ func (e *engine) prepare(inputs map[string]Input) error {
 		if !ok || in.Manifest == nil {
 			return fmt.Errorf("no snapshot of source %q", name)
 		}
-		s := &source{name: name, man: in.Manifest, cols: map[string]int{}}
+		s := &source{name: name, man: in.Manifest, cols: map[string]int{}, reads: map[int]bool{}}
 		for i, c := range in.Manifest.Columns {
 			s.cols[c.Name] = i
 		}

@@ -278,21 +278,19 @@ func (e *env) ingest(tb *table, enc *encoder) aggregate.Input {
 		t.Fatalf("ingesting %s: rows in %d, ok %d, rejected %d (see %s), excluded %d; want all %d ok",
 			tb.Source, m.RowsIn, m.RowsOK, m.RowsRejected, m.Rejects, m.RowsExcluded, len(tb.Rows))
 	}
-	file, fetched, err := e.st.Fetch(e.ctx, m.Engine, tmp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, unmap, err := store.Map(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = unmap()
-		if fetched {
-			os.Remove(file)
+	in := aggregate.Input{Manifest: &m}
+	for _, f := range []struct {
+		key  string
+		data *[]byte
+	}{{m.Engine, &in.Engine}, {m.Parquet, &in.Parquet}} {
+		data, closer, err := aggregate.MapObject(e.ctx, e.st, f.key, tmp)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	return aggregate.Input{Manifest: &m, Engine: data}
+		t.Cleanup(closer)
+		*f.data = data
+	}
+	return in
 }
 
 // run ingests the tables and aggregates the plan.

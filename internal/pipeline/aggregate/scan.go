@@ -33,7 +33,8 @@ const (
 type source struct {
 	name string
 	man  *store.SnapshotManifest
-	cols map[string]int // engine column index by name
+	cols  map[string]int // manifest column index by name
+	reads map[int]bool   // manifest columns some operand reads
 
 	dims    []string // cube dimensions, vocabulary order
 	dimCols []int    // their engine columns
@@ -53,6 +54,15 @@ func (s *source) column(name string) (store.SnapshotColumn, int, error) {
 		return store.SnapshotColumn{}, -1, fmt.Errorf("snapshot %s of source %q has no column %q", s.man.ID, s.name, name)
 	}
 	return s.man.Columns[i], i, nil
+}
+
+// read returns a column an operand reads, by manifest index.
+func (s *source) read(name string) (store.SnapshotColumn, int, error) {
+	c, i, err := s.column(name)
+	if err == nil {
+		s.reads[i] = true
+	}
+	return c, i, err
 }
 
 // operandState accumulates one operand at one grain over the source's cube.
@@ -160,7 +170,7 @@ func (t *timeline) slotCount() int { return slotCells + len(t.starts)*t.size }
 // bind resolves an operand's columns against its source's snapshot.
 func (o *operandState) bind(dims map[string]spec.Dimension) error {
 	s := o.src
-	tc, ti, err := s.column(o.op.TimeColumn)
+	tc, ti, err := s.read(o.op.TimeColumn)
 	if err != nil {
 		return err
 	}
@@ -172,7 +182,7 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 	o.tl = s.timeline(ti, tc.Type == spec.TypeInteger, tc.Name, o.grain)
 	o.valueCol = -1
 	if o.op.Column != "" {
-		vc, vi, err := s.column(o.op.Column)
+		vc, vi, err := s.read(o.op.Column)
 		if err != nil {
 			return err
 		}
@@ -181,7 +191,7 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 		o.perUnit = vc.ValueKind != spec.RowTotal
 	}
 	for _, f := range o.op.Filters {
-		fc, fi, err := s.column(f.Column)
+		fc, fi, err := s.read(f.Column)
 		if err != nil {
 			return err
 		}
@@ -200,16 +210,16 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 	return nil
 }
 
-// scanBatch accumulates one record batch of the engine layout.
-func (s *source) scanBatch(rec arrow.RecordBatch, freq *array.Int64) error {
-	n := int(rec.NumRows())
+// scanBatch accumulates one batch of rows; cols holds its columns by manifest index (nil
+// for columns no operand reads).
+func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
 	s.cell = slices.Grow(s.cell[:0], n)[:n]
 	cell := s.cell
 	if len(s.dimCols) == 0 {
 		clear(cell)
 	}
 	for d, ci := range s.dimCols {
-		codes := rec.Column(ci).(*array.Uint16).Uint16Values()[:n]
+		codes := cols[ci].(*array.Uint16).Uint16Values()[:n]
 		stride := int32(s.strides[d])
 		if d == 0 {
 			for i, c := range codes {
@@ -222,7 +232,7 @@ func (s *source) scanBatch(rec arrow.RecordBatch, freq *array.Int64) error {
 		}
 	}
 	for _, t := range s.timelines {
-		if err := t.fill(rec, cell, s.man); err != nil {
+		if err := t.fill(cols, cell, s.man); err != nil {
 			return err
 		}
 	}
@@ -231,7 +241,7 @@ func (s *source) scanBatch(rec arrow.RecordBatch, freq *array.Int64) error {
 		weights = freq.Int64Values()[:n]
 	}
 	for _, o := range s.ops {
-		o.scan(rec, n, weights)
+		o.scan(cols, n, weights)
 	}
 	return nil
 }
@@ -268,10 +278,10 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 // fill sets t.slots for every row: its period's first slot plus its cube cell.
 // Day numbers go through a lookup table of the snapshot's day range, built once, so the
 // calendar arithmetic runs per period, not per row.
-func (t *timeline) fill(rec arrow.RecordBatch, cell []int32, man *store.SnapshotManifest) error {
+func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotManifest) error {
 	n := len(cell)
 	t.slots = slices.Grow(t.slots[:0], n)[:n]
-	tcol := rec.Column(t.timeCol)
+	tcol := cols[t.timeCol]
 	nulls := tcol.NullN() > 0
 	if t.timeYear {
 		years := tcol.(*array.Int64)
@@ -376,13 +386,13 @@ func (t *timeline) yearBase(y int64) (int32, error) {
 }
 
 // filterMask fills o.mask with the rows passing every filter.
-func (o *operandState) filterMask(rec arrow.RecordBatch, n int) []bool {
+func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
 	o.mask = slices.Grow(o.mask[:0], n)[:n]
 	for i := range o.mask {
 		o.mask[i] = true
 	}
 	for _, f := range o.filters {
-		col := rec.Column(f.col)
+		col := cols[f.col]
 		nulls := col.NullN() > 0
 		switch a := col.(type) {
 		case *array.Uint16:
@@ -500,12 +510,12 @@ func (o *operandState) set(ord int32, cell int) map[string]struct{} {
 }
 
 // scan accumulates the operand over one batch: its units, then its value.
-func (o *operandState) scan(rec arrow.RecordBatch, n int, weights []int64) {
+func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	a := &o.acc
 	a.grow(o)
 	slots := o.tl.slots[:n]
 	if len(o.filters) > 0 {
-		mask := o.filterMask(rec, n)
+		mask := o.filterMask(cols, n)
 		o.fslots = slices.Grow(o.fslots[:0], n)[:n]
 		for i, k := range slots {
 			if !mask[i] {
@@ -529,7 +539,7 @@ func (o *operandState) scan(rec arrow.RecordBatch, n int, weights []int64) {
 	if o.valueCol < 0 {
 		return
 	}
-	vcol := rec.Column(o.valueCol)
+	vcol := cols[o.valueCol]
 	if vcol.NullN() > 0 {
 		o.vslots = dropNulls(o.vslots, slots, vcol)
 		slots = o.vslots
@@ -692,38 +702,84 @@ func (s *source) weighted() bool {
 	return false
 }
 
-// scanFile reads the engine layout of a snapshot (memory-mapped) and accumulates every operand.
-func (s *source) scanFile(data []byte, mapped bool) error {
-	r, err := ipc.NewMappedFileReader(data)
+// scanFile reads the engine layout of a snapshot (memory-mapped), and the text columns
+// operands need from its Parquet file, and accumulates every operand.
+func (s *source) scanFile(in Input) error {
+	r, err := ipc.NewMappedFileReader(in.Engine)
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 	}
 	defer r.Close()
+	// The engine column of every manifest column (-1: in the Parquet file only).
+	engine := make([]int, len(s.man.Columns))
 	freqCol := -1
+	var textCols []int
+	next := 0
 	for i, c := range s.man.Columns {
+		engine[i] = -1
+		if !c.ParquetOnly {
+			engine[i] = next
+			next++
+		} else if s.reads[i] {
+			textCols = append(textCols, i)
+		}
 		if c.Frequency {
-			freqCol = i
+			freqCol = engine[i]
 		}
 	}
+	if r.Schema().NumFields() != next {
+		return fmt.Errorf("engine layout of %s has %d columns, its manifest names %d", s.man.ID, r.Schema().NumFields(), next)
+	}
+	var text *textReader
+	if len(textCols) > 0 {
+		if in.Parquet == nil {
+			return fmt.Errorf("snapshot %s: column %q is in the Parquet file only, which was not opened", s.man.ID, s.man.Columns[textCols[0]].Name)
+		}
+		if text, err = openText(in.Parquet, textCols); err != nil {
+			return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
+		}
+		defer text.close()
+	}
+	cols := make([]arrow.Array, len(s.man.Columns))
 	for b := 0; b < r.NumRecords(); b++ {
 		rec, err := r.RecordBatch(b)
 		if err != nil {
 			return fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)
 		}
+		for i, e := range engine {
+			if e >= 0 {
+				cols[i] = rec.Column(e)
+			}
+		}
+		var texts []arrow.Array
+		if text != nil {
+			if texts, err = text.next(rec.NumRows()); err != nil {
+				rec.Release()
+				return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
+			}
+			for j, i := range textCols {
+				cols[i] = texts[j]
+			}
+		}
 		var freq *array.Int64
 		if freqCol >= 0 {
 			freq = rec.Column(freqCol).(*array.Int64)
 		}
-		err = s.scanBatch(rec, freq)
+		err = s.scanBatch(cols, int(rec.NumRows()), freq)
 		rec.Release()
+		for _, t := range texts {
+			t.Release()
+		}
 		if err != nil {
 			return err
 		}
 		// Every 16 batches (about a million rows), drop the pages scanned so far: often
 		// enough to keep memory flat, rarely enough that the system call costs nothing.
-		if mapped && (b%16 == 15 || b == r.NumRecords()-1) {
-			if err := store.Evict(data); err != nil {
-				return fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
+		if in.Mapped && (b%16 == 15 || b == r.NumRecords()-1) {
+			for _, data := range [][]byte{in.Engine, in.Parquet} {
+				if err := store.Evict(data); err != nil {
+					return fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
+				}
 			}
 		}
 	}

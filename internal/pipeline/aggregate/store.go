@@ -26,8 +26,9 @@ func Sources(p *spec.Aggregate) []string {
 }
 
 // OpenInputs opens the promoted snapshot (latest.json) of every source the plan reads and
-// memory-maps its engine layout, downloading it into tmp first when the store is remote.
-// The returned function releases everything.
+// memory-maps its engine layout, and its Parquet file when the plan reads text from it,
+// downloading them into tmp first when the store is remote. The returned function
+// releases everything.
 func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp string) (map[string]Input, func(), error) {
 	inputs := map[string]Input{}
 	var closers []func()
@@ -43,25 +44,48 @@ func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp str
 			release()
 			return nil, nil, fmt.Errorf("source %q has no promoted snapshot: %w", name, err)
 		}
-		file, fetched, err := st.Fetch(ctx, m.Engine, tmp)
+		in := Input{Manifest: m, Mapped: true}
+		data, closer, err := MapObject(ctx, st, m.Engine, tmp)
 		if err != nil {
 			release()
 			return nil, nil, err
 		}
-		data, unmap, err := store.Map(file)
-		if err != nil {
-			release()
-			return nil, nil, err
-		}
-		closers = append(closers, func() {
-			_ = unmap()
-			if fetched {
-				os.Remove(file)
+		closers = append(closers, closer)
+		in.Engine = data
+		if NeedsParquet(p, name, m) {
+			data, closer, err := MapObject(ctx, st, m.Parquet, tmp)
+			if err != nil {
+				release()
+				return nil, nil, err
 			}
-		})
-		inputs[name] = Input{Manifest: m, Engine: data, Mapped: true}
+			closers = append(closers, closer)
+			in.Parquet = data
+		}
+		inputs[name] = in
 	}
 	return inputs, release, nil
+}
+
+// MapObject memory-maps an object of the store, downloading it into tmp first when the
+// store is remote. The returned function unmaps it and removes any download.
+func MapObject(ctx context.Context, st *store.Store, key, tmp string) ([]byte, func(), error) {
+	file, fetched, err := st.Fetch(ctx, key, tmp)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, unmap, err := store.Map(file)
+	if err != nil {
+		if fetched {
+			os.Remove(file)
+		}
+		return nil, nil, err
+	}
+	return data, func() {
+		_ = unmap()
+		if fetched {
+			os.Remove(file)
+		}
+	}, nil
 }
 
 // WriteResult writes the result table and then its manifest (so a manifest always names a

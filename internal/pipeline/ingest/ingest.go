@@ -194,12 +194,14 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 		if c.Name == p.FrequencyColumn {
 			w.freq = i
 		}
-		sc := store.SnapshotColumn{Name: c.Name, Type: c.Type, Dimension: c.Dimension, Groups: col.groups,
-			ValueKind: c.ValueKind, Frequency: c.Name == p.FrequencyColumn}
-		w.m.Columns = append(w.m.Columns, sc)
 		pq, eng := fieldTypes(c)
+		sc := store.SnapshotColumn{Name: c.Name, Type: c.Type, Dimension: c.Dimension, Groups: col.groups,
+			ValueKind: c.ValueKind, Frequency: c.Name == p.FrequencyColumn, ParquetOnly: eng == nil}
+		w.m.Columns = append(w.m.Columns, sc)
 		pqFields = append(pqFields, arrow.Field{Name: c.Name, Type: pq, Nullable: c.Dimension == ""})
-		engFields = append(engFields, arrow.Field{Name: c.Name, Type: eng, Nullable: c.Dimension == ""})
+		if eng != nil {
+			engFields = append(engFields, arrow.Field{Name: c.Name, Type: eng, Nullable: c.Dimension == ""})
+		}
 		var dict arrow.Array
 		if c.Dimension != "" {
 			b := array.NewStringBuilder(opts.Allocator)
@@ -279,6 +281,9 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 }
 
 // fieldTypes returns a column's types in the Parquet snapshot and in the engine layout.
+// Text is in the Parquet snapshot only (eng is nil): the aggregation reads it from there
+// when an indicator filters on it or counts its distinct values, and otherwise never pays
+// for writing, hashing and mapping it twice.
 func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
 	if c.Dimension != "" {
 		return &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Uint16, ValueType: arrow.BinaryTypes.String}, arrow.PrimitiveTypes.Uint16
@@ -295,7 +300,7 @@ func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
 	case spec.TypeTimestamp:
 		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, arrow.FixedWidthTypes.Date32
 	}
-	return arrow.BinaryTypes.String, arrow.BinaryTypes.String
+	return arrow.BinaryTypes.String, nil
 }
 
 func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
@@ -465,7 +470,6 @@ func (w *writer) write(k int) error {
 			} else {
 				pqCols[ci] = build(array.NewStringBuilder(mem), compact(c.strs, w.keep), valid)
 			}
-			engCols[ci] = pqCols[ci]
 		}
 	}
 	if units != nil {
@@ -480,7 +484,13 @@ func (w *writer) write(k int) error {
 	if err := w.pqw.Write(pq); err != nil {
 		return fmt.Errorf("writing Parquet snapshot: %w", err)
 	}
-	eng := array.NewRecordBatch(w.engSchema, engCols, int64(k))
+	var engOnly []arrow.Array
+	for ci, c := range engCols {
+		if !w.m.Columns[ci].ParquetOnly {
+			engOnly = append(engOnly, c)
+		}
+	}
+	eng := array.NewRecordBatch(w.engSchema, engOnly, int64(k))
 	defer eng.Release()
 	if err := w.engw.Write(eng); err != nil {
 		return fmt.Errorf("writing engine layout: %w", err)
