@@ -31,8 +31,8 @@ const (
 // source is one snapshot and the operands that read it, grouped by codes of a cube over
 // every dimension its indicators use.
 type source struct {
-	name string
-	man  *store.SnapshotManifest
+	name  string
+	man   *store.SnapshotManifest
 	cols  map[string]int // manifest column index by name
 	reads map[int]bool   // manifest columns some operand reads
 
