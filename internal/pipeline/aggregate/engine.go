@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -40,6 +41,9 @@ type Input struct {
 type Options struct {
 	// AsOf decides which periods are complete; default time.Now().
 	AsOf time.Time
+	// Workers is the number of goroutines scanning a snapshot; default GOMAXPROCS. The
+	// result does not depend on it.
+	Workers int
 }
 
 // Result is everything one run publishes.
@@ -54,6 +58,9 @@ type Result struct {
 func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts Options) (*Result, error) {
 	if opts.AsOf.IsZero() {
 		opts.AsOf = time.Now()
+	}
+	if opts.Workers < 1 {
+		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
@@ -73,7 +80,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.scanFile(inputs[name]); err != nil {
+		if err := s.scanFile(inputs[name], opts.Workers); err != nil {
 			return nil, err
 		}
 		res.Inputs[name] = s.man.ID

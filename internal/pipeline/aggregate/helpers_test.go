@@ -228,6 +228,8 @@ type env struct {
 	loc   *time.Location
 	dims  []spec.Dimension
 	batch int
+	// workers scanning each snapshot; 0 for the default.
+	workers int
 }
 
 func newEnv(t testing.TB, tz string, dims []spec.Dimension, fileStore bool) *env {
@@ -306,7 +308,7 @@ func (e *env) runEncoded(p *spec.Aggregate, asOf time.Time, enc *encoder, tables
 	for _, tb := range tables {
 		inputs[tb.Source] = e.ingest(tb, enc)
 	}
-	res, err := aggregate.Run(e.ctx, p, inputs, aggregate.Options{AsOf: asOf})
+	res, err := aggregate.Run(e.ctx, p, inputs, aggregate.Options{AsOf: asOf, Workers: e.workers})
 	if err != nil {
 		t.Fatalf("aggregate.Run: %v", err)
 	}

@@ -1,6 +1,8 @@
 package aggregate_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -540,6 +542,39 @@ func TestPropertyCellsMatchReference(t *testing.T) {
 				t.Logf("%s plan:%s", label, describePlan(p))
 			}
 			t.Logf("%s %d cells published, %d suppressed", label, pub, sup)
+		})
+	}
+}
+
+// The number of workers scanning a snapshot changes nothing in the result, to the last bit:
+// partials are merged in the same order whatever the workers.
+func TestPropertyWorkersDoNotChangeResults(t *testing.T) {
+	for it := range iterations(4, 12) {
+		seed := uint64(7000 + it)
+		rng := rand.New(rand.NewPCG(seed, 0x5eed))
+		w := newWorld(t, rng, 500+rng.IntN(1500))
+		p := w.randomPlan(1 + rng.IntN(4))
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			tables := []*table{w.main}
+			if w.pop != nil && usesSource(p, "pop") {
+				tables = append(tables, w.pop)
+			}
+			var first []byte
+			batch := 1 + rng.IntN(40) // many chunks of 16 batches
+			for _, workers := range []int{1, 2, 5} {
+				e := newEnv(t, w.tz, w.dims, false)
+				e.batch = batch
+				e.workers = workers
+				b, err := json.Marshal(e.run(p, farFuture, tables...))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(b, first) {
+					t.Fatalf("%d workers: the result differs from 1 worker's; plan:%s", workers, describePlan(p))
+				}
+			}
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/filter"
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
@@ -700,89 +699,4 @@ func (s *source) weighted() bool {
 		}
 	}
 	return false
-}
-
-// scanFile reads the engine layout of a snapshot (memory-mapped), and the text columns
-// operands need from its Parquet file, and accumulates every operand.
-func (s *source) scanFile(in Input) error {
-	r, err := ipc.NewMappedFileReader(in.Engine)
-	if err != nil {
-		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
-	}
-	defer r.Close()
-	// The engine column of every manifest column (-1: in the Parquet file only).
-	engine := make([]int, len(s.man.Columns))
-	freqCol := -1
-	var textCols []int
-	next := 0
-	for i, c := range s.man.Columns {
-		engine[i] = -1
-		if !c.ParquetOnly {
-			engine[i] = next
-			next++
-		} else if s.reads[i] {
-			textCols = append(textCols, i)
-		}
-		if c.Frequency {
-			freqCol = engine[i]
-		}
-	}
-	if r.Schema().NumFields() != next {
-		return fmt.Errorf("engine layout of %s has %d columns, its manifest names %d", s.man.ID, r.Schema().NumFields(), next)
-	}
-	var text *textReader
-	if len(textCols) > 0 {
-		if in.Parquet == nil {
-			return fmt.Errorf("snapshot %s: column %q is in the Parquet file only, which was not opened", s.man.ID, s.man.Columns[textCols[0]].Name)
-		}
-		if text, err = openText(in.Parquet, textCols); err != nil {
-			return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
-		}
-		defer text.close()
-	}
-	cols := make([]arrow.Array, len(s.man.Columns))
-	for b := 0; b < r.NumRecords(); b++ {
-		rec, err := r.RecordBatch(b)
-		if err != nil {
-			return fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)
-		}
-		for i, e := range engine {
-			if e >= 0 {
-				cols[i] = rec.Column(e)
-			}
-		}
-		var texts []arrow.Array
-		if text != nil {
-			if texts, err = text.next(rec.NumRows()); err != nil {
-				rec.Release()
-				return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
-			}
-			for j, i := range textCols {
-				cols[i] = texts[j]
-			}
-		}
-		var freq *array.Int64
-		if freqCol >= 0 {
-			freq = rec.Column(freqCol).(*array.Int64)
-		}
-		err = s.scanBatch(cols, int(rec.NumRows()), freq)
-		rec.Release()
-		for _, t := range texts {
-			t.Release()
-		}
-		if err != nil {
-			return err
-		}
-		// Every 16 batches (about a million rows), drop the pages scanned so far: often
-		// enough to keep memory flat, rarely enough that the system call costs nothing.
-		if in.Mapped && (b%16 == 15 || b == r.NumRecords()-1) {
-			for _, data := range [][]byte{in.Engine, in.Parquet} {
-				if err := store.Evict(data); err != nil {
-					return fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
-				}
-			}
-		}
-	}
-	s.finish()
-	return nil
 }
