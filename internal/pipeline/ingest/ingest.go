@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -161,6 +163,7 @@ type writer struct {
 	pqSink, engSink     *hashingWriter
 	pqw                 *pqarrow.FileWriter
 	engw                *ipc.FileWriter
+	pqOut, engOut       *sink
 	rejFile             *os.File
 	rej                 *csv.Writer
 	rejSum              hash.Hash
@@ -269,6 +272,8 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 	if w.engw, err = ipc.NewFileWriter(w.engSink, ipc.WithSchema(w.engSchema), ipc.WithAllocator(opts.Allocator)); err != nil {
 		return nil, fmt.Errorf("creating Arrow writer: %w", err)
 	}
+	w.pqOut = newSink(w.pqw.Write)
+	w.engOut = newSink(w.engw.Write)
 	if w.rejFile, err = os.CreateTemp(opts.TempDir, "rejects-*.csv"); err != nil {
 		return nil, err
 	}
@@ -479,9 +484,8 @@ func (w *writer) write(k int) error {
 	} else {
 		w.m.Units += int64(k)
 	}
-	pq := array.NewRecordBatch(w.pqSchema, pqCols, int64(k))
-	defer pq.Release()
-	if err := w.pqw.Write(pq); err != nil {
+	// The sinks take the batches over and write them while the next batch is converted.
+	if err := w.pqOut.put(array.NewRecordBatch(w.pqSchema, pqCols, int64(k))); err != nil {
 		return fmt.Errorf("writing Parquet snapshot: %w", err)
 	}
 	var engOnly []arrow.Array
@@ -490,10 +494,52 @@ func (w *writer) write(k int) error {
 			engOnly = append(engOnly, c)
 		}
 	}
-	eng := array.NewRecordBatch(w.engSchema, engOnly, int64(k))
-	defer eng.Release()
-	if err := w.engw.Write(eng); err != nil {
+	if err := w.engOut.put(array.NewRecordBatch(w.engSchema, engOnly, int64(k))); err != nil {
 		return fmt.Errorf("writing engine layout: %w", err)
+	}
+	return nil
+}
+
+// sink writes record batches in a goroutine of its own, in order.
+type sink struct {
+	ch   chan arrow.RecordBatch
+	done chan struct{}
+	err  atomic.Pointer[error]
+	once sync.Once
+}
+
+func newSink(write func(arrow.RecordBatch) error) *sink {
+	s := &sink{ch: make(chan arrow.RecordBatch, 2), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for rec := range s.ch {
+			if s.err.Load() == nil {
+				if err := write(rec); err != nil {
+					s.err.Store(&err)
+				}
+			}
+			rec.Release()
+		}
+	}()
+	return s
+}
+
+// put hands rec over to be written and released; it returns an earlier write's error.
+func (s *sink) put(rec arrow.RecordBatch) error {
+	if err := s.err.Load(); err != nil {
+		rec.Release()
+		return *err
+	}
+	s.ch <- rec
+	return nil
+}
+
+// close waits for every batch to be written and returns the first error.
+func (s *sink) close() error {
+	s.once.Do(func() { close(s.ch) })
+	<-s.done
+	if err := s.err.Load(); err != nil {
+		return *err
 	}
 	return nil
 }
@@ -550,6 +596,12 @@ func compact[T any](s []T, keep []bool) []T {
 }
 
 func (w *writer) finish(ctx context.Context) (*Result, error) {
+	if err := w.pqOut.close(); err != nil {
+		return nil, fmt.Errorf("writing Parquet snapshot: %w", err)
+	}
+	if err := w.engOut.close(); err != nil {
+		return nil, fmt.Errorf("writing engine layout: %w", err)
+	}
 	if err := w.pqw.Close(); err != nil {
 		return nil, fmt.Errorf("closing Parquet snapshot: %w", err)
 	}
@@ -625,6 +677,11 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 }
 
 func (w *writer) cleanup() {
+	for _, s := range []*sink{w.pqOut, w.engOut} {
+		if s != nil {
+			_ = s.close()
+		}
+	}
 	for _, d := range w.dictionary {
 		if d != nil {
 			d.Release()
