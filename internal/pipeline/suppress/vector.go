@@ -17,6 +17,12 @@ type vec[T any] struct {
 
 func (v vec[T]) isZero() bool { return len(v.idx) == 0 }
 
+// spans reports whether j lies between v's first and last inner cells: a cell's vector
+// covers one period's stretch of inner cells, so most lookups end here.
+func (v vec[T]) spans(j int32) bool {
+	return len(v.idx) > 0 && j >= v.idx[0] && j <= v.idx[len(v.idx)-1]
+}
+
 // field is the exact arithmetic the elimination runs on.
 type field[T any] interface {
 	// ones returns the 0/1 vector of a cell summing the given inner cells.
@@ -73,6 +79,9 @@ func (smallField) ones(inner []int32) vec[int64] {
 }
 
 func (smallField) coef(v vec[int64], j int32) (int64, bool) {
+	if !v.spans(j) {
+		return 0, false
+	}
 	if i, ok := slices.BinarySearch(v.idx, j); ok {
 		return v.val[i], true
 	}
@@ -169,6 +178,9 @@ func (bigField) ones(inner []int32) vec[*big.Int] {
 }
 
 func (bigField) coef(v vec[*big.Int], j int32) (*big.Int, bool) {
+	if !v.spans(j) {
+		return nil, false
+	}
 	if i, ok := slices.BinarySearch(v.idx, j); ok {
 		return v.val[i], true
 	}
