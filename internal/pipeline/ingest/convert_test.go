@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,18 +47,20 @@ func TestConvertDimensionSpellings(t *testing.T) {
 	for i := 0; i < arr.Len(); i++ {
 		v := values[i%len(values)]
 		var want int
-		switch {
-		case v == "":
+		switch v {
+		case "":
 			want = 3 // missing: the unknown group
-		case v == " north ":
+		case " north ":
 			want = 0
-		case v == "SOUTH":
+		case "SOUTH":
 			want = 1
-		case v == "East":
+		case "East":
 			want = 2
 		default:
-			var k int
-			fmt.Sscanf(v, "d%d", &k)
+			k, err := strconv.Atoi(strings.TrimPrefix(v, "d"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if k%4 == 3 {
 				if !failed[i] {
 					t.Errorf("row %d: %q accepted, want rejected", i, v)
