@@ -545,9 +545,9 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	}
 	switch v := vcol.(type) {
 	case *array.Int64:
-		o.scanInt64(v.Int64Values()[:n], slots, weights)
+		accumulate(v.Int64Values()[:n], slots, weights, o.perUnit, a.n, a.sumInt, a.psq)
 	case *array.Float64:
-		o.scanFloat64(v.Float64Values()[:n], slots, weights)
+		accumulate(v.Float64Values()[:n], slots, weights, o.perUnit, a.n, a.psum, a.psq)
 	default:
 		if weights == nil {
 			for _, k := range slots {
@@ -598,10 +598,10 @@ func dropNulls(dst, slots []int32, a arrow.Array) []int32 {
 	return dst
 }
 
-// scanInt64 accumulates an Integer column: exact sums, squares in floating point.
-func (o *operandState) scanInt64(xs []int64, slots []int32, weights []int64) {
-	a := &o.acc
-	cnt, sum, sq := a.n[:len(a.n)], a.sumInt[:len(a.n)], a.psq[:len(a.n)]
+// accumulate adds a value column into n, sum and the plain sum of squares, by slot: an
+// Integer column into exact int64 sums, a Number column into float64 sums (one
+// instantiation each, so the loops stay typed).
+func accumulate[T int64 | float64](xs []T, slots []int32, weights []int64, perUnit bool, cnt []int64, sum []T, sq []float64) {
 	switch {
 	case weights == nil:
 		for i, k := range slots {
@@ -610,11 +610,11 @@ func (o *operandState) scanInt64(xs []int64, slots []int32, weights []int64) {
 			sum[k] += x
 			sq[k] += float64(x) * float64(x)
 		}
-	case o.perUnit:
+	case perUnit:
 		for i, k := range slots {
 			x, w := xs[i], weights[i]
 			cnt[k] += w
-			sum[k] += x * w
+			sum[k] += x * T(w)
 			sq[k] += float64(x) * float64(x) * float64(w)
 		}
 	default:
@@ -625,37 +625,6 @@ func (o *operandState) scanInt64(xs []int64, slots []int32, weights []int64) {
 			sum[k] += x
 			if w > 0 {
 				sq[k] += float64(x) * float64(x) / float64(w)
-			}
-		}
-	}
-}
-
-// scanFloat64 accumulates a Number column.
-func (o *operandState) scanFloat64(xs []float64, slots []int32, weights []int64) {
-	a := &o.acc
-	cnt, sum, sq := a.n[:len(a.n)], a.psum[:len(a.n)], a.psq[:len(a.n)]
-	switch {
-	case weights == nil:
-		for i, k := range slots {
-			x := xs[i]
-			cnt[k]++
-			sum[k] += x
-			sq[k] += x * x
-		}
-	case o.perUnit:
-		for i, k := range slots {
-			x, w := xs[i], float64(weights[i])
-			cnt[k] += weights[i]
-			sum[k] += x * w
-			sq[k] += x * x * w
-		}
-	default:
-		for i, k := range slots {
-			x, w := xs[i], weights[i]
-			cnt[k] += w
-			sum[k] += x
-			if w > 0 {
-				sq[k] += x * x / float64(w)
 			}
 		}
 	}

@@ -45,21 +45,23 @@ func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp str
 			return nil, nil, fmt.Errorf("source %q has no promoted snapshot: %w", name, err)
 		}
 		in := Input{Manifest: m, Mapped: true}
-		data, closer, err := MapObject(ctx, st, m.Engine, tmp)
-		if err != nil {
-			release()
-			return nil, nil, err
+		// The objects to map, and where their bytes go.
+		type object struct {
+			key  string
+			data *[]byte
 		}
-		closers = append(closers, closer)
-		in.Engine = data
+		files := []object{{m.Engine, &in.Engine}}
 		if NeedsParquet(p, name, m) {
-			data, closer, err := MapObject(ctx, st, m.Parquet, tmp)
+			files = append(files, object{m.Parquet, &in.Parquet})
+		}
+		for _, f := range files {
+			data, closer, err := MapObject(ctx, st, f.key, tmp)
 			if err != nil {
 				release()
 				return nil, nil, err
 			}
 			closers = append(closers, closer)
-			in.Parquet = data
+			*f.data = data
 		}
 		inputs[name] = in
 	}
