@@ -524,7 +524,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 		}
 		slots = o.fslots
 	}
-	units := a.units[:len(a.units)]
+	units := a.units
 	if weights == nil {
 		for _, k := range slots {
 			units[k]++
