@@ -1,6 +1,7 @@
 package aggregate_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/big"
@@ -1157,4 +1158,70 @@ func TestWorkedHeadlineOfASuppressedTotal(t *testing.T) {
 	ref, _ := newReference(p, e.loc, civilOf(farFuture), tb).cells()
 	compareWithReference(t, "", res, ref)
 	checkNoLeak(t, res)
+}
+
+// A value that cannot be aggregated, deep into a snapshot scanned by several workers,
+// stops the scan with an error naming it, without leaving a worker or the reader behind.
+func TestScanErrorStopsEveryWorker(t *testing.T) {
+	tb := &table{Source: "s", Cols: []colDef{{Name: "year", Type: spec.TypeInteger}, {Name: "amount", Type: spec.TypeInteger}}}
+	for i := 0; i < 400; i++ {
+		year := int64(2020 + i%3)
+		if i == 300 {
+			year = 20000
+		}
+		tb.Rows = append(tb.Rows, map[string]any{"year": year, "amount": int64(i)})
+	}
+	op := spec.Operand{Source: "s", Aggregate: spec.Sum, Column: "amount", TimeColumn: "year"}
+	p := smallPlan("UTC", nil, spec.Indicator{Name: "total", Measure: spec.Sum, Grain: spec.GrainYear, MinCellSize: 1, Numerator: op})
+	for _, workers := range []int{1, 2, 3} {
+		e := newEnv(t, "UTC", nil, false)
+		e.batch = 5 // 80 batches, 20 chunks
+		in := e.ingest(tb, nil)
+		done := make(chan error, 1)
+		go func() {
+			_, err := aggregate.Run(context.Background(), p, map[string]aggregate.Input{"s": in}, aggregate.Options{AsOf: farFuture, Workers: workers})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "20000 is not a year") {
+				t.Errorf("%d workers: error %v, want one naming the year 20000", workers, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%d workers: the scan did not stop after an error", workers)
+		}
+	}
+}
+
+// A Parquet snapshot that does not match its engine layout (fewer rows) is an error, not a
+// hang or a short count, whatever the workers.
+func TestScanTextShorterThanEngine(t *testing.T) {
+	rows := func(n int) *table {
+		tb := &table{Source: "s", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "id", Type: spec.TypeString}}}
+		for i := 0; i < n; i++ {
+			tb.Rows = append(tb.Rows, map[string]any{"date": mustCivil("2024-03-01"), "id": fmt.Sprintf("c%d", i%7)})
+		}
+		return tb
+	}
+	op := spec.Operand{Source: "s", Aggregate: spec.Count, Column: "id", TimeColumn: "date"}
+	p := smallPlan("UTC", nil, spec.Indicator{Name: "children", Measure: spec.DistinctCount, Grain: spec.GrainMonth, MinCellSize: 1, Numerator: op})
+	for _, workers := range []int{1, 2} {
+		e := newEnv(t, "UTC", nil, false)
+		e.batch = 3
+		long, short := e.ingest(rows(200), nil), e.ingest(rows(150), nil)
+		long.Parquet = short.Parquet
+		done := make(chan error, 1)
+		go func() {
+			_, err := aggregate.Run(context.Background(), p, map[string]aggregate.Input{"s": long}, aggregate.Options{AsOf: farFuture, Workers: workers})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "fewer rows than its engine layout") {
+				t.Errorf("%d workers: error %v, want the Parquet file to be too short", workers, err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("%d workers: the scan did not stop", workers)
+		}
+	}
 }

@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -72,5 +74,42 @@ func TestConvertDimensionSpellings(t *testing.T) {
 		if failed[i] || int(col.codes[i]) != want {
 			t.Errorf("row %d: %q → code %d (rejected %v), want %d", i, v, col.codes[i], failed[i], want)
 		}
+	}
+}
+
+// A sink reports the first write error to the next put and to close, releases every batch
+// it was given, and never blocks after a failure.
+func TestSinkReportsWriteErrors(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	batch := func() arrow.RecordBatch {
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.AppendValues([]int64{1, 2, 3}, nil)
+		col := b.NewArray()
+		defer col.Release()
+		return array.NewRecordBatch(schema, []arrow.Array{col}, 3)
+	}
+	writes := 0
+	s := newSink(func(arrow.RecordBatch) error {
+		writes++
+		if writes == 2 {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	var putErr error
+	for i := 0; i < 50 && putErr == nil; i++ {
+		putErr = s.put(batch())
+	}
+	if putErr == nil || putErr.Error() != "disk full" {
+		t.Errorf("put: %v, want the write error", putErr)
+	}
+	if err := s.close(); err == nil || err.Error() != "disk full" {
+		t.Errorf("close: %v, want the write error", err)
+	}
+	if writes != 2 {
+		t.Errorf("%d writes, want none after the failure", writes)
 	}
 }
