@@ -110,6 +110,9 @@ type solver[T any, F field[T]] struct {
 	// rows' pivots.
 	pivot []int32
 	rows  []vec[T]
+	// holders[j] lists the rows with a non-zero coefficient at inner cell j:
+	// a new pivot is eliminated from those rows only.
+	holders [][]int32
 
 	classes []*class[T] // nil once merged into another class
 	live    []int32     // ids of the classes still in use, ascending
@@ -137,11 +140,12 @@ type cluster[T any] struct {
 
 func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 	s := &solver[T, F]{
-		f:      f,
-		cells:  p.Cells,
-		pivot:  make([]int32, p.Inner),
-		index:  make(map[uint64][]int32),
-		byHash: make(map[uint64][]int),
+		f:       f,
+		cells:   p.Cells,
+		pivot:   make([]int32, p.Inner),
+		holders: make([][]int32, p.Inner),
+		index:   make(map[uint64][]int32),
+		byHash:  make(map[uint64][]int),
 	}
 	for j := range s.pivot {
 		s.pivot[j] = -1
@@ -206,13 +210,39 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 // addRow adds a reduced, non-zero vector to the published rows.
 func (s *solver[T, F]) addRow(w vec[T]) {
 	p, wp := w.idx[0], w.val[0]
-	for r, row := range s.rows {
-		if c, ok := s.f.coef(row, p); ok {
-			s.rows[r] = s.f.combine(wp, row, c, w)
+	for _, r := range slices.Clone(s.holders[p]) {
+		row := s.rows[r]
+		c, _ := s.f.coef(row, p)
+		nr := s.f.combine(wp, row, c, w)
+		s.rows[r] = nr
+		s.rehold(r, row.idx, nr.idx)
+	}
+	r := int32(len(s.rows))
+	s.pivot[p] = r
+	s.rows = append(s.rows, w)
+	s.rehold(r, nil, w.idx)
+}
+
+// rehold updates holders for row r, whose non-zero cells change from old to
+// now (both ascending).
+func (s *solver[T, F]) rehold(r int32, old, now []int32) {
+	i, j := 0, 0
+	for i < len(old) || j < len(now) {
+		switch {
+		case j == len(now) || (i < len(old) && old[i] < now[j]):
+			h := s.holders[old[i]]
+			if k := slices.Index(h, r); k >= 0 {
+				s.holders[old[i]] = slices.Delete(h, k, k+1)
+			}
+			i++
+		case i == len(old) || now[j] < old[i]:
+			s.holders[now[j]] = append(s.holders[now[j]], r)
+			j++
+		default:
+			i++
+			j++
 		}
 	}
-	s.pivot[p] = int32(len(s.rows))
-	s.rows = append(s.rows, w)
 }
 
 func (s *solver[T, F]) find(v vec[T], h uint64) int32 {
