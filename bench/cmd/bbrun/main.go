@@ -7,7 +7,7 @@
 // ingest times ingest.Run: the CSV read, validated and mapped, the Parquet snapshot and the
 // engine layout written, hashed and put into the file store, the manifests written.
 // aggregate times everything from opening the store to aggregate.Run's result: reading the
-// promoted manifest and memory-mapping the engine layout (aggregate.OpenInputs), the scan,
+// promoted manifest and opening the engine layout (aggregate.OpenInputs), the scan,
 // measures, suppression and intervals. Writing the cells for the comparison happens after the clock stops.
 package main
 

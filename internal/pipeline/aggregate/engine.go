@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"sort"
@@ -23,18 +24,20 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
-// Input is one source's snapshot: its manifest and the bytes of its engine layout
-// (typically memory-mapped).
+// Input is one source's snapshot: its manifest, its engine layout and, when the plan
+// reads text (NeedsParquet), its Parquet file. The files are read in record batches into
+// recycled buffers, so memory stays flat whatever the snapshot's size.
 type Input struct {
 	Manifest *store.SnapshotManifest
-	Engine   []byte
-	// Parquet holds the bytes of the Parquet snapshot (typically memory-mapped), needed
-	// only when the plan reads a column that is not in the engine layout (NeedsParquet).
-	Parquet []byte
-	// Mapped says Engine and Parquet are read-only shared file mappings (store.Map): the pages of every
-	// batch are dropped from memory once scanned, so memory stays flat whatever the
-	// snapshot's size. Never set it for heap memory.
-	Mapped bool
+	Engine   ReadAtSeeker
+	Parquet  ReadAtSeeker
+}
+
+// ReadAtSeeker is how a snapshot's files are read: an *os.File, or a *bytes.Reader.
+type ReadAtSeeker interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
 }
 
 // Options are the settings of one run.

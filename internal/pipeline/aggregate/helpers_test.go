@@ -282,15 +282,15 @@ func (e *env) ingest(tb *table, enc *encoder) aggregate.Input {
 	}
 	in := aggregate.Input{Manifest: &m}
 	for _, f := range []struct {
-		key  string
-		data *[]byte
+		key string
+		to  *aggregate.ReadAtSeeker
 	}{{m.Engine, &in.Engine}, {m.Parquet, &in.Parquet}} {
-		data, closer, err := aggregate.MapObject(e.ctx, e.st, f.key, tmp)
+		file, closer, err := aggregate.OpenObject(e.ctx, e.st, f.key, tmp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(closer)
-		*f.data = data
+		*f.to = file
 	}
 	return in
 }

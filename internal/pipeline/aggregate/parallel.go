@@ -9,16 +9,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
-	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 )
 
 // chunkBatches is the number of record batches (about 262,000 rows) whose partial
-// aggregates are accumulated together before being merged into the source's; every
-// evictChunks chunks (about a million rows) the scanned pages are dropped.
-const (
-	chunkBatches = 4
-	evictChunks  = 4
-)
+// aggregates are accumulated together before being merged into the source's.
+const chunkBatches = 4
 
 // A snapshot is scanned in chunks of chunkBatches batches. Each chunk is accumulated into a
 // partial of its own (a fork of the source: the same operands, fresh accumulators) by one
@@ -36,11 +32,15 @@ type work struct {
 	rec  arrow.RecordBatch // released once scanned
 }
 
-// scanFile reads the engine layout of a snapshot (memory-mapped), and the text columns
-// operands need from its Parquet file, and accumulates every operand with up to workers
-// goroutines.
+// scanFile reads the engine layout of a snapshot, and the text columns operands need from
+// its Parquet file, batch by batch into recycled buffers, and accumulates every operand
+// with up to workers goroutines.
 func (s *source) scanFile(in Input, workers int) error {
-	r, err := ipc.NewMappedFileReader(in.Engine)
+	if in.Engine == nil {
+		return fmt.Errorf("snapshot %s: no engine layout", s.man.ID)
+	}
+	mem := mempool.New(64 << 20)
+	r, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mem))
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 	}
@@ -70,7 +70,7 @@ func (s *source) scanFile(in Input, workers int) error {
 		if in.Parquet == nil {
 			return fmt.Errorf("snapshot %s: column %q is in the Parquet file only, which was not opened", s.man.ID, s.man.Columns[textCols[0]].Name)
 		}
-		if text, err = openText(in.Parquet, textCols); err != nil {
+		if text, err = openText(in.Parquet, textCols, mem); err != nil {
 			return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
 		}
 		defer text.close()
@@ -182,14 +182,6 @@ func (s *source) scanFile(in Input, workers int) error {
 		}
 		res.part.reset()
 		free[w] <- res.part
-		// Drop the pages scanned so far: memory stays flat whatever the snapshot's size.
-		if in.Mapped && mergeErr == nil && (merged%evictChunks == evictChunks-1 || merged == chunks-1) {
-			for _, data := range [][]byte{in.Engine, in.Parquet} {
-				if err := store.Evict(data); err != nil {
-					mergeErr = fmt.Errorf("releasing scanned pages of %s: %w", s.man.ID, err)
-				}
-			}
-		}
 		if mergeErr != nil {
 			break
 		}

@@ -25,10 +25,9 @@ func Sources(p *spec.Aggregate) []string {
 	return sortedKeys(seen)
 }
 
-// OpenInputs opens the promoted snapshot (latest.json) of every source the plan reads and
-// memory-maps its engine layout, and its Parquet file when the plan reads text from it,
-// downloading them into tmp first when the store is remote. The returned function
-// releases everything.
+// OpenInputs opens the promoted snapshot (latest.json) of every source the plan reads: its
+// engine layout, and its Parquet file when the plan reads text from it, downloaded into
+// tmp first when the store is remote. The returned function closes everything.
 func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp string) (map[string]Input, func(), error) {
 	inputs := map[string]Input{}
 	var closers []func()
@@ -44,46 +43,46 @@ func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp str
 			release()
 			return nil, nil, fmt.Errorf("source %q has no promoted snapshot: %w", name, err)
 		}
-		in := Input{Manifest: m, Mapped: true}
-		// The objects to map, and where their bytes go.
+		in := Input{Manifest: m}
+		// The objects to open, and where they go.
 		type object struct {
-			key  string
-			data *[]byte
+			key string
+			to  *ReadAtSeeker
 		}
 		files := []object{{m.Engine, &in.Engine}}
 		if NeedsParquet(p, name, m) {
 			files = append(files, object{m.Parquet, &in.Parquet})
 		}
-		for _, f := range files {
-			data, closer, err := MapObject(ctx, st, f.key, tmp)
+		for _, o := range files {
+			f, closer, err := OpenObject(ctx, st, o.key, tmp)
 			if err != nil {
 				release()
 				return nil, nil, err
 			}
 			closers = append(closers, closer)
-			*f.data = data
+			*o.to = f
 		}
 		inputs[name] = in
 	}
 	return inputs, release, nil
 }
 
-// MapObject memory-maps an object of the store, downloading it into tmp first when the
-// store is remote. The returned function unmaps it and removes any download.
-func MapObject(ctx context.Context, st *store.Store, key, tmp string) ([]byte, func(), error) {
+// OpenObject opens an object of the store as a local file, downloading it into tmp first
+// when the store is remote. The returned function closes it and removes any download.
+func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (*os.File, func(), error) {
 	file, fetched, err := st.Fetch(ctx, key, tmp)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, unmap, err := store.Map(file)
+	f, err := os.Open(file)
 	if err != nil {
 		if fetched {
 			os.Remove(file)
 		}
 		return nil, nil, err
 	}
-	return data, func() {
-		_ = unmap()
+	return f, func() {
+		f.Close()
 		if fetched {
 			os.Remove(file)
 		}

@@ -1,13 +1,13 @@
 package aggregate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -26,12 +26,12 @@ type textReader struct {
 	off  int64
 }
 
-func openText(data []byte, cols []int) (*textReader, error) {
-	pf, err := file.NewParquetReader(bytes.NewReader(data))
+func openText(r ReadAtSeeker, cols []int, mem memory.Allocator) (*textReader, error) {
+	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
 		return nil, fmt.Errorf("opening Parquet snapshot: %w", err)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 16}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1 << 16}, mem)
 	if err != nil {
 		pf.Close()
 		return nil, fmt.Errorf("opening Parquet snapshot: %w", err)

@@ -42,7 +42,7 @@ func TestTextReaderAlignsRows(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := openText(buf.Bytes(), []int{1})
+	tr, err := openText(bytes.NewReader(buf.Bytes()), []int{1}, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
