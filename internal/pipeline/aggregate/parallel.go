@@ -91,7 +91,8 @@ func (s *source) scanFile(in Input, workers int) error {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for w := range workers {
-		inbox[w] = make(chan work, chunkBatches)
+		// One batch ahead: enough to overlap reading and scanning, few buffers in flight.
+		inbox[w] = make(chan work, 1)
 		done[w] = make(chan result, 2)
 		free[w] = make(chan *source, 2)
 		free[w] <- s.fork()

@@ -59,6 +59,7 @@ func (a *Allocator) Allocate(size int) []byte {
 	}
 	a.mu.Unlock()
 	raw := make([]byte, 1<<c+alignment)
+	populate(raw)
 	shift := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw)))) & (alignment - 1)
 	return raw[shift : shift+size : shift+1<<c]
 }
