@@ -95,8 +95,9 @@ func (s *source) scanFile(in Input, workers int) error {
 		inbox[w] = make(chan work, 1)
 		done[w] = make(chan result, 2)
 		free[w] = make(chan *source, 2)
-		free[w] <- s.fork()
-		free[w] <- s.fork()
+		scr := &scratch{slots: make([][]int32, len(s.timelines))}
+		free[w] <- s.fork(scr)
+		free[w] <- s.fork(scr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -214,14 +215,15 @@ func (s *source) scanFile(in Input, workers int) error {
 	return nil
 }
 
-// fork returns a source with the same cube and operands and empty accumulators.
-func (s *source) fork() *source {
+// fork returns a source with the same cube and operands and empty accumulators, scanning
+// with the buffers scr.
+func (s *source) fork(scr *scratch) *source {
 	f := *s
-	f.cell = nil
+	f.scr = scr
 	f.timelines = make([]*timeline, len(s.timelines))
 	tls := map[*timeline]*timeline{}
 	for i, t := range s.timelines {
-		nt := &timeline{grain: t.grain, timeCol: t.timeCol, timeYear: t.timeYear, name: t.name, size: t.size,
+		nt := &timeline{grain: t.grain, timeCol: t.timeCol, timeYear: t.timeYear, name: t.name, size: t.size, idx: t.idx,
 			ordinal: map[int32]int32{}, lastBase: -1}
 		f.timelines[i] = nt
 		tls[t] = nt

@@ -44,7 +44,17 @@ type source struct {
 	ops       []*operandState
 	timelines []*timeline
 
-	cell []int32 // per batch: the cube cell of every row
+	// scr holds the per-batch buffers of the worker scanning into this source.
+	scr *scratch
+}
+
+// scratch is one worker's per-batch buffers, shared by the partials it fills in turn.
+type scratch struct {
+	cell   []int32   // the cube cell of every row
+	slots  [][]int32 // by timeline: every row's slot before filters
+	mask   []bool    // an operand's filter result by row
+	fslots []int32   // an operand's slots after its filters
+	vslots []int32   // an operand's slots without null values
 }
 
 func (s *source) column(name string) (store.SnapshotColumn, int, error) {
@@ -89,10 +99,6 @@ type operandState struct {
 	// seen says, by period ordinal, whether any row passed the operand's filters there (a
 	// denominator is only available in such a period); set once the scan is done.
 	seen []bool
-
-	// Per-batch scratch: filter result and slot of every row.
-	mask           []bool
-	fslots, vslots []int32
 }
 
 // accumulators are an operand's sums by slot, one array per field (State's fields), so a
@@ -120,13 +126,11 @@ type timeline struct {
 	timeYear bool // an Integer year column
 	name     string
 	size     int // cube cells of the source
+	idx      int // index in the source's timelines
 
 	starts  []int32 // first day of each period, by ordinal
 	ordinal map[int32]int32
 
-	// slots is the slot of every row of the current batch by period and cube cell, before
-	// any filter: slotNoPeriod for a null time value.
-	slots []int32
 	// Day lookup over the snapshot's day range: lutPeriod[day-lutMin] indexes lutStarts
 	// (the periods' first days); lutBase[day-lutMin] is the period's first slot once a row
 	// has landed in it, -1 before.
@@ -212,8 +216,9 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 // scanBatch accumulates one batch of rows; cols holds its columns by manifest index (nil
 // for columns no operand reads).
 func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
-	s.cell = slices.Grow(s.cell[:0], n)[:n]
-	cell := s.cell
+	scr := s.scr
+	scr.cell = slices.Grow(scr.cell[:0], n)[:n]
+	cell := scr.cell
 	if len(s.dimCols) == 0 {
 		clear(cell)
 	}
@@ -230,8 +235,9 @@ func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
 			cell[i] += int32(c) * stride
 		}
 	}
-	for _, t := range s.timelines {
-		if err := t.fill(cols, cell, s.man); err != nil {
+	for i, t := range s.timelines {
+		var err error
+		if scr.slots[i], err = t.fill(cols, cell, s.man, scr.slots[i]); err != nil {
 			return err
 		}
 	}
@@ -269,33 +275,33 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 			return t
 		}
 	}
-	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, ordinal: map[int32]int32{}, lastBase: -1}
+	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, idx: len(s.timelines), ordinal: map[int32]int32{}, lastBase: -1}
 	s.timelines = append(s.timelines, t)
 	return t
 }
 
-// fill sets t.slots for every row: its period's first slot plus its cube cell.
+// fill returns, in dst, the slot of every row: its period's first slot plus its cube cell.
 // Day numbers go through a lookup table of the snapshot's day range, built once, so the
 // calendar arithmetic runs per period, not per row.
-func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotManifest) error {
+func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotManifest, dst []int32) ([]int32, error) {
 	n := len(cell)
-	t.slots = slices.Grow(t.slots[:0], n)[:n]
+	slots := slices.Grow(dst[:0], n)[:n]
 	tcol := cols[t.timeCol]
 	nulls := tcol.NullN() > 0
 	if t.timeYear {
 		years := tcol.(*array.Int64)
 		for i := 0; i < n; i++ {
 			if nulls && years.IsNull(i) {
-				t.slots[i] = slotNoPeriod
+				slots[i] = slotNoPeriod
 				continue
 			}
 			b, err := t.yearBase(years.Value(i))
 			if err != nil {
-				return err
+				return nil, err
 			}
-			t.slots[i] = b + cell[i]
+			slots[i] = b + cell[i]
 		}
-		return nil
+		return slots, nil
 	}
 	days := tcol.(*array.Date32).Date32Values()[:n]
 	if t.lutPeriod == nil {
@@ -303,23 +309,23 @@ func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotMan
 	}
 	for i, d := range days {
 		if nulls && tcol.IsNull(i) {
-			t.slots[i] = slotNoPeriod
+			slots[i] = slotNoPeriod
 			continue
 		}
 		j := uint(int32(d) - t.lutMin)
 		if j < uint(len(t.lutBase)) {
 			if b := t.lutBase[j]; b >= 0 {
-				t.slots[i] = b + cell[i]
+				slots[i] = b + cell[i]
 				continue
 			}
 		}
 		b, err := t.dayBase(int32(d))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		t.slots[i] = b + cell[i]
+		slots[i] = b + cell[i]
 	}
-	return nil
+	return slots, nil
 }
 
 func (t *timeline) buildLUT(man *store.SnapshotManifest) {
@@ -384,11 +390,13 @@ func (t *timeline) yearBase(y int64) (int32, error) {
 	return t.lastBase, nil
 }
 
-// filterMask fills o.mask with the rows passing every filter.
+// filterMask returns whether each row passes every filter.
 func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
-	o.mask = slices.Grow(o.mask[:0], n)[:n]
-	for i := range o.mask {
-		o.mask[i] = true
+	scr := o.src.scr
+	scr.mask = slices.Grow(scr.mask[:0], n)[:n]
+	mask := scr.mask
+	for i := range mask {
+		mask[i] = true
 	}
 	for _, f := range o.filters {
 		col := cols[f.col]
@@ -404,7 +412,7 @@ func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
 					keep[c], known[c] = f.pred.MatchCode(c, f.unknown), true
 				}
 				if !keep[c] {
-					o.mask[i] = false
+					mask[i] = false
 				}
 			}
 		case *array.Boolean:
@@ -428,17 +436,17 @@ func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
 				} else {
 					idx |= ((validity[j>>3] >> (j & 7)) & 1) << 1
 				}
-				o.mask[i] = o.mask[i] && keep[idx]
+				mask[i] = mask[i] && keep[idx]
 			}
 		default:
 			for i := 0; i < n; i++ {
-				if o.mask[i] && !matchRow(col, f, i) {
-					o.mask[i] = false
+				if mask[i] && !matchRow(col, f, i) {
+					mask[i] = false
 				}
 			}
 		}
 	}
-	return o.mask
+	return mask
 }
 
 // grow gives the accumulators a slot for every period of the operand's timeline.
@@ -512,17 +520,18 @@ func (o *operandState) set(ord int32, cell int) map[string]struct{} {
 func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	a := &o.acc
 	a.grow(o)
-	slots := o.tl.slots[:n]
+	scr := o.src.scr
+	slots := scr.slots[o.tl.idx][:n]
 	if len(o.filters) > 0 {
 		mask := o.filterMask(cols, n)
-		o.fslots = slices.Grow(o.fslots[:0], n)[:n]
+		scr.fslots = slices.Grow(scr.fslots[:0], n)[:n]
 		for i, k := range slots {
 			if !mask[i] {
 				k = slotDropped
 			}
-			o.fslots[i] = k
+			scr.fslots[i] = k
 		}
-		slots = o.fslots
+		slots = scr.fslots
 	}
 	units := a.units
 	if weights == nil {
@@ -540,8 +549,8 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	}
 	vcol := cols[o.valueCol]
 	if vcol.NullN() > 0 {
-		o.vslots = dropNulls(o.vslots, slots, vcol)
-		slots = o.vslots
+		scr.vslots = dropNulls(scr.vslots, slots, vcol)
+		slots = scr.vslots
 	}
 	switch v := vcol.(type) {
 	case *array.Int64:
