@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 )
 
 func main() {
@@ -24,6 +26,9 @@ func newRootCommand() *cobra.Command {
 		Long:          "Backbone computes the common indicators of collective-impact initiatives, disaggregated,\nprotected by small-cell suppression and annotated with equity statistics.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Pipeline steps build, write and release the same buffers batch after batch:
+		// Arrow's default allocator recycles them (internal/pipeline/mempool).
+		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
 	}
 	root.AddCommand(newLocalCommand(), newIngestCommand(), newAggregateCommand(), newVersionCommand())
 	return root

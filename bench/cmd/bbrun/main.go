@@ -23,6 +23,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
+	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store"
 
@@ -57,6 +58,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	mempool.InstallDefault() // as the backbone command does
 	var rep *workload.Report
 	var err error
 	switch os.Args[1] {

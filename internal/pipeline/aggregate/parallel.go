@@ -39,7 +39,7 @@ func (s *source) scanFile(in Input, workers int) error {
 	if in.Engine == nil {
 		return fmt.Errorf("snapshot %s: no engine layout", s.man.ID)
 	}
-	mem := mempool.New(64 << 20)
+	mem := mempool.Shared()
 	r, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mem))
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)

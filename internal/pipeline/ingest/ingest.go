@@ -54,8 +54,8 @@ type Options struct {
 	Progress func(rows int64)
 	// BatchRows is the number of rows read at a time; default 65536.
 	BatchRows int
-	// Allocator for Arrow buffers; default a mempool.Allocator that recycles up to 64 MiB
-	// of released buffers.
+	// Allocator for Arrow buffers; default mempool.Shared(), which recycles released
+	// buffers.
 	Allocator memory.Allocator
 }
 
@@ -82,7 +82,7 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		opts.Now = time.Now
 	}
 	if opts.Allocator == nil {
-		opts.Allocator = mempool.New(64 << 20)
+		opts.Allocator = mempool.Shared()
 	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {

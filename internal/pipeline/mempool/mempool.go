@@ -34,6 +34,10 @@ func New(limit int) *Allocator { return &Allocator{limit: limit} }
 
 var _ memory.Allocator = (*Allocator)(nil)
 
+// goAlloc serves the sizes not recycled (not memory.DefaultAllocator, which may be an
+// Allocator itself).
+var goAlloc = memory.NewGoAllocator()
+
 func class(size int) int {
 	if size <= 1<<minClass {
 		return minClass
@@ -45,7 +49,7 @@ func class(size int) int {
 func (a *Allocator) Allocate(size int) []byte {
 	c := class(size)
 	if c > maxClass || size < 1<<(minClass-1) {
-		return memory.DefaultAllocator.Allocate(size)
+		return goAlloc.Allocate(size)
 	}
 	a.mu.Lock()
 	if n := len(a.free[c]); n > 0 {
@@ -93,4 +97,25 @@ func (a *Allocator) Free(b []byte) {
 		a.held += cap(b)
 	}
 	a.mu.Unlock()
+}
+
+// DefaultLimit is the bytes of released buffers an allocator of a pipeline step keeps.
+const DefaultLimit = 64 << 20
+
+var install sync.Once
+
+// InstallDefault makes memory.DefaultAllocator an Allocator, for the allocations arrow-go
+// makes on its own (the Parquet encoders' page buffers among them). A command calls it
+// once, before any work; it is meant for processes that run pipeline steps.
+func InstallDefault() {
+	install.Do(func() { memory.DefaultAllocator = New(DefaultLimit) })
+}
+
+// Shared returns memory.DefaultAllocator when InstallDefault made it an Allocator, and a
+// new Allocator otherwise.
+func Shared() memory.Allocator {
+	if a, ok := memory.DefaultAllocator.(*Allocator); ok {
+		return a
+	}
+	return New(DefaultLimit)
 }

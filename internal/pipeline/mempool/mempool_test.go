@@ -4,6 +4,8 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 func aligned(b []byte) bool { return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%alignment == 0 }
@@ -98,4 +100,22 @@ func TestConcurrentUse(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
+}
+
+func TestInstallDefault(t *testing.T) {
+	before := memory.DefaultAllocator
+	t.Cleanup(func() { memory.DefaultAllocator = before; install = sync.Once{} })
+	if _, ok := Shared().(*Allocator); !ok || Shared() == Shared() {
+		t.Fatal("before InstallDefault, Shared should return a new Allocator each time")
+	}
+	InstallDefault()
+	InstallDefault()
+	a, ok := memory.DefaultAllocator.(*Allocator)
+	if !ok || Shared() != memory.Allocator(a) {
+		t.Fatal("after InstallDefault, Shared should return the default allocator")
+	}
+	// Small sizes go to Go's allocator, not back to the default one (which is the pool itself).
+	if b := memory.DefaultAllocator.Allocate(10); len(b) != 10 {
+		t.Fatalf("Allocate(10) gave %d bytes", len(b))
+	}
 }
