@@ -1225,3 +1225,19 @@ func TestScanTextShorterThanEngine(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot without rows (every row excluded at ingest, say) aggregates to no periods,
+// whatever the workers.
+func TestEmptySnapshot(t *testing.T) {
+	tb := &table{Source: "s", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "amount", Type: spec.TypeInteger}}}
+	op := spec.Operand{Source: "s", Aggregate: spec.Sum, Column: "amount", TimeColumn: "date"}
+	p := smallPlan("UTC", nil, spec.Indicator{Name: "total", Measure: spec.Sum, Grain: spec.GrainMonth, MinCellSize: 1, Numerator: op})
+	for _, workers := range []int{1, 4} {
+		e := newEnv(t, "UTC", nil, false)
+		e.workers = workers
+		res := e.run(p, farFuture, tb)
+		if len(res.Cells) != 0 || len(res.Indicators) != 1 || res.Indicators[0].NoPeriod != 0 {
+			t.Errorf("%d workers: %d cells, indicators %+v; want none", workers, len(res.Cells), res.Indicators)
+		}
+	}
+}
