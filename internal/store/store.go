@@ -26,7 +26,7 @@ import (
 type Store struct {
 	bucket *blob.Bucket
 	url    string
-	// dir is the local folder of a file:// store, so large files can be memory-mapped.
+	// dir is the local folder of a file:// store, so large files are read in place.
 	dir string
 }
 
