@@ -52,7 +52,7 @@ type source struct {
 type scratch struct {
 	cell   []int32   // the cube cell of every row
 	slots  [][]int32 // by timeline: every row's slot before filters
-	mask   []bool    // an operand's filter result by row
+	mask   []byte    // an operand's filter result, a bit per row
 	fslots []int32   // an operand's slots after its filters
 	vslots []int32   // an operand's slots without null values
 }
@@ -390,17 +390,16 @@ func (t *timeline) yearBase(y int64) (int32, error) {
 	return t.lastBase, nil
 }
 
-// filterMask returns whether each row passes every filter.
-func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
+// filterBits returns a bitmap of the rows passing every filter: bit i%8 of byte i/8.
+func (o *operandState) filterBits(cols []arrow.Array, n int) []byte {
 	scr := o.src.scr
-	scr.mask = slices.Grow(scr.mask[:0], n)[:n]
-	mask := scr.mask
-	for i := range mask {
-		mask[i] = true
+	scr.mask = slices.Grow(scr.mask[:0], (n+7)/8)[:(n+7)/8]
+	bits := scr.mask
+	for i := range bits {
+		bits[i] = 0xFF
 	}
 	for _, f := range o.filters {
 		col := cols[f.col]
-		nulls := col.NullN() > 0
 		switch a := col.(type) {
 		case *array.Uint16:
 			// A dimension: decide once per code.
@@ -412,41 +411,60 @@ func (o *operandState) filterMask(cols []arrow.Array, n int) []bool {
 					keep[c], known[c] = f.pred.MatchCode(c, f.unknown), true
 				}
 				if !keep[c] {
-					mask[i] = false
+					bits[i>>3] &^= 1 << (i & 7)
 				}
 			}
 		case *array.Boolean:
-			// Decide the three cases once; then index by the value and validity bits,
-			// without a branch on random values.
-			var keep [4]bool // [valid<<1 | value]
-			keep[0], keep[1] = f.pred.MatchBool(false, false), f.pred.MatchBool(false, false)
-			keep[2], keep[3] = f.pred.MatchBool(false, true), f.pred.MatchBool(true, true)
-			bufs := a.Data().Buffers()
-			off := a.Data().Offset()
-			values := bufs[1].Bytes()
-			var validity []byte
-			if nulls && bufs[0] != nil {
-				validity = bufs[0].Bytes()
-			}
-			for i := 0; i < n; i++ {
-				j := off + i
-				idx := (values[j>>3] >> (j & 7)) & 1
-				if validity == nil {
-					idx |= 2
-				} else {
-					idx |= ((validity[j>>3] >> (j & 7)) & 1) << 1
-				}
-				mask[i] = mask[i] && keep[idx]
-			}
+			booleanBits(bits, a, f.pred)
 		default:
 			for i := 0; i < n; i++ {
-				if mask[i] && !matchRow(col, f, i) {
-					mask[i] = false
+				if bits[i>>3]&(1<<(i&7)) != 0 && !matchRow(col, f, i) {
+					bits[i>>3] &^= 1 << (i & 7)
 				}
 			}
 		}
 	}
-	return mask
+	return bits
+}
+
+// booleanBits clears the bits of the rows of a that fail pred. The three cases (true,
+// false, null) are decided once; then eight rows at a time are combined from the value
+// and validity bytes, without a branch on random values.
+func booleanBits(bits []byte, a *array.Boolean, pred *filter.Pred) {
+	if a.Len() == 0 {
+		return
+	}
+	rule := func(keep bool) byte {
+		if keep {
+			return 0xFF
+		}
+		return 0
+	}
+	kTrue, kFalse, kNull := rule(pred.MatchBool(true, true)), rule(pred.MatchBool(false, true)), rule(pred.MatchBool(false, false))
+	bufs := a.Data().Buffers()
+	off := a.Data().Offset()
+	values := bufs[1].Bytes()
+	var validity []byte
+	if a.NullN() > 0 && bufs[0] != nil {
+		validity = bufs[0].Bytes()
+	}
+	at := func(b []byte, j int) byte { // the eight bits from bit j on
+		if b == nil {
+			return 0xFF
+		}
+		if j&7 == 0 {
+			return b[j>>3]
+		}
+		v := b[j>>3] >> (j & 7)
+		if j>>3+1 < len(b) {
+			v |= b[j>>3+1] << (8 - j&7)
+		}
+		return v
+	}
+	for k := range bits {
+		v, m := at(values, off+8*k), at(validity, off+8*k)
+		bits[k] &= m&v&kTrue | m&^v&kFalse | ^m&kNull
+	}
 }
 
 // grow gives the accumulators a slot for every period of the operand's timeline.
@@ -523,14 +541,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	scr := o.src.scr
 	slots := scr.slots[o.tl.idx][:n]
 	if len(o.filters) > 0 {
-		mask := o.filterMask(cols, n)
-		scr.fslots = slices.Grow(scr.fslots[:0], n)[:n]
-		for i, k := range slots {
-			if !mask[i] {
-				k = slotDropped
-			}
-			scr.fslots[i] = k
-		}
+		scr.fslots = keepSlots(scr.fslots, slots, o.filterBits(cols, n), 0)
 		slots = scr.fslots
 	}
 	units := a.units
@@ -549,7 +560,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	}
 	vcol := cols[o.valueCol]
 	if vcol.NullN() > 0 {
-		scr.vslots = dropNulls(scr.vslots, slots, vcol)
+		scr.vslots = keepSlots(scr.vslots, slots, vcol.NullBitmapBytes(), vcol.Data().Offset())
 		slots = scr.vslots
 	}
 	switch v := vcol.(type) {
@@ -590,21 +601,47 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	}
 }
 
-// dropNulls returns slots with the rows where a is null sent to slotDropped, in dst.
-func dropNulls(dst, slots []int32, a arrow.Array) []int32 {
-	dst = append(dst[:0], slots...)
-	bits := a.NullBitmapBytes()
-	off := a.Data().Offset()
+// keepSlots returns, in dst, slots with every row whose bit (off+i of bits) is clear sent
+// to slotDropped; no bitmap keeps every row. Eight rows at a time: a full byte is copied,
+// an empty one dropped, only mixed ones are looked at row by row.
+func keepSlots(dst, slots []int32, bits []byte, off int) []int32 {
+	n := len(slots)
+	dst = slices.Grow(dst[:0], n)[:n]
 	if len(bits) == 0 {
+		copy(dst, slots)
 		return dst
 	}
-	for i := range dst {
-		j := off + i
-		// valid is 1 or 0; a null row's slot becomes slotDropped without a branch.
-		valid := int32(bits[j>>3]>>(j&7)) & 1
-		dst[i] = dst[i]*valid + slotDropped*(1-valid)
+	i := 0
+	for ; i < n && (off+i)&7 != 0; i++ { // up to a byte boundary
+		dst[i] = keepSlot(slots[i], bits, off+i)
+	}
+	for ; i+8 <= n; i += 8 {
+		switch b := bits[(off+i)>>3]; b {
+		case 0xFF:
+			copy(dst[i:i+8], slots[i:i+8])
+		case 0:
+			for k := i; k < i+8; k++ {
+				dst[k] = slotDropped
+			}
+		default:
+			for k := 0; k < 8; k++ {
+				// valid is 1 or 0: the slot or slotDropped without a branch.
+				valid := int32(b>>k) & 1
+				dst[i+k] = slots[i+k]*valid + slotDropped*(1-valid)
+			}
+		}
+	}
+	for ; i < n; i++ {
+		dst[i] = keepSlot(slots[i], bits, off+i)
 	}
 	return dst
+}
+
+func keepSlot(slot int32, bits []byte, j int) int32 {
+	if bits[j>>3]&(1<<(j&7)) != 0 {
+		return slot
+	}
+	return slotDropped
 }
 
 // accumulate adds a value column into n, sum and the plain sum of squares, by slot: an

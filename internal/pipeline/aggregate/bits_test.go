@@ -1,0 +1,85 @@
+package aggregate
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/filter"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+)
+
+// keepSlots and booleanBits work a byte at a time; row by row they must agree with the
+// plain definition at every offset and length, byte boundaries or not.
+func TestBitmapsRowByRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for it := 0; it < 2000; it++ {
+		total := rng.IntN(70)
+		off := rng.IntN(total + 1)
+		n := total - off
+		// keepSlots over a random bitmap.
+		bits := make([]byte, (total+7)/8)
+		for i := range bits {
+			switch rng.IntN(3) {
+			case 0:
+				bits[i] = 0xFF
+			case 1:
+				bits[i] = 0
+			default:
+				bits[i] = byte(rng.Uint32())
+			}
+		}
+		slots := make([]int32, n)
+		for i := range slots {
+			slots[i] = 2 + rng.Int32N(100)
+		}
+		got := keepSlots(nil, slots, bits, off)
+		for i := range slots {
+			want := int32(slotDropped)
+			if bits[(off+i)/8]&(1<<((off+i)%8)) != 0 {
+				want = slots[i]
+			}
+			if got[i] != want {
+				t.Fatalf("keepSlots, %d rows at offset %d: row %d is %d, want %d", n, off, i, got[i], want)
+			}
+		}
+		// booleanBits over a random Boolean array with nulls, sliced at the offset.
+		b := array.NewBooleanBuilder(memory.DefaultAllocator)
+		for i := 0; i < total; i++ {
+			if rng.IntN(4) == 0 {
+				b.AppendNull()
+			} else {
+				b.Append(rng.IntN(2) == 0)
+			}
+		}
+		whole := b.NewBooleanArray()
+		b.Release()
+		a := array.NewSlice(whole, int64(off), int64(total)).(*array.Boolean)
+		for _, f := range []spec.Filter{
+			{Column: "b", Operator: spec.OpIn, Values: []string{"true"}},
+			{Column: "b", Operator: spec.OpNotIn, Values: []string{"true"}},
+			{Column: "b", Operator: spec.OpExists},
+			{Column: "b", Operator: spec.OpDoesNotExist},
+		} {
+			pred, err := filter.Compile(f, spec.TypeBoolean, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mask := make([]byte, (n+7)/8)
+			for i := range mask {
+				mask[i] = 0xFF
+			}
+			booleanBits(mask, a, pred)
+			for i := 0; i < n; i++ {
+				want := pred.MatchBool(a.IsValid(i) && a.Value(i), a.IsValid(i))
+				if got := mask[i/8]&(1<<(i%8)) != 0; got != want {
+					t.Fatalf("%s %v, %d rows at offset %d: row %d kept %v, want %v", f.Operator, f.Values, n, off, i, got, want)
+				}
+			}
+		}
+		a.Release()
+		whole.Release()
+	}
+}
