@@ -207,6 +207,9 @@ func (e *engine) prepare(inputs map[string]Input) error {
 		}
 		e.runs = append(e.runs, ir)
 	}
+	for _, s := range e.sources {
+		s.shareUnits()
+	}
 	return nil
 }
 

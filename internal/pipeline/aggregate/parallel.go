@@ -229,10 +229,17 @@ func (s *source) fork(scr *scratch) *source {
 		tls[t] = nt
 	}
 	f.ops = make([]*operandState, len(s.ops))
+	ops := map[*operandState]*operandState{}
 	for i, o := range s.ops {
 		no := &operandState{key: o.key, op: o.op, grain: o.grain, src: &f, valueCol: o.valueCol, integer: o.integer,
 			perUnit: o.perUnit, distinct: o.distinct, subset: o.subset, filters: o.filters, tl: tls[o.tl]}
 		f.ops[i] = no
+		ops[o] = no
+	}
+	for i, o := range s.ops {
+		if o.unitsOf != nil {
+			f.ops[i].unitsOf = ops[o.unitsOf]
+		}
 	}
 	return &f
 }
@@ -277,9 +284,11 @@ func (s *source) merge(f *source) error {
 				width = 1
 			}
 			from, to := int(b[0]), int(b[1])
-			addInts(a.units[to:to+width], fa.units[from:from+width])
-			if a.rows != nil {
-				addInts(a.rows[to:to+width], fa.rows[from:from+width])
+			if o.unitsOf == nil {
+				addInts(a.units[to:to+width], fa.units[from:from+width])
+				if a.rows != nil {
+					addInts(a.rows[to:to+width], fa.rows[from:from+width])
+				}
 			}
 			if o.valueCol < 0 {
 				continue

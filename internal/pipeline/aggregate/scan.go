@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -92,6 +93,8 @@ type operandState struct {
 	// tl assigns rows to periods; operands reading the same time column at the same grain
 	// share it, so each row's period is found once per batch.
 	tl *timeline
+	// unitsOf is the operand whose units count is this one's too (nil: its own).
+	unitsOf *operandState
 	// acc holds the running sums by slot.
 	acc accumulators
 	// noPeriod counts units whose time value is null: they belong to no period.
@@ -104,6 +107,8 @@ type operandState struct {
 // accumulators are an operand's sums by slot, one array per field (State's fields), so a
 // row touches only the fields its measure needs.
 type accumulators struct {
+	slots int // slots allocated
+	// units and rows stay nil when the operand shares another's (operandState.unitsOf).
 	units, n, sumInt []int64
 	// rows counts rows (not units) by slot when the source has a frequency column: a
 	// period where rows pass the filters is available even if their frequencies are 0.
@@ -256,14 +261,40 @@ func (s *source) finish() {
 	for _, o := range s.ops {
 		o.acc.grow(o)
 		o.acc.flush()
-		o.noPeriod = o.acc.units[slotNoPeriod]
+	}
+	for _, o := range s.ops {
+		units, rows := o.counts()
+		o.noPeriod = units[slotNoPeriod]
 		o.seen = make([]bool, len(o.tl.starts))
 		for ord := range o.seen {
 			k := int(o.tl.base(int32(ord)))
-			o.seen[ord] = slices.ContainsFunc(o.acc.units[k:k+s.size], nonZero) ||
-				(o.acc.rows != nil && slices.ContainsFunc(o.acc.rows[k:k+s.size], nonZero))
+			o.seen[ord] = slices.ContainsFunc(units[k:k+s.size], nonZero) ||
+				(rows != nil && slices.ContainsFunc(rows[k:k+s.size], nonZero))
 		}
 	}
+}
+
+// shareUnits makes operands that count the same units (same timeline, same filters) share
+// one count: a Mean's units are its Count's, and are counted once.
+func (s *source) shareUnits() {
+	first := map[string]*operandState{}
+	for _, o := range s.ops {
+		b, _ := json.Marshal(o.op.Filters) // canonical already
+		key := fmt.Sprintf("%d\x00%s", o.tl.idx, b)
+		if leader, ok := first[key]; ok {
+			o.unitsOf = leader
+		} else {
+			first[key] = o
+		}
+	}
+}
+
+// counts returns the units and rows (nil without a frequency column) the operand counts.
+func (o *operandState) counts() (units, rows []int64) {
+	if o.unitsOf != nil {
+		return o.unitsOf.acc.units, o.unitsOf.acc.rows
+	}
+	return o.acc.units, o.acc.rows
 }
 
 func nonZero(x int64) bool { return x != 0 }
@@ -470,14 +501,17 @@ func booleanBits(bits []byte, a *array.Boolean, pred *filter.Pred) {
 // grow gives the accumulators a slot for every period of the operand's timeline.
 func (a *accumulators) grow(o *operandState) {
 	n := o.tl.slotCount()
-	if len(a.units) >= n {
+	if a.slots >= n {
 		return
 	}
+	a.slots = n
 	grow := func(xs []int64) []int64 { return append(xs, make([]int64, n-len(xs))...) }
 	growF := func(xs []float64) []float64 { return append(xs, make([]float64, n-len(xs))...) }
-	a.units = grow(a.units)
-	if o.src.weighted() {
-		a.rows = grow(a.rows)
+	if o.unitsOf == nil {
+		a.units = grow(a.units)
+		if o.src.weighted() {
+			a.rows = grow(a.rows)
+		}
 	}
 	if o.valueCol < 0 {
 		return
@@ -515,7 +549,8 @@ func (a *accumulators) flush() {
 func (o *operandState) state(ord int32, cell int) State {
 	a := &o.acc
 	k := int(o.tl.base(ord)) + cell
-	st := State{Units: a.units[k]}
+	units, _ := o.counts()
+	st := State{Units: units[k]}
 	if o.valueCol < 0 {
 		return st
 	}
@@ -544,12 +579,13 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 		scr.fslots = keepSlots(scr.fslots, slots, o.filterBits(cols, n), 0)
 		slots = scr.fslots
 	}
-	units := a.units
-	if weights == nil {
+	switch units := a.units; {
+	case o.unitsOf != nil: // counted by the operand it shares them with
+	case weights == nil:
 		for _, k := range slots {
 			units[k]++
 		}
-	} else {
+	default:
 		for i, k := range slots {
 			units[k] += weights[i]
 			a.rows[k]++
@@ -580,7 +616,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 		}
 	}
 	a.pending += n
-	if a.pending >= len(a.units) {
+	if a.pending >= a.slots {
 		a.flush()
 	}
 	if o.distinct {
