@@ -251,7 +251,7 @@ func (s *source) reset() {
 		for _, xs := range [][]int64{a.units, a.n, a.sumInt, a.rows} {
 			clear(xs)
 		}
-		for _, xs := range [][]float64{a.sum, a.sumC, a.sq, a.sqC, a.psum, a.psq} {
+		for _, xs := range [][]float64{a.sum, a.sumC, a.sq, a.sqC, a.psq} {
 			clear(xs)
 		}
 		clear(a.sets)

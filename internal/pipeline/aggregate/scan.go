@@ -113,11 +113,12 @@ type accumulators struct {
 	// rows counts rows (not units) by slot when the source has a frequency column: a
 	// period where rows pass the filters is available even if their frequencies are 0.
 	rows []int64
-	// Number sums: compensated (value and error term) across blocks of rows, plain within
-	// one block (psum, psq), so the per-row work is one addition each.
+	// Number sums: value sums compensated row by row (sum and its error term sumC); sums
+	// of squares, which only feed intervals, compensated across blocks of rows and plain
+	// within one (psq), so the per-row work there is one addition.
 	sum, sumC, sq, sqC []float64
-	psum, psq          []float64
-	pending            int // rows summed into psum and psq since the last flush
+	psq                []float64
+	pending            int // rows summed into psq since the last flush
 	// sets holds the distinct values by slot (DistinctCount).
 	sets []map[string]struct{}
 }
@@ -520,7 +521,7 @@ func (a *accumulators) grow(o *operandState) {
 	if o.integer {
 		a.sumInt = grow(a.sumInt)
 	} else {
-		a.sum, a.sumC, a.psum = growF(a.sum), growF(a.sumC), growF(a.psum)
+		a.sum, a.sumC = growF(a.sum), growF(a.sumC)
 	}
 	a.sq, a.sqC, a.psq = growF(a.sq), growF(a.sqC), growF(a.psq)
 	if o.distinct {
@@ -530,12 +531,6 @@ func (a *accumulators) grow(o *operandState) {
 
 // flush adds the plain block sums into the compensated sums.
 func (a *accumulators) flush() {
-	for k, x := range a.psum {
-		if x != 0 {
-			add(&a.sum[k], &a.sumC[k], x)
-			a.psum[k] = 0
-		}
-	}
 	for k, x := range a.psq {
 		if x != 0 {
 			add(&a.sq[k], &a.sqC[k], x)
@@ -603,7 +598,9 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	case *array.Int64:
 		accumulate(v.Int64Values()[:n], slots, weights, o.perUnit, a.n, a.sumInt, a.psq)
 	case *array.Float64:
-		accumulate(v.Float64Values()[:n], slots, weights, o.perUnit, a.n, a.psum, a.psq)
+		xs := v.Float64Values()[:n]
+		accumulate(xs, slots, weights, o.perUnit, a.n, nil, a.psq)
+		addCompensated(xs, slots, weights, o.perUnit, a.sum, a.sumC)
 	default:
 		if weights == nil {
 			for _, k := range slots {
@@ -681,22 +678,26 @@ func keepSlot(slot int32, bits []byte, j int) int32 {
 }
 
 // accumulate adds a value column into n, sum and the plain sum of squares, by slot: an
-// Integer column into exact int64 sums, a Number column into float64 sums (one
-// instantiation each, so the loops stay typed).
+// Integer column into exact int64 sums (one instantiation each, so the loops stay typed).
+// Number columns pass a nil sum: their sums are compensated by addCompensated.
 func accumulate[T int64 | float64](xs []T, slots []int32, weights []int64, perUnit bool, cnt []int64, sum []T, sq []float64) {
 	switch {
 	case weights == nil:
 		for i, k := range slots {
 			x := xs[i]
 			cnt[k]++
-			sum[k] += x
+			if sum != nil {
+				sum[k] += x
+			}
 			sq[k] += float64(x) * float64(x)
 		}
 	case perUnit:
 		for i, k := range slots {
 			x, w := xs[i], weights[i]
 			cnt[k] += w
-			sum[k] += x * T(w)
+			if sum != nil {
+				sum[k] += x * T(w)
+			}
 			sq[k] += float64(x) * float64(x) * float64(w)
 		}
 	default:
@@ -704,11 +705,30 @@ func accumulate[T int64 | float64](xs []T, slots []int32, weights []int64, perUn
 		for i, k := range slots {
 			x, w := xs[i], weights[i]
 			cnt[k] += w
-			sum[k] += x
+			if sum != nil {
+				sum[k] += x
+			}
 			if w > 0 {
 				sq[k] += float64(x) * float64(x) / float64(w)
 			}
 		}
+	}
+}
+
+// addCompensated adds a Number column into the compensated sums (sum, sumC) by slot, row
+// by row: the error of every addition (Knuth's TwoSum, without branches) is kept, so a
+// sum of values written with a few decimals comes out as written.
+func addCompensated(xs []float64, slots []int32, weights []int64, perUnit bool, sum, sumC []float64) {
+	for i, k := range slots {
+		x := xs[i]
+		if weights != nil && perUnit {
+			x *= float64(weights[i])
+		}
+		s := sum[k]
+		t := s + x
+		z := t - s
+		sumC[k] += (s - (t - z)) + (x - z)
+		sum[k] = t
 	}
 }
 
