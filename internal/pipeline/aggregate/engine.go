@@ -83,7 +83,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := s.scanFile(inputs[name], opts.Workers); err != nil {
+		if err := s.scanFile(ctx, inputs[name], opts.Workers); err != nil {
 			return nil, err
 		}
 		res.Inputs[name] = s.man.ID

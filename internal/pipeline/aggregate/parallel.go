@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -34,8 +35,8 @@ type work struct {
 
 // scanFile reads the engine layout of a snapshot, and the text columns operands need from
 // its Parquet file, batch by batch into recycled buffers, and accumulates every operand
-// with up to workers goroutines.
-func (s *source) scanFile(in Input, workers int) error {
+// with up to workers goroutines, until ctx is done.
+func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 	if in.Engine == nil {
 		return fmt.Errorf("snapshot %s: no engine layout", s.man.ID)
 	}
@@ -135,6 +136,10 @@ func (s *source) scanFile(in Input, workers int) error {
 			}
 		}()
 		for b := 0; b < batches && !stop.Load(); b++ {
+			if err := ctx.Err(); err != nil {
+				readErr <- err
+				return
+			}
 			rec, err := r.RecordBatch(b)
 			if err != nil {
 				readErr <- fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)

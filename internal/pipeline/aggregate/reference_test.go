@@ -2,12 +2,14 @@ package aggregate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1239,5 +1241,37 @@ func TestEmptySnapshot(t *testing.T) {
 		if len(res.Cells) != 0 || len(res.Indicators) != 1 || res.Indicators[0].NoPeriod != 0 {
 			t.Errorf("%d workers: %d cells, indicators %+v; want none", workers, len(res.Cells), res.Indicators)
 		}
+	}
+}
+
+// countdown is a context that reports itself cancelled after its Err has said nil n times.
+type countdown struct {
+	context.Context
+	n atomic.Int32
+}
+
+func (c *countdown) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// A context cancelled while a snapshot is being scanned stops the scan with its error.
+func TestScanStopsWhenCancelled(t *testing.T) {
+	tb := &table{Source: "s", Cols: []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "amount", Type: spec.TypeInteger}}}
+	for i := 0; i < 300; i++ {
+		tb.Rows = append(tb.Rows, map[string]any{"date": mustCivil("2024-03-01"), "amount": int64(i)})
+	}
+	op := spec.Operand{Source: "s", Aggregate: spec.Sum, Column: "amount", TimeColumn: "date"}
+	p := smallPlan("UTC", nil, spec.Indicator{Name: "total", Measure: spec.Sum, Grain: spec.GrainMonth, MinCellSize: 1, Numerator: op})
+	e := newEnv(t, "UTC", nil, false)
+	e.batch = 2
+	in := e.ingest(tb, nil)
+	ctx := &countdown{Context: context.Background()}
+	ctx.n.Store(20) // 150 batches: cancelled a few batches in
+	_, err := aggregate.Run(ctx, p, map[string]aggregate.Input{"s": in}, aggregate.Options{AsOf: farFuture, Workers: 2})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
