@@ -80,6 +80,19 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 	batches := r.NumRecords()
 	chunks := (batches + chunkBatches - 1) / chunkBatches
 	workers = max(1, min(workers, chunks))
+	feeders := 1
+	if text == nil {
+		feeders = workers
+	}
+	readers := []*ipc.FileReader{r}
+	for len(readers) < feeders {
+		rd, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mem))
+		if err != nil {
+			return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
+		}
+		defer rd.Close()
+		readers = append(readers, rd)
+	}
 	// Each worker owns two partials: it fills one while the other waits to be merged, so
 	// sending a finished partial never blocks, and it waits only for one to come back.
 	type result struct {
@@ -127,23 +140,23 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 		}()
 	}
 
-	// The reader: batches in order, each chunk to one worker, round robin.
-	readErr := make(chan error, 1)
-	go func() {
-		defer func() {
-			for _, c := range inbox {
-				close(c)
-			}
-		}()
+	// Feeders read batches into the workers' inboxes, each chunk to one worker, round
+	// robin. Without text, every worker has a feeder of its own, with a reader of its own
+	// (reads at an offset of the same file are independent); text comes from one Parquet
+	// reader in row order, so then a single feeder serves every worker.
+	feed := func(rd *ipc.FileReader, only int) error {
 		for b := 0; b < batches && !stop.Load(); b++ {
-			if err := ctx.Err(); err != nil {
-				readErr <- err
-				return
+			chunk := b / chunkBatches
+			w := chunk % workers
+			if only >= 0 && w != only {
+				continue
 			}
-			rec, err := r.RecordBatch(b)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rec, err := rd.RecordBatch(b)
 			if err != nil {
-				readErr <- fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)
-				return
+				return fmt.Errorf("reading batch %d of %s: %w", b, s.man.ID, err)
 			}
 			rec.Retain() // the reader releases its own reference on the next call
 			cols := make([]arrow.Array, len(s.man.Columns))
@@ -156,8 +169,7 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 			if text != nil {
 				if texts, err = text.next(rec.NumRows()); err != nil {
 					rec.Release()
-					readErr <- fmt.Errorf("snapshot %s: %w", s.man.ID, err)
-					return
+					return fmt.Errorf("snapshot %s: %w", s.man.ID, err)
 				}
 				for j, i := range textCols {
 					cols[i] = texts[j]
@@ -167,12 +179,29 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 			if freqCol >= 0 {
 				freq = rec.Column(freqCol).(*array.Int64)
 			}
-			chunk := b / chunkBatches
-			inbox[chunk%workers] <- work{cols: cols, n: int(rec.NumRows()), freq: freq, rec: rec, hold: texts,
+			inbox[w] <- work{cols: cols, n: int(rec.NumRows()), freq: freq, rec: rec, hold: texts,
 				last: b%chunkBatches == chunkBatches-1 || b == batches-1}
 		}
-		readErr <- nil
-	}()
+		return nil
+	}
+	readErr := make(chan error, feeders)
+	for f := range feeders {
+		go func() {
+			only := f
+			if feeders == 1 {
+				only = -1
+			}
+			err := feed(readers[f], only)
+			if feeders == 1 {
+				for _, c := range inbox {
+					close(c)
+				}
+			} else {
+				close(inbox[f])
+			}
+			readErr <- err
+		}()
+	}
 
 	// The merger: partials in chunk order.
 	var mergeErr error
@@ -205,7 +234,11 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 			}
 		}()
 	}
-	err = <-readErr
+	for range feeders {
+		if ferr := <-readErr; err == nil {
+			err = ferr
+		}
+	}
 	wg.Wait()
 	drain.Wait()
 	switch {
