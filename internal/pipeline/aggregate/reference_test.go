@@ -1179,19 +1179,28 @@ func TestScanErrorStopsEveryWorker(t *testing.T) {
 		e := newEnv(t, "UTC", nil, false)
 		e.batch = 5 // 80 batches, 20 chunks
 		in := e.ingest(tb, nil)
-		done := make(chan error, 1)
-		go func() {
-			_, err := aggregate.Run(context.Background(), p, map[string]aggregate.Input{"s": in}, aggregate.Options{AsOf: farFuture, Workers: workers})
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), "20000 is not a year") {
-				t.Errorf("%d workers: error %v, want one naming the year 20000", workers, err)
-			}
-		case <-time.After(time.Minute):
-			t.Fatalf("%d workers: the scan did not stop after an error", workers)
+		err := runWithin(t, context.Background(), p, map[string]aggregate.Input{"s": in}, workers)
+		if err == nil || !strings.Contains(err.Error(), "20000 is not a year") {
+			t.Errorf("%d workers: error %v, want one naming the year 20000", workers, err)
 		}
+	}
+}
+
+// runWithin aggregates, and fails the test if the run has not ended within a minute (a
+// worker or reader left waiting).
+func runWithin(t *testing.T, ctx context.Context, p *spec.Aggregate, inputs map[string]aggregate.Input, workers int) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := aggregate.Run(ctx, p, inputs, aggregate.Options{AsOf: farFuture, Workers: workers})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatalf("%d workers: the run did not end", workers)
+		return nil
 	}
 }
 
@@ -1212,18 +1221,9 @@ func TestScanTextShorterThanEngine(t *testing.T) {
 		e.batch = 3
 		long, short := e.ingest(rows(200), nil), e.ingest(rows(150), nil)
 		long.Parquet = short.Parquet
-		done := make(chan error, 1)
-		go func() {
-			_, err := aggregate.Run(context.Background(), p, map[string]aggregate.Input{"s": long}, aggregate.Options{AsOf: farFuture, Workers: workers})
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), "fewer rows than its engine layout") {
-				t.Errorf("%d workers: error %v, want the Parquet file to be too short", workers, err)
-			}
-		case <-time.After(time.Minute):
-			t.Fatalf("%d workers: the scan did not stop", workers)
+		err := runWithin(t, context.Background(), p, map[string]aggregate.Input{"s": long}, workers)
+		if err == nil || !strings.Contains(err.Error(), "fewer rows than its engine layout") {
+			t.Errorf("%d workers: error %v, want the Parquet file to be too short", workers, err)
 		}
 	}
 }
@@ -1270,8 +1270,7 @@ func TestScanStopsWhenCancelled(t *testing.T) {
 	in := e.ingest(tb, nil)
 	ctx := &countdown{Context: context.Background()}
 	ctx.n.Store(20) // 150 batches: cancelled a few batches in
-	_, err := aggregate.Run(ctx, p, map[string]aggregate.Input{"s": in}, aggregate.Options{AsOf: farFuture, Workers: 2})
-	if !errors.Is(err, context.Canceled) {
+	if err := runWithin(t, ctx, p, map[string]aggregate.Input{"s": in}, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
 }
