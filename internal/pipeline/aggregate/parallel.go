@@ -308,7 +308,7 @@ func (s *source) merge(f *source) error {
 		bases := make([][2]int32, 0, len(fo.tl.starts)+1)
 		bases = append(bases, [2]int32{slotNoPeriod, slotNoPeriod})
 		for ford, start := range fo.tl.starts {
-			ord, err := o.tl.slot(start)
+			ord, err := o.tl.addPeriod(start)
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ type source struct {
 	reads map[int]bool   // manifest columns some operand reads
 
 	dims    []string // cube dimensions, vocabulary order
-	dimCols []int    // their engine columns
+	dimCols []int    // their manifest columns
 	sizes   []int    // groups per dimension, unknown included
 	strides []int
 	size    int // cube cells
@@ -156,8 +156,9 @@ type boundFilter struct {
 	pred    *filter.Pred
 }
 
-// ordinalOf returns the ordinal of the period starting at start, creating it.
-func (t *timeline) slot(start int32) (int32, error) {
+// addPeriod returns the ordinal of the period starting at start, adding the period when
+// it is new.
+func (t *timeline) addPeriod(start int32) (int32, error) {
 	if ord, ok := t.ordinal[start]; ok {
 		return ord, nil
 	}
@@ -173,7 +174,7 @@ func (t *timeline) slot(start int32) (int32, error) {
 // base returns the first slot of a period ordinal.
 func (t *timeline) base(ord int32) int32 { return slotCells + ord*int32(t.size) }
 
-// slots returns the number of slots of the timeline's periods so far.
+// slotCount returns the number of slots of the timeline's periods so far.
 func (t *timeline) slotCount() int { return slotCells + len(t.starts)*t.size }
 
 // bind resolves an operand's columns against its source's snapshot.
@@ -384,11 +385,11 @@ func (t *timeline) dayBase(day int32) (int32, error) {
 	j := int(day - t.lutMin)
 	if j < 0 || j >= len(t.lutPeriod) {
 		// Outside the manifest's range (an older manifest): computed directly.
-		ord, err := t.slot(t.grain.Start(day))
+		ord, err := t.addPeriod(t.grain.Start(day))
 		return t.base(ord), err
 	}
 	p := t.lutPeriod[j]
-	ord, err := t.slot(t.lutStarts[p])
+	ord, err := t.addPeriod(t.lutStarts[p])
 	if err != nil {
 		return 0, err
 	}
@@ -414,7 +415,7 @@ func (t *timeline) yearBase(y int64) (int32, error) {
 	if t.grain.Name == period.Year || t.grain.Name == period.Quarter {
 		fs = t.grain.FiscalStart
 	}
-	ord, err := t.slot(t.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
+	ord, err := t.addPeriod(t.grain.Start(period.DaysFromCivil(int(y), fs, 1)))
 	if err != nil {
 		return 0, err
 	}
