@@ -210,12 +210,14 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 // addRow adds a reduced, non-zero vector to the published rows.
 func (s *solver[T, F]) addRow(w vec[T]) {
 	p, wp := w.idx[0], w.val[0]
+	var spare vec[T] // the storage of the row replaced last, reused for the next
 	for _, r := range slices.Clone(s.holders[p]) {
 		row := s.rows[r]
 		c, _ := s.f.coef(row, p)
-		nr := s.f.combine(wp, row, c, w)
+		nr := s.f.combineInto(spare, wp, row, c, w)
 		s.rows[r] = nr
 		s.rehold(r, row.idx, nr.idx)
+		spare = row // rows share no storage with anything else
 	}
 	r := int32(len(s.rows))
 	s.pivot[p] = r

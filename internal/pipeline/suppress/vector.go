@@ -32,6 +32,9 @@ type field[T any] interface {
 	coef(v vec[T], j int32) (T, bool)
 	// combine returns a·x − b·y in primitive form.
 	combine(a T, x vec[T], b T, y vec[T]) vec[T]
+	// combineInto is combine writing into dst's storage when it can (dst must share
+	// nothing with x or y).
+	combineInto(dst vec[T], a T, x vec[T], b T, y vec[T]) vec[T]
 	hash(v vec[T]) uint64
 	equal(x, y vec[T]) bool
 }
@@ -108,8 +111,12 @@ func (f smallField) sub(a, b int64) int64 {
 }
 
 func (f smallField) combine(a int64, x vec[int64], b int64, y vec[int64]) vec[int64] {
+	return f.combineInto(vec[int64]{}, a, x, b, y)
+}
+
+func (f smallField) combineInto(dst vec[int64], a int64, x vec[int64], b int64, y vec[int64]) vec[int64] {
 	n := len(x.idx) + len(y.idx)
-	out := vec[int64]{idx: make([]int32, 0, n), val: make([]int64, 0, n)}
+	out := vec[int64]{idx: slices.Grow(dst.idx[:0], n), val: slices.Grow(dst.val[:0], n)}
 	var g uint64
 	i, j := 0, 0
 	for i < len(x.idx) || j < len(y.idx) {
@@ -229,6 +236,11 @@ func (bigField) combine(a *big.Int, x vec[*big.Int], b *big.Int, y vec[*big.Int]
 		}
 	}
 	return out
+}
+
+// combineInto allocates: big coefficients are shared between vectors, never reused.
+func (f bigField) combineInto(_ vec[*big.Int], a *big.Int, x vec[*big.Int], b *big.Int, y vec[*big.Int]) vec[*big.Int] {
+	return f.combine(a, x, b, y)
 }
 
 func (bigField) hash(v vec[*big.Int]) uint64 {
