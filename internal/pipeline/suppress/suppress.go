@@ -116,9 +116,13 @@ type solver[T any, F field[T]] struct {
 
 	classes []*class[T] // nil once merged into another class
 	live    []int32     // ids of the classes still in use, ascending
-	index   map[uint64][]int32
+	// classHolders[j] lists the live classes whose residual is non-zero at inner
+	// cell j: publishing a pivot changes those classes only.
+	classHolders [][]int32
+	index        map[uint64][]int32
 
 	changes  []change[T]
+	ids      []int32
 	clusters []cluster[T]
 	byHash   map[uint64][]int
 }
@@ -140,12 +144,13 @@ type cluster[T any] struct {
 
 func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 	s := &solver[T, F]{
-		f:       f,
-		cells:   p.Cells,
-		pivot:   make([]int32, p.Inner),
-		holders: make([][]int32, p.Inner),
-		index:   make(map[uint64][]int32),
-		byHash:  make(map[uint64][]int),
+		f:            f,
+		cells:        p.Cells,
+		pivot:        make([]int32, p.Inner),
+		holders:      make([][]int32, p.Inner),
+		classHolders: make([][]int32, p.Inner),
+		index:        make(map[uint64][]int32),
+		byHash:       make(map[uint64][]int),
 	}
 	for j := range s.pivot {
 		s.pivot[j] = -1
@@ -216,29 +221,29 @@ func (s *solver[T, F]) addRow(w vec[T]) {
 		c, _ := s.f.coef(row, p)
 		nr := s.f.combineInto(spare, wp, row, c, w)
 		s.rows[r] = nr
-		s.rehold(r, row.idx, nr.idx)
+		rehold(s.holders, r, row.idx, nr.idx)
 		spare = row // rows share no storage with anything else
 	}
 	r := int32(len(s.rows))
 	s.pivot[p] = r
 	s.rows = append(s.rows, w)
-	s.rehold(r, nil, w.idx)
+	rehold(s.holders, r, nil, w.idx)
 }
 
-// rehold updates holders for row r, whose non-zero cells change from old to
-// now (both ascending).
-func (s *solver[T, F]) rehold(r int32, old, now []int32) {
+// rehold updates holders for vector r, whose non-zero cells change from old
+// to now (both ascending).
+func rehold(holders [][]int32, r int32, old, now []int32) {
 	i, j := 0, 0
 	for i < len(old) || j < len(now) {
 		switch {
 		case j == len(now) || (i < len(old) && old[i] < now[j]):
-			h := s.holders[old[i]]
+			h := holders[old[i]]
 			if k := slices.Index(h, r); k >= 0 {
-				s.holders[old[i]] = slices.Delete(h, k, k+1)
+				holders[old[i]] = slices.Delete(h, k, k+1)
 			}
 			i++
 		case i == len(old) || now[j] < old[i]:
-			s.holders[now[j]] = append(s.holders[now[j]], r)
+			holders[now[j]] = append(holders[now[j]], r)
 			j++
 		default:
 			i++
@@ -281,6 +286,7 @@ func (s *solver[T, F]) withhold(i int, r vec[T]) {
 		s.classes = append(s.classes, &class[T]{v: r, h: h})
 		s.live = append(s.live, id)
 		s.index[h] = append(s.index[h], id)
+		rehold(s.classHolders, id, nil, r.idx)
 	}
 	k := s.classes[id]
 	k.primary = k.primary || c.Primary
@@ -298,12 +304,12 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 
 	// Residuals of the classes after eliminating pivot p.
 	changes := s.changes[:0]
-	for _, id := range s.live {
+	ids := append(s.ids[:0], s.classHolders[p]...)
+	slices.Sort(ids) // in id order, as over every live class
+	s.ids = ids
+	for _, id := range ids {
 		k := s.classes[id]
-		c, ok := s.f.coef(k.v, p)
-		if !ok {
-			continue
-		}
+		c, _ := s.f.coef(k.v, p)
 		nv := s.f.combine(wp, k.v, c, w)
 		if nv.isZero() {
 			s.changes = changes[:0]
@@ -363,10 +369,12 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 			o := s.classes[id]
 			k.primary = k.primary || o.primary
 			k.singleton = k.singleton || o.singleton
+			rehold(s.classHolders, id, o.v.idx, nil)
 			s.classes[id] = nil
 			merged = true
 		}
 		if keep != cl.unchanged {
+			rehold(s.classHolders, keep, k.v.idx, cl.v.idx)
 			k.v, k.h = cl.v, cl.h
 			s.index[cl.h] = append(s.index[cl.h], keep)
 		}
