@@ -524,10 +524,7 @@ func TestPropertyCellsMatchReference(t *testing.T) {
 			if rng.IntN(3) == 0 {
 				e.batch = 1 + rng.IntN(300)
 			}
-			tables := []*table{w.main}
-			if w.pop != nil && usesSource(p, "pop") {
-				tables = append(tables, w.pop)
-			}
+			tables := w.tablesFor(p)
 			res := e.runEncoded(p, asOf, &encoder{rng: rng}, tables...)
 			ref, noPeriod := newReference(p, w.loc, civilOf(asOf.In(w.loc)), tables...).cells()
 			failedBefore := t.Failed()
@@ -555,10 +552,7 @@ func TestPropertyWorkersDoNotChangeResults(t *testing.T) {
 		w := newWorld(t, rng, 500+rng.IntN(1500))
 		p := w.randomPlan(1 + rng.IntN(4))
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			tables := []*table{w.main}
-			if w.pop != nil && usesSource(p, "pop") {
-				tables = append(tables, w.pop)
-			}
+			tables := w.tablesFor(p)
 			var first []byte
 			batch := 1 + rng.IntN(40) // many chunks of 16 batches
 			for _, workers := range []int{1, 2, 5} {
@@ -577,6 +571,15 @@ func TestPropertyWorkersDoNotChangeResults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tablesFor returns the world's tables plan p reads.
+func (w *world) tablesFor(p *spec.Aggregate) []*table {
+	tables := []*table{w.main}
+	if w.pop != nil && usesSource(p, "pop") {
+		tables = append(tables, w.pop)
+	}
+	return tables
 }
 
 func usesSource(p *spec.Aggregate, src string) bool {

@@ -385,7 +385,7 @@ func (w *writer) excluded(rec arrow.RecordBatch, i int) bool {
 		var raw string
 		if valid {
 			raw = strings.TrimSpace(a.ValueStr(i))
-			valid = !w.missing.set[raw]
+			valid = !w.missing.is(raw) // raw is trimmed already
 		}
 		var ok bool
 		switch e.pred.Op() {
