@@ -20,11 +20,14 @@ type column struct {
 	// groups of a dimension column, code order, the unknown group last.
 	groups  []string
 	unknown uint16
-	lookup  map[string]uint16 // raw value → code, filled lazily
-	canon   map[string]uint16 // folded canonical value → code
+	lookup  map[string]lookedUp // raw value → code, filled lazily
+	canon   map[string]uint16   // folded canonical value → code
 	// recent caches lookup's answers by a hash of the value's length and end bytes: a
-	// partner's few spellings of a group hit it without hashing the whole string.
-	recent [256]recentCode
+	// partner's few spellings of a group hit it without hashing the whole string. Its
+	// strings are lookup's own keys, never a value of the batch: a batch's strings point
+	// into Arrow buffers that are recycled once the batch is released, and a cached
+	// string that changed under the cache would map the next value to a wrong group.
+	recent [256]lookedUp
 
 	loc    *time.Location
 	layout string
@@ -63,7 +66,7 @@ func newColumn(c spec.Column, dims []spec.Dimension, loc *time.Location) (*colum
 		}
 		col.groups = d.Groups()
 		col.unknown = uint16(d.UnknownCode())
-		col.lookup = map[string]uint16{}
+		col.lookup = map[string]lookedUp{}
 		col.canon = map[string]uint16{}
 		for code, g := range col.groups {
 			col.canon[fold(g)] = uint16(code)
@@ -73,13 +76,14 @@ func newColumn(c spec.Column, dims []spec.Dimension, loc *time.Location) (*colum
 			if !ok {
 				return nil, fmt.Errorf("column %q: valueMap sends %q to %q, not a group of %q", c.Name, raw, g, d.Name)
 			}
-			col.lookup[raw] = code
+			col.lookup[raw] = lookedUp{s: raw, code: code, ok: true}
 		}
 	}
 	return col, nil
 }
 
-type recentCode struct {
+// lookedUp is the code of a raw value; s is the value, held in memory of its own.
+type lookedUp struct {
 	s    string
 	code uint16
 	ok   bool
@@ -245,21 +249,22 @@ func (c *column) parse(i int, s string) string {
 			c.codes[i] = slot.code
 			return ""
 		}
-		if code, ok := c.lookup[s]; ok {
-			*slot = recentCode{s: s, code: code, ok: true}
-			c.codes[i] = code
+		if hit, ok := c.lookup[s]; ok {
+			*slot = hit
+			c.codes[i] = hit.code
 			return ""
 		}
-		code, ok := c.lookup[strings.TrimSpace(s)]
+		hit, ok := c.lookup[strings.TrimSpace(s)]
+		code := hit.code
 		if !ok {
 			code, ok = c.canon[fold(s)]
 		}
 		if !ok {
 			return fmt.Sprintf("%q is not a group of dimension %q and is not in valueMap", s, c.spec.Dimension)
 		}
-		s = strings.Clone(s)
-		c.lookup[s] = code
-		*slot = recentCode{s: s, code: code, ok: true}
+		hit = lookedUp{s: strings.Clone(s), code: code, ok: true}
+		c.lookup[hit.s] = hit
+		*slot = hit
 		c.codes[i] = code
 		return ""
 	}

@@ -77,6 +77,44 @@ func TestConvertDimensionSpellings(t *testing.T) {
 	}
 }
 
+// The cache of recent lookups never holds a batch's own strings: once a batch is released
+// its buffers are recycled, and a cached string rewritten in place ("A038" becoming "A048",
+// which shares its cache slot) would send the next "A048" to A038's group.
+func TestConvertCacheOutlivesBatchBuffers(t *testing.T) {
+	dim := spec.Dimension{Name: "origin", Values: []string{"A038", "A048"}, Unknown: "Unknown"}
+	col, err := newColumn(spec.Column{Name: "origin", Type: spec.TypeString, Dimension: "origin"}, []spec.Dimension{dim}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recentSlot("A038") != recentSlot("A048") {
+		t.Fatal("the test needs two values that share a cache slot")
+	}
+	// batch makes a one-row batch over data, as a reader's batch points into its buffers.
+	batch := func(data []byte) arrow.Array {
+		offsets := arrow.Int32Traits.CastToBytes([]int32{0, int32(len(data))})
+		d := array.NewData(arrow.BinaryTypes.String, 1,
+			[]*memory.Buffer{nil, memory.NewBufferBytes(offsets), memory.NewBufferBytes(data)}, nil, 0, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
+	}
+	convert := func(data []byte) uint16 {
+		a := batch(data)
+		defer a.Release()
+		if fails := col.convert(a, newMarkers(nil), nil); len(fails) > 0 {
+			t.Fatalf("%s rejected: %+v", data, fails)
+		}
+		return col.codes[0]
+	}
+	convert([]byte("A038"))
+	convert([]byte("A048")) // takes the slot
+	recycled := []byte("A038")
+	convert(recycled)      // back in the slot, found in the map this time
+	copy(recycled, "A048") // the released batch's memory now holds another value
+	if code := convert([]byte("A048")); code != 1 {
+		t.Errorf("A048 → code %d (%s), want 1", code, dim.Groups()[code])
+	}
+}
+
 // A sink reports the first write error to the next put and to close, releases every batch
 // it was given, and never blocks after a failure.
 func TestSinkReportsWriteErrors(t *testing.T) {
