@@ -371,4 +371,3 @@ func originCounts(t *testing.T, m store.SnapshotManifest) []int64 {
 	}
 	return counts[:len(flightsGroups)]
 }
-
