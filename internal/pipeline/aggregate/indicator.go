@@ -181,18 +181,14 @@ func latestAtOrBefore(o *operandState, start int32) int32 {
 func (ir *indicatorRun) measure(e *engine) error {
 	ir.buildSets(e)
 	ind := ir.ind
-	// The periods published: every period of the grain across the days the source's rows
-	// cover in this time column, empty ones included. A period left out would tell an
-	// attacker it is empty, and let them subtract it from a longer period.
+	// The periods published: those of the grain in which the source has rows in this time
+	// column, whatever the filters. A period without any row is no data, not a zero: it
+	// is left out, which tells everyone it is empty (protection takes it as known empty).
 	base := ir.num
 	if ind.Measure == spec.Proportion {
 		base = ir.den
 	}
-	if r, ok := e.spans[spanKey(base)]; ok {
-		for start := ir.grain.Start(r[0]); start <= r[1]; start = ir.grain.Next(start) {
-			ir.starts = append(ir.starts, start)
-		}
-	}
+	ir.starts = slices.Sorted(slices.Values(base.tl.starts))
 	for _, start := range ir.starts {
 		numOrd := ordinalOf(ir.num, start)
 		denOrd := int32(-1)

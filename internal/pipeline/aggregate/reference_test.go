@@ -388,23 +388,23 @@ func (r *reference) groupCombos(set []string) []map[string]string {
 	return combos
 }
 
-// dayRange is the first and last local date of a table's time column (rows without one
-// aside).
-func (r *reference) dayRange(source, col string) (first, last civil, ok bool) {
+// periodsWithRows lists, in order, the periods of the indicator's grain holding a row of
+// the table's time column.
+func (r *reference) periodsWithRows(source, col string, ind *spec.Indicator) []civil {
+	seen := map[civil]bool{}
+	var out []civil
 	for _, row := range r.tables[source].Rows {
-		d, has := refLocalDate(row[col], r.loc)
-		if !has {
+		d, ok := refLocalDate(row[col], r.loc)
+		if !ok {
 			continue
 		}
-		if !ok || d.before(first) {
-			first = d
+		if s := refPeriodStart(d, ind.Grain, ind.FiscalYearStartMonth); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
-		if !ok || last.before(d) {
-			last = d
-		}
-		ok = true
 	}
-	return first, last, ok
+	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	return out
 }
 
 // cells computes every cell of every indicator, and per indicator the units left out for
@@ -412,41 +412,9 @@ func (r *reference) dayRange(source, col string) (first, last civil, ok bool) {
 func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 	out := map[string]*refCell{}
 	noPeriod := map[string]int64{}
-	// Every period of an indicator's grain across the days the source's rows cover in the
-	// time column is published, empty periods included: a period left out would tell an
-	// attacker it is empty. The days covered: from the first day of the period holding the
-	// first row to the last day of the period holding the last row, at the grain of any
-	// operand reading that source and time column (filters aside: they choose the units,
-	// not the calendar).
-	type span struct{ first, end civil } // end is exclusive
-	spans := map[string]*span{}
-	for i := range r.plan.Indicators {
-		ind := &r.plan.Indicators[i]
-		ops := []spec.Operand{ind.Numerator}
-		if ind.Denominator != nil {
-			ops = append(ops, *ind.Denominator)
-		}
-		for _, op := range ops {
-			first, last, ok := r.dayRange(op.Source, op.TimeColumn)
-			if !ok {
-				continue
-			}
-			st := refPeriodStart(first, ind.Grain, ind.FiscalYearStartMonth)
-			end := refNext(refPeriodStart(last, ind.Grain, ind.FiscalYearStartMonth), ind.Grain)
-			key := op.Source + "\x00" + op.TimeColumn
-			sp := spans[key]
-			if sp == nil {
-				spans[key] = &span{st, end}
-				continue
-			}
-			if st.before(sp.first) {
-				sp.first = st
-			}
-			if sp.end.before(end) {
-				sp.end = end
-			}
-		}
-	}
+	// The periods of an indicator's grain in which the source has at least one row with a
+	// time value (filters aside: they choose the units, not the calendar). A period without
+	// any row is no data: it is not published at all.
 	for i := range r.plan.Indicators {
 		ind := &r.plan.Indicators[i]
 		k := int64(ind.MinCellSize)
@@ -456,16 +424,11 @@ func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 		if ind.Denominator != nil {
 			den = r.evaluate(*ind.Denominator, ind)
 		}
-		var starts []civil
 		baseOp := ind.Numerator
 		if ind.Measure == spec.Proportion {
 			baseOp = *ind.Denominator
 		}
-		if sp := spans[baseOp.Source+"\x00"+baseOp.TimeColumn]; sp != nil {
-			for s := refPeriodStart(sp.first, ind.Grain, ind.FiscalYearStartMonth); s.before(sp.end); s = refNext(s, ind.Grain) {
-				starts = append(starts, s)
-			}
-		}
+		starts := r.periodsWithRows(baseOp.Source, baseOp.TimeColumn, ind)
 		for _, start := range starts {
 			// The denominator's period: the same one, or with LatestAvailable the latest at
 			// or before the numerator's.
