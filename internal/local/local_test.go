@@ -96,13 +96,13 @@ func TestPrintFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &cell); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note"} {
+	for _, key := range []string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note", "flags"} {
 		if _, ok := cell[key]; !ok {
 			t.Errorf("JSON cell lacks %q: %s", key, lines[0])
 		}
 	}
-	if len(cell) != 15 {
-		t.Errorf("JSON cell has %d keys, the output contract has 15: %s", len(cell), lines[0])
+	if len(cell) != 16 {
+		t.Errorf("JSON cell has %d keys, the output contract has 16: %s", len(cell), lines[0])
 	}
 
 	b.Reset()

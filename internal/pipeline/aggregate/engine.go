@@ -194,6 +194,11 @@ func (e *engine) prepare(inputs map[string]Input) error {
 				return fmt.Errorf("indicator %q: denominator: %w", ind.Name, err)
 			}
 		}
+		if ind.Measure == spec.Ratio && ind.Numerator.Aggregate == spec.Sum && ind.Denominator.Aggregate == spec.Sum && sameRows(ir.num, ir.den) {
+			if ir.cross, err = e.crossOperand(ir.num, ir.den); err != nil {
+				return fmt.Errorf("indicator %q: %w", ind.Name, err)
+			}
+		}
 		e.runs = append(e.runs, ir)
 	}
 	for _, s := range e.sources {
@@ -230,6 +235,29 @@ func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*opera
 		return nil, err
 	}
 	s.ops = append(s.ops, o)
+	e.ops[key] = o
+	return o, nil
+}
+
+// crossOperand returns the operand summing num's column × den's column over their common
+// rows, creating it once. Only a Ratio of two columns of the same rows reads one, so the
+// scan of every other plan is unchanged.
+func (e *engine) crossOperand(num, den *operandState) (*operandState, error) {
+	key := "cross\x00" + num.key + "\x00" + den.key
+	if o, ok := e.ops[key]; ok {
+		return o, nil
+	}
+	o := &operandState{key: key, op: num.op, grain: num.grain, src: num.src}
+	if err := o.bind(e.dims); err != nil {
+		return nil, err
+	}
+	pc, pi, err := o.src.read(den.op.Column)
+	if err != nil {
+		return nil, err
+	}
+	o.cross, o.pairCol, o.pairPerUnit = true, pi, pc.ValueKind != spec.RowTotal
+	o.integer = false // products are summed as floats
+	o.src.ops = append(o.src.ops, o)
 	e.ops[key] = o
 	return o, nil
 }

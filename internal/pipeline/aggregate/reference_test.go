@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -591,7 +592,7 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		}
 		if c.Suppressed {
 			suppressed++
-			if c.Value != nil || c.Numerator != nil || c.Denominator != nil || c.N != nil || c.CILower != nil || c.CIUpper != nil {
+			if c.Value != nil || c.Numerator != nil || c.Denominator != nil || c.N != nil || c.CILower != nil || c.CIUpper != nil || c.Flags != nil {
 				rep.errorf("suppressed cell %s publishes value %s, numerator %s, denominator %s, n %s, interval [%s, %s]",
 					k, fmtPtr(c.Value), fmtPtr(c.Numerator), fmtPtr(c.Denominator), fmtPtr(c.N), fmtPtr(c.CILower), fmtPtr(c.CIUpper))
 			}
@@ -626,6 +627,7 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		case rc.Denominator != nil && (c.Denominator == nil || !closeTo(*c.Denominator, rc.Denominator, true, 0)):
 			rep.errorf("cell %s (%s): denominator %s, want %s", k, rc.Measure, fmtPtr(c.Denominator), ratFloat(rc.Denominator))
 		}
+		checkFlags(rep, k, c, rc)
 		if c.CILower != nil && c.CIUpper != nil && c.Value != nil {
 			lo, hi, v := *c.CILower, *c.CIUpper, *c.Value
 			slack := 1e-9 * math.Max(1, math.Abs(v))
@@ -635,6 +637,31 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		}
 	}
 	return published, suppressed
+}
+
+// checkFlags checks a published value's reliability flags: reliable exactly when it has
+// none, and the flags on n as the reference counts it (20 events for counts and rates, 30
+// units for the others).
+func checkFlags(rep *report, k string, c *aggregate.Cell, rc *refCell) {
+	if c.Flags == nil {
+		rep.errorf("cell %s (%s) publishes a value without its reliability flags", k, rc.Measure)
+		return
+	}
+	if c.Reliable != (len(c.Flags) == 0) {
+		rep.errorf("cell %s (%s): reliable %v with flags %q", k, rc.Measure, c.Reliable, c.Flags)
+	}
+	flag, min := "n<30", int64(30)
+	switch rc.Measure {
+	case spec.Count, spec.Rate, spec.DistinctCount:
+		flag, min = "events<20", 20
+	}
+	events := rc.N
+	if rc.Measure == spec.Rate {
+		events = ratInt(rc.Numerator)
+	}
+	if has := slices.Contains(c.Flags, flag); has != (events < min) {
+		rep.errorf("cell %s (%s) of n %d: flags %q, want %q exactly when below %d", k, rc.Measure, events, c.Flags, flag, min)
+	}
 }
 
 func kOf(res *aggregate.Result, ind string) int {
