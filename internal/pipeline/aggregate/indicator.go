@@ -357,7 +357,8 @@ func unitSums(op spec.Operand, st State, value float64) (sum, sumSq float64) {
 // ratio is Σnumerator / Σdenominator by the delta method. When both operands are columns
 // of the same rows (paired), each unit contributes a pair and the estimator's variance
 // uses their covariance (Cochran 1977, §6.3): Σ(numᵢ − R·denᵢ)² over the units. Else the
-// operands are treated as independent (they may come from different sources).
+// operands are independent (other sources, or other filters), each sum with the
+// compound-Poisson variance of a Sum (a count's, its Poisson variance).
 func ratio(ind *spec.Indicator, c *cell, paired bool) stats.Estimate {
 	sumNum, sqNum := unitSums(ind.Numerator, c.num, c.numerator)
 	sumDen, sqDen := unitSums(*ind.Denominator, c.den, c.denominator)
@@ -375,14 +376,7 @@ func ratio(ind *spec.Indicator, c *cell, paired bool) stats.Estimate {
 		}
 		return stats.Ratio(float64(c.num.Units), sumNum, sumDen, sqNum, sqDen, xy)
 	}
-	nNum, nDen := float64(c.num.Units), float64(c.den.Units)
-	if ind.Numerator.Aggregate == spec.Sum {
-		nNum = float64(c.num.N)
-	}
-	if ind.Denominator.Aggregate == spec.Sum {
-		nDen = float64(c.den.N)
-	}
-	return stats.RatioIndependent(nNum, sumNum, sqNum, nDen, sumDen, sqDen)
+	return stats.RatioCompoundPoisson(sumNum, sqNum, sumDen, sqDen)
 }
 
 func (ir *indicatorRun) describe(c *cell) string {

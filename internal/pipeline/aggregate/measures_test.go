@@ -116,3 +116,69 @@ func TestWorkedSumOfOnesIsACount(t *testing.T) {
 		}
 	}
 }
+
+// The same units as microdata and as rows with a frequency give the same paired Ratio:
+// PerUnit values stand for each of a row's people, RowTotals for all of them. Units
+// (1,2) (1,2) (3,5) (4,6) (4,6) (4,6): Σa = 17, Σb = 27, R = 0.629630, Σa² = 59,
+// Σb² = 141, Σab = 91; Σ(a − R·b)² = 59 − 2R·91 + R²·141 = 0.304527,
+// Var = 6/5 · 0.304527 / 729, SE = 0.022389.
+func TestWorkedPairedRatioWithFrequencies(t *testing.T) {
+	units := [][3]float64{{1, 2, 2}, {3, 5, 1}, {4, 6, 3}} // a, b, people
+	cols := func(kind string) []colDef {
+		return []colDef{{Name: "date", Type: spec.TypeDate}, {Name: "a", Type: spec.TypeNumber, ValueKind: kind}, {Name: "b", Type: spec.TypeNumber, ValueKind: kind}, {Name: "w", Type: spec.TypeInteger}}
+	}
+	day := mustCivil("2024-03-01")
+	micro := &table{Source: "micro", Cols: cols(spec.PerUnit)}
+	perUnit := &table{Source: "perunit", Cols: cols(spec.PerUnit), Frequency: "w"}
+	rowTotal := &table{Source: "rowtotal", Cols: cols(spec.RowTotal), Frequency: "w"}
+	for _, u := range units {
+		for range int(u[2]) {
+			micro.Rows = append(micro.Rows, map[string]any{"date": day, "a": u[0], "b": u[1], "w": int64(1)})
+		}
+		perUnit.Rows = append(perUnit.Rows, map[string]any{"date": day, "a": u[0], "b": u[1], "w": int64(u[2])})
+		rowTotal.Rows = append(rowTotal.Rows, map[string]any{"date": day, "a": u[0] * u[2], "b": u[1] * u[2], "w": int64(u[2])})
+	}
+	var inds []spec.Indicator
+	for _, src := range []string{"micro", "perunit", "rowtotal"} {
+		inds = append(inds, spec.Indicator{Name: src, Measure: spec.Ratio, Grain: spec.GrainYear, MinCellSize: 1,
+			Numerator:   spec.Operand{Source: src, Aggregate: spec.Sum, Column: "a", TimeColumn: "date"},
+			Denominator: &spec.Operand{Source: src, Aggregate: spec.Sum, Column: "b", TimeColumn: "date"}})
+	}
+	p := smallPlan("UTC", nil, inds...)
+	env := newEnv(t, "UTC", nil, false)
+	res := env.run(p, farFuture, micro, perUnit, rowTotal)
+	cells := cellsByKey(t, res)
+	for _, src := range []string{"micro", "perunit", "rowtotal"} {
+		c := cells[cellKey(src, "2024-01-01", nil)]
+		if c == nil || c.Value == nil || c.CILower == nil {
+			t.Fatalf("%s: %+v, want a value with an interval", src, c)
+		}
+		se := stats.SEFromInterval(stats.Interval{Lower: *c.CILower, Upper: *c.CIUpper})
+		if !near(*c.Value, 17.0/27, 1e-12) || !near(se, 0.022389, 1e-5) {
+			t.Errorf("%s: %g with SE %g, want 0.629630 with SE 0.022389", src, *c.Value, se)
+		}
+	}
+}
+
+// Operands of different sources are independent, each with a compound-Poisson variance: a
+// Count is never taken as fixed. 40 events over 80: R = 0.5, SE = R·√(1/40 + 1/80) =
+// 0.096825, interval 0.5 ± 0.189773.
+func TestWorkedRatioOfIndependentCounts(t *testing.T) {
+	mk := func(src string, n int) *table {
+		tb := &table{Source: src, Cols: []colDef{{Name: "date", Type: spec.TypeDate}}}
+		tb.Rows = rowsOf(n, map[string]any{"date": mustCivil("2024-03-01")})
+		return tb
+	}
+	p := smallPlan("UTC", nil, spec.Indicator{Name: "r", Measure: spec.Ratio, Grain: spec.GrainYear, MinCellSize: 1,
+		Numerator:   spec.Operand{Source: "x", Aggregate: spec.Count, TimeColumn: "date"},
+		Denominator: &spec.Operand{Source: "y", Aggregate: spec.Count, TimeColumn: "date"}})
+	env := newEnv(t, "UTC", nil, false)
+	res := env.run(p, farFuture, mk("x", 40), mk("y", 80))
+	c := cellsByKey(t, res)[cellKey("r", "2024-01-01", nil)]
+	if c == nil || c.Value == nil || c.CILower == nil {
+		t.Fatalf("%+v, want a value with an interval", c)
+	}
+	if *c.Value != 0.5 || !near(*c.CILower, 0.310228, 1e-5) || !near(*c.CIUpper, 0.689772, 1e-5) {
+		t.Errorf("40/80: %g [%g, %g], want 0.5 [0.310228, 0.689772]", *c.Value, *c.CILower, *c.CIUpper)
+	}
+}

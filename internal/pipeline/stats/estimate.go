@@ -166,6 +166,27 @@ func RatioIndependent(nNum, sumNum, sumSqNum, nDen, sumDen, sumSqDen float64) Es
 	return Estimate{Value: r, SE: se, CI: normalInterval(r, se), Defined: true, HasCI: true}
 }
 
+// RatioCompoundPoisson returns R = Σnum/Σden where numerator and denominator come from
+// different units (different sources, or the same source with other filters), each sum
+// with the compound-Poisson variance of [Sum] (Σx²; a count's units contribute 1 each,
+// so a count gets its Poisson variance), and the delta method
+//
+//	Var(R) ≈ (Σnum² + R²·Σden²) / (Σden)².
+//
+// Unlike [RatioIndependent], a count operand is not taken as fixed: a ratio of two
+// independent counts x/y has Var ≈ R²(1/x + 1/y).
+func RatioCompoundPoisson(sumNum, sumSqNum, sumDen, sumSqDen float64) Estimate {
+	if !finite(sumNum, sumSqNum, sumDen, sumSqDen) || sumSqNum < 0 || sumSqDen < 0 {
+		return undefined("invalid sums")
+	}
+	if sumDen == 0 {
+		return undefined("denominator sums to 0")
+	}
+	r := sumNum / sumDen
+	se := math.Sqrt(math.FMA(r*r, sumSqDen, sumSqNum)) / math.Abs(sumDen)
+	return Estimate{Value: r, SE: se, CI: normalInterval(r, se), Defined: true, HasCI: true}
+}
+
 // Rate returns per × events/population. The events are Poisson with the
 // Garwood interval; the population (a census count) is treated as fixed, so
 // the interval is per/population times the Garwood interval and

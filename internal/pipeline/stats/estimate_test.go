@@ -150,6 +150,25 @@ func TestRatioIndependent(t *testing.T) {
 	}
 }
 
+func TestRatioCompoundPoisson(t *testing.T) {
+	// Numerator units {1,2,3,4,5}: Σ = 15, Σx² = 55. Denominator units {10,20,30}: Σ = 60,
+	// Σy² = 1,400. R = 0.25, Var = (55 + 0.0625·1,400)/3,600 = 142.5/3,600,
+	// SE = 0.198956, interval 0.25 ± 0.389946.
+	e := RatioCompoundPoisson(15, 55, 60, 1400)
+	if !near(e.Value, 0.25, 1e-12) || !near(e.SE, 0.198956, 1e-6) {
+		t.Errorf("RatioCompoundPoisson = %+v, want 0.25 with SE 0.198956", e)
+	}
+	checkInterval(t, "RatioCompoundPoisson", e.CI, -0.139946, 0.639946, 1e-5)
+	// Two independent counts, 40 / 80: R = 0.5, Var = R²(1/40 + 1/80) = 0.009375,
+	// SE 0.096825 (a count is never taken as fixed).
+	if c := RatioCompoundPoisson(40, 40, 80, 80); !near(c.SE, 0.096825, 1e-5) {
+		t.Errorf("40/80 as counts: SE %g, want 0.096825", c.SE)
+	}
+	if z := RatioCompoundPoisson(3, 9, 0, 0); z.Defined {
+		t.Errorf("denominator 0: %+v, want undefined", z)
+	}
+}
+
 func TestRate(t *testing.T) {
 	// 10 events in 1,000 people per 1,000: 10 per 1,000, Garwood [4.795, 18.390].
 	e := Rate(10, 1000, 1000)
