@@ -1514,8 +1514,18 @@ func attackWorld(t testing.TB, rng *rand.Rand) (*world, *table) {
 	w.first, w.last = first, first.addDays(span-1)
 	pFlag := 0.3 + 0.4*rng.Float64()
 	rows := 120 + rng.IntN(iterations(400, 700))
+	// About one month in four has no rows at all: no data, so its periods are missing and
+	// everyone knows the quarters and years around it lack those months.
+	gap := map[int]bool{}
+	for m := first.monthIndex() + 1; m <= w.last.monthIndex(); m++ {
+		gap[m] = rng.IntN(4) == 0
+	}
 	for range rows {
-		r := map[string]any{"date": first.addDays(rng.IntN(span)), "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6))}
+		day := first.addDays(rng.IntN(span))
+		for gap[day.monthIndex()] {
+			day = first.addDays(rng.IntN(span))
+		}
+		r := map[string]any{"date": day, "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6))}
 		for _, d := range w.dims {
 			wts := w.dimWeights[d.Name][:len(d.Values)]
 			wts = append(slices.Clone(wts), w.dimWeights[d.Name][len(w.dimWeights[d.Name])-1])
