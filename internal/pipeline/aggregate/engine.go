@@ -194,7 +194,8 @@ func (e *engine) prepare(inputs map[string]Input) error {
 				return fmt.Errorf("indicator %q: denominator: %w", ind.Name, err)
 			}
 		}
-		if ind.Measure == spec.Ratio && ind.Numerator.Aggregate == spec.Sum && ind.Denominator.Aggregate == spec.Sum && sameRows(ir.num, ir.den) {
+		ir.pairs = ind.Measure == spec.Ratio && ir.den != nil && sameRows(ir.num, ir.den)
+		if ir.pairs && ind.Numerator.Aggregate == spec.Sum && ind.Denominator.Aggregate == spec.Sum {
 			if ir.cross, err = e.crossOperand(ir.num, ir.den); err != nil {
 				return fmt.Errorf("indicator %q: %w", ind.Name, err)
 			}

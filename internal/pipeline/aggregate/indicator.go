@@ -87,8 +87,10 @@ type indicatorRun struct {
 	grain period.Grain
 	num   *operandState
 	den   *operandState
-	// cross accumulates Σ numerator × denominator when a Ratio's operands are two Sum
-	// columns of the same rows (nil otherwise).
+	// pairs: a Ratio whose operands read the same rows (sameRows), so each unit carries a
+	// numerator and a denominator value; cross then accumulates Σ numerator × denominator
+	// when both are Sum columns (nil otherwise).
+	pairs bool
 	cross *operandState
 
 	sets   []*cellSet
@@ -209,6 +211,7 @@ func (ir *indicatorRun) measure(e *engine) error {
 			}
 		}
 		partial := ir.grain.Next(start) > e.asOfDay
+		paired := ir.pairs && numOrd == denOrd // the same rows of the same period
 		for si, cs := range ir.sets {
 			nums := rollup(ir.num, numOrd, cs)
 			var dens []State
@@ -234,7 +237,7 @@ func (ir *indicatorRun) measure(e *engine) error {
 				if xy != nil {
 					c.xy = xy[gi].Total(false)
 				}
-				if err := ir.value(c, denOrd >= 0, ir.paired(numOrd, denOrd)); err != nil {
+				if err := ir.value(c, denOrd >= 0, paired); err != nil {
 					return fmt.Errorf("cell %s: %w", ir.describe(c), err)
 				}
 				ir.cells = append(ir.cells, c)
@@ -337,12 +340,6 @@ func sameRows(num, den *operandState) bool {
 	a, _ := json.Marshal(num.op.Filters)
 	b, _ := json.Marshal(den.op.Filters)
 	return string(a) == string(b)
-}
-
-// paired reports whether a cell's Ratio pairs its operands unit by unit: they read the
-// same rows and the same period.
-func (ir *indicatorRun) paired(numOrd, denOrd int32) bool {
-	return ir.ind.Measure == spec.Ratio && ir.den != nil && numOrd == denOrd && sameRows(ir.num, ir.den)
 }
 
 // unitSums returns, for one operand of a Ratio, Σ value and Σ value² over its units: a
