@@ -15,7 +15,9 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
-// parseAsOf reads the --as-of flag; empty means now (the zero time).
+// parseAsOf reads the --as-of flag, a calendar date in the Initiative's time zone (the
+// engine takes the date as written, never shifting it across zones); empty means today
+// (the zero time).
 func parseAsOf(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil

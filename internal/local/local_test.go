@@ -96,13 +96,13 @@ func TestPrintFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &cell); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note"} {
+	for _, key := range []string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note", "flags"} {
 		if _, ok := cell[key]; !ok {
 			t.Errorf("JSON cell lacks %q: %s", key, lines[0])
 		}
 	}
-	if len(cell) != 15 {
-		t.Errorf("JSON cell has %d keys, the output contract has 15: %s", len(cell), lines[0])
+	if len(cell) != 16 {
+		t.Errorf("JSON cell has %d keys, the output contract has 16: %s", len(cell), lines[0])
 	}
 
 	b.Reset()
@@ -112,13 +112,20 @@ func TestPrintFormats(t *testing.T) {
 	if got := strings.Count(b.String(), "\n"); got < len(out.Results[0].Cells)+1 {
 		t.Errorf("CSV has %d lines for %d cells", got, len(out.Results[0].Cells))
 	}
+	// Every output says why a cell is unreliable.
+	if header, _, _ := strings.Cut(b.String(), "\n"); !strings.HasSuffix(header, ",note,flags") {
+		t.Errorf("CSV header %q lacks the flags column", header)
+	}
+	if !strings.Contains(b.String(), ",events<20\n") || !strings.Contains(b.String(), ",cp-width\n") {
+		t.Error("CSV has no cell flagged events<20 and no cell flagged cp-width; the samples have both")
+	}
 
 	b.Reset()
 	if err := Print(&b, FormatTable, out.Results); err != nil {
 		t.Fatal(err)
 	}
 	table := b.String()
-	for _, want := range []string{"indicator kindergarten-readiness", "—", "— suppressed:", "headline", "equity race_ethnicity"} {
+	for _, want := range []string{"indicator kindergarten-readiness", "—", "— suppressed:", "headline", "equity race_ethnicity", "events<20", "cp-width"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q", want)
 		}

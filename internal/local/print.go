@@ -50,7 +50,7 @@ func num(v *float64) string {
 
 func printCSV(w io.Writer, results []*aggregate.Result) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note"})
+	_ = cw.Write([]string{"namespace", "initiative", "indicator", "period", "dimensions", "value", "numerator", "denominator", "n", "suppressed", "ciLower", "ciUpper", "reliable", "partial", "note", "flags"})
 	for _, r := range results {
 		for _, c := range r.Cells {
 			dims, _ := json.Marshal(c.Dimensions)
@@ -59,7 +59,7 @@ func printCSV(w io.Writer, results []*aggregate.Result) error {
 				n = strconv.FormatInt(*c.N, 10)
 			}
 			_ = cw.Write([]string{c.Namespace, c.Initiative, c.Indicator, c.Period, string(dims), num(c.Value), num(c.Numerator), num(c.Denominator), n,
-				strconv.FormatBool(c.Suppressed), num(c.CILower), num(c.CIUpper), strconv.FormatBool(c.Reliable), strconv.FormatBool(c.Partial), c.Note})
+				strconv.FormatBool(c.Suppressed), num(c.CILower), num(c.CIUpper), strconv.FormatBool(c.Reliable), strconv.FormatBool(c.Partial), c.Note, strings.Join(c.Flags, ";")})
 		}
 	}
 	cw.Flush()
@@ -126,6 +126,10 @@ func printTable(w io.Writer, results []*aggregate.Result) error {
 				line := "  headline " + h.Period + ": "
 				if h.Value != nil {
 					line += fmtValue(*h.Value)
+					if !h.Reliable {
+						line += " * (" + strings.Join(h.Flags, ", ") + ")"
+						anyUnreliable = true
+					}
 				} else {
 					line += "— (" + h.Note + ")"
 				}
@@ -165,6 +169,7 @@ func printTable(w io.Writer, results []*aggregate.Result) error {
 					val = fmtValue(*c.Value)
 					if !c.Reliable {
 						val += " *"
+						note = strings.Join(c.Flags, ", ")
 						anyUnreliable = true
 					}
 				}
@@ -205,7 +210,8 @@ func printTable(w io.Writer, results []*aggregate.Result) error {
 		fmt.Fprintln(w, "— suppressed: fewer than k people, or a cell that would let a suppressed one be recomputed")
 	}
 	if anyUnreliable {
-		fmt.Fprintln(w, "* unreliable: too few events or too wide an interval (NCHS and CDC WONDER standards)")
+		fmt.Fprintln(w, "* unreliable, and why (NCHS and CDC WONDER standards): n<30 fewer than 30 units, events<20 fewer than 20 events,")
+		fmt.Fprintln(w, "  cp-width a Clopper–Pearson interval 0.30 wide or more, cp-relative-width wider than 0.05 and 130% of the value, rse RSE 30% or more")
 	}
 	if anyPartial {
 		fmt.Fprintln(w, "(partial) the period is not complete yet; it is left out of change and on-track judgements")

@@ -21,7 +21,8 @@ import (
 // Options are the settings of a local run.
 type Options struct {
 	Store *store.Store
-	// AsOf decides which periods are complete; default now.
+	// AsOf decides which periods are complete: its calendar date, as a date in each
+	// Initiative's time zone (see aggregate.Options); default today.
 	AsOf time.Time
 	// Log receives progress and warnings (stderr).
 	Log io.Writer

@@ -42,7 +42,11 @@ type ReadAtSeeker interface {
 
 // Options are the settings of one run.
 type Options struct {
-	// AsOf decides which periods are complete; default time.Now().
+	// AsOf decides which periods are complete: a period is complete once its last day is
+	// before AsOf's calendar date. The date is AsOf's year, month and day as written (in
+	// AsOf's own location), taken as a date in the Initiative's time zone: 2026-01-01 is
+	// 2026-01-01 there, whatever zone it was parsed in. Zero means today in the
+	// Initiative's zone.
 	AsOf time.Time
 	// Workers is the number of goroutines scanning a snapshot; default GOMAXPROCS. The
 	// result does not depend on it.
@@ -59,9 +63,6 @@ type Result struct {
 
 // Run computes every indicator of p from the inputs (by source name).
 func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts Options) (*Result, error) {
-	if opts.AsOf.IsZero() {
-		opts.AsOf = time.Now()
-	}
 	if opts.Workers < 1 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -69,7 +70,7 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
 	}
-	asOfDay := period.DayOf(opts.AsOf.In(loc))
+	asOfDay := asOfDay(opts.AsOf, loc)
 	dims := map[string]spec.Dimension{}
 	for _, d := range p.Dimensions {
 		dims[d.Name] = d
@@ -88,7 +89,6 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		}
 		res.Inputs[name] = s.man.ID
 	}
-	e.spans = spans(e.ops)
 	for _, ir := range e.runs {
 		if err := ir.measure(e); err != nil {
 			return nil, fmt.Errorf("indicator %q: %w", ir.ind.Name, err)
@@ -105,6 +105,16 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 	return res, nil
 }
 
+// asOfDay is the as-of date: AsOf's calendar date, never shifted into loc (an instant
+// parsed as midnight UTC would otherwise fall on the day before west of Greenwich), or
+// today in loc.
+func asOfDay(asOf time.Time, loc *time.Location) int32 {
+	if asOf.IsZero() {
+		return period.DayOf(time.Now().In(loc))
+	}
+	return period.DayOf(asOf)
+}
+
 type engine struct {
 	plan    *spec.Aggregate
 	dims    map[string]spec.Dimension
@@ -112,27 +122,6 @@ type engine struct {
 	ops     map[string]*operandState
 	runs    []*indicatorRun
 	asOfDay int32
-	// spans holds, per source and time column, the first and last day its periods cover.
-	spans map[string][2]int32
-}
-
-func spanKey(o *operandState) string { return o.op.Source + "\x00" + o.op.TimeColumn }
-
-// spans returns the days covered by the periods found, per source and time column, over
-// every operand and grain reading them.
-func spans(ops map[string]*operandState) map[string][2]int32 {
-	out := map[string][2]int32{}
-	for _, o := range ops {
-		for _, s := range o.tl.starts {
-			first, last := s, o.grain.Next(s)-1
-			k := spanKey(o)
-			if r, ok := out[k]; ok {
-				first, last = min(first, r[0]), max(last, r[1])
-			}
-			out[k] = [2]int32{first, last}
-		}
-	}
-	return out
 }
 
 // prepare builds the sources' cubes and the operand states the indicators need.
@@ -205,6 +194,12 @@ func (e *engine) prepare(inputs map[string]Input) error {
 				return fmt.Errorf("indicator %q: denominator: %w", ind.Name, err)
 			}
 		}
+		ir.pairs = ind.Measure == spec.Ratio && ir.den != nil && sameRows(ir.num, ir.den)
+		if ir.pairs && ind.Numerator.Aggregate == spec.Sum && ind.Denominator.Aggregate == spec.Sum {
+			if ir.cross, err = e.crossOperand(ir.num, ir.den); err != nil {
+				return fmt.Errorf("indicator %q: %w", ind.Name, err)
+			}
+		}
 		e.runs = append(e.runs, ir)
 	}
 	for _, s := range e.sources {
@@ -241,6 +236,29 @@ func (e *engine) operand(op spec.Operand, g period.Grain, distinct bool) (*opera
 		return nil, err
 	}
 	s.ops = append(s.ops, o)
+	e.ops[key] = o
+	return o, nil
+}
+
+// crossOperand returns the operand summing num's column × den's column over their common
+// rows, creating it once. Only a Ratio of two columns of the same rows reads one, so the
+// scan of every other plan is unchanged.
+func (e *engine) crossOperand(num, den *operandState) (*operandState, error) {
+	key := "cross\x00" + num.key + "\x00" + den.key
+	if o, ok := e.ops[key]; ok {
+		return o, nil
+	}
+	o := &operandState{key: key, op: num.op, grain: num.grain, src: num.src}
+	if err := o.bind(e.dims); err != nil {
+		return nil, err
+	}
+	pc, pi, err := o.src.read(den.op.Column)
+	if err != nil {
+		return nil, err
+	}
+	o.cross, o.pairCol, o.pairPerUnit = true, pi, pc.ValueKind != spec.RowTotal
+	o.integer = false // products are summed as floats
+	o.src.ops = append(o.src.ops, o)
 	e.ops[key] = o
 	return o, nil
 }

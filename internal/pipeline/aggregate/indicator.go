@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -63,6 +64,9 @@ type cell struct {
 	gi    int
 
 	num, den State
+	// xy is Σ numerator × denominator over the cell's units, for a Ratio of two columns of
+	// the same rows (indicatorRun.cross).
+	xy       float64
 	distinct int64
 	// Values of the measure.
 	numerator, denominator float64
@@ -70,6 +74,8 @@ type cell struct {
 	n                      int64
 	est                    stats.Estimate
 	reliable               bool
+	// flags say why the cell is unreliable (stats.Flag…); none when it is reliable.
+	flags []string
 
 	primary, singleton, suppressed bool
 	partial                        bool
@@ -81,6 +87,11 @@ type indicatorRun struct {
 	grain period.Grain
 	num   *operandState
 	den   *operandState
+	// pairs: a Ratio whose operands read the same rows (sameRows), so each unit carries a
+	// numerator and a denominator value; cross then accumulates Σ numerator × denominator
+	// when both are Sum columns (nil otherwise).
+	pairs bool
+	cross *operandState
 
 	sets   []*cellSet
 	starts []int32
@@ -181,18 +192,14 @@ func latestAtOrBefore(o *operandState, start int32) int32 {
 func (ir *indicatorRun) measure(e *engine) error {
 	ir.buildSets(e)
 	ind := ir.ind
-	// The periods published: every period of the grain across the days the source's rows
-	// cover in this time column, empty ones included. A period left out would tell an
-	// attacker it is empty, and let them subtract it from a longer period.
+	// The periods published: those of the grain in which the source has rows in this time
+	// column, whatever the filters. A period without any row is no data, not a zero: it
+	// is left out, which tells everyone it is empty (protection takes it as known empty).
 	base := ir.num
 	if ind.Measure == spec.Proportion {
 		base = ir.den
 	}
-	if r, ok := e.spans[spanKey(base)]; ok {
-		for start := ir.grain.Start(r[0]); start <= r[1]; start = ir.grain.Next(start) {
-			ir.starts = append(ir.starts, start)
-		}
-	}
+	ir.starts = slices.Sorted(slices.Values(base.tl.starts))
 	for _, start := range ir.starts {
 		numOrd := ordinalOf(ir.num, start)
 		denOrd := int32(-1)
@@ -204,6 +211,7 @@ func (ir *indicatorRun) measure(e *engine) error {
 			}
 		}
 		partial := ir.grain.Next(start) > e.asOfDay
+		paired := ir.pairs && numOrd == denOrd // the same rows of the same period
 		for si, cs := range ir.sets {
 			nums := rollup(ir.num, numOrd, cs)
 			var dens []State
@@ -214,6 +222,10 @@ func (ir *indicatorRun) measure(e *engine) error {
 			if ind.Measure == spec.DistinctCount {
 				distinct = rollupDistinct(ir.num, numOrd, cs)
 			}
+			var xy []State
+			if ir.cross != nil {
+				xy = rollup(ir.cross, numOrd, cs)
+			}
 			for gi := 0; gi < cs.size; gi++ {
 				c := &cell{start: start, set: si, gi: gi, num: nums[gi], partial: partial}
 				if dens != nil {
@@ -222,7 +234,10 @@ func (ir *indicatorRun) measure(e *engine) error {
 				if distinct != nil {
 					c.distinct = distinct[gi]
 				}
-				if err := ir.value(c, denOrd >= 0); err != nil {
+				if xy != nil {
+					c.xy = xy[gi].Total(false)
+				}
+				if err := ir.value(c, denOrd >= 0, paired); err != nil {
 					return fmt.Errorf("cell %s: %w", ir.describe(c), err)
 				}
 				ir.cells = append(ir.cells, c)
@@ -240,7 +255,7 @@ func operandValue(op spec.Operand, st State, integer bool) float64 {
 	return float64(st.Units)
 }
 
-func (ir *indicatorRun) value(c *cell, haveDen bool) error {
+func (ir *indicatorRun) value(c *cell, haveDen, paired bool) error {
 	ind := ir.ind
 	k := int64(ind.MinCellSize)
 	switch ind.Measure {
@@ -248,23 +263,23 @@ func (ir *indicatorRun) value(c *cell, haveDen bool) error {
 		c.n = c.num.Units
 		c.numerator = float64(c.n)
 		c.est = stats.Count(c.numerator)
-		c.reliable, _ = stats.CountReliable(c.numerator)
+		c.flags = stats.CountFlags(c.numerator)
 	case spec.Sum:
 		c.n = c.num.N
 		c.numerator = c.num.Total(ir.num.integer)
 		c.est = stats.Sum(float64(c.n), c.numerator, c.num.SumSquares())
-		c.reliable, _ = stats.SumReliable(c.est.Value, c.est.SE)
+		c.flags = stats.UnitsFlags(float64(c.n), c.est.Value, c.est.SE)
 	case spec.Mean:
 		c.n = c.num.N
 		c.numerator = c.num.Total(ir.num.integer)
 		c.denominator, c.hasDen = float64(c.n), true
 		c.est = stats.Mean(float64(c.n), c.numerator, c.num.SumSquares())
-		c.reliable, _ = stats.MeanReliable(float64(c.n), c.est.Value, c.est.SE)
+		c.flags = stats.UnitsFlags(float64(c.n), c.est.Value, c.est.SE)
 	case spec.DistinctCount:
 		c.n = c.distinct
 		c.numerator = float64(c.n)
 		c.est = stats.Estimate{Value: c.numerator, Defined: true, Note: ""}
-		c.reliable, _ = stats.CountReliable(c.numerator)
+		c.flags = stats.CountFlags(c.numerator)
 	case spec.Proportion:
 		num := operandValue(ind.Numerator, c.num, ir.num.integer)
 		den := operandValue(*ind.Denominator, c.den, ir.den.integer)
@@ -274,7 +289,7 @@ func (ir *indicatorRun) value(c *cell, haveDen bool) error {
 		c.numerator, c.denominator, c.hasDen = num, den, true
 		c.n = int64(den)
 		c.est = stats.Proportion(num, den)
-		c.reliable, _ = stats.ProportionReliable(num, den)
+		c.flags = stats.ProportionFlags(num, den)
 		if c.n > 0 {
 			c.primary = c.n < k || num < float64(k) || den-num < float64(k)
 			c.singleton = c.n == 1 || num == 1 || den-num == 1
@@ -292,16 +307,19 @@ func (ir *indicatorRun) value(c *cell, haveDen bool) error {
 		c.denominator, c.hasDen = operandValue(*ind.Denominator, c.den, ir.den.integer), true
 		if ind.Measure == spec.Rate {
 			c.est = stats.Rate(c.numerator, c.denominator, ind.Per)
-			c.reliable, _ = stats.RateReliable(c.numerator)
+			c.flags = stats.CountFlags(c.numerator)
 		} else {
-			c.est = ratio(ind, c, ir)
-			c.reliable, _ = stats.RatioReliable(c.est.Value, c.est.SE)
+			c.est = ratio(ind, c, paired)
+			c.flags = stats.UnitsFlags(float64(c.n), c.est.Value, c.est.SE)
 		}
 		if c.denominator <= 0 {
 			c.est = stats.Estimate{Note: "no denominator for this period and group"}
-			c.reliable = false
 		}
 	}
+	if !c.est.Defined {
+		c.flags = nil
+	}
+	c.reliable = c.est.Defined && len(c.flags) == 0
 	if ind.Measure != spec.Proportion && c.n > 0 {
 		c.primary = c.n < k
 		c.singleton = c.n == 1
@@ -312,18 +330,50 @@ func (ir *indicatorRun) value(c *cell, haveDen bool) error {
 	return nil
 }
 
-// ratio is Σnumerator / Σdenominator by the delta method, the operands treated as
-// independent (they may come from different sources).
-func ratio(ind *spec.Indicator, c *cell, ir *indicatorRun) stats.Estimate {
-	nNum, nDen := float64(c.num.Units), float64(c.den.Units)
-	sqNum, sqDen := float64(c.num.Units), float64(c.den.Units) // counts: each unit contributes 1²
-	if ind.Numerator.Aggregate == spec.Sum {
-		nNum, sqNum = float64(c.num.N), c.num.SumSquares()
+// sameRows reports whether a Ratio's operands read the same rows: one source, time column
+// and grain, and the same filters (canonical, so their order does not matter). Each unit
+// then carries a numerator and a denominator value, which covary.
+func sameRows(num, den *operandState) bool {
+	if num.src != den.src || num.tl != den.tl {
+		return false
 	}
-	if ind.Denominator.Aggregate == spec.Sum {
-		nDen, sqDen = float64(c.den.N), c.den.SumSquares()
+	a, _ := json.Marshal(num.op.Filters)
+	b, _ := json.Marshal(den.op.Filters)
+	return string(a) == string(b)
+}
+
+// unitSums returns, for one operand of a Ratio, Σ value and Σ value² over its units: a
+// Count's units each contribute 1.
+func unitSums(op spec.Operand, st State, value float64) (sum, sumSq float64) {
+	if op.Aggregate == spec.Sum {
+		return value, st.SumSquares()
 	}
-	return stats.RatioIndependent(nNum, c.numerator, sqNum, nDen, c.denominator, sqDen)
+	return value, float64(st.Units)
+}
+
+// ratio is Σnumerator / Σdenominator by the delta method. When both operands are columns
+// of the same rows (paired), each unit contributes a pair and the estimator's variance
+// uses their covariance (Cochran 1977, §6.3): Σ(numᵢ − R·denᵢ)² over the units. Else the
+// operands are independent (other sources, or other filters), each sum with the
+// compound-Poisson variance of a Sum (a count's, its Poisson variance).
+func ratio(ind *spec.Indicator, c *cell, paired bool) stats.Estimate {
+	sumNum, sqNum := unitSums(ind.Numerator, c.num, c.numerator)
+	sumDen, sqDen := unitSums(*ind.Denominator, c.den, c.denominator)
+	if paired {
+		var xy float64
+		switch numSum, denSum := ind.Numerator.Aggregate == spec.Sum, ind.Denominator.Aggregate == spec.Sum; {
+		case numSum && denSum:
+			xy = c.xy
+		case numSum: // × 1 per unit
+			xy = sumNum
+		case denSum:
+			xy = sumDen
+		default:
+			xy = float64(c.num.Units)
+		}
+		return stats.Ratio(float64(c.num.Units), sumNum, sumDen, sqNum, sqDen, xy)
+	}
+	return stats.RatioCompoundPoisson(sumNum, sqNum, sumDen, sqDen)
 }
 
 func (ir *indicatorRun) describe(c *cell) string {

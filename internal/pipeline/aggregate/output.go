@@ -26,8 +26,12 @@ type Cell struct {
 	CILower     *float64          `json:"ciLower"`
 	CIUpper     *float64          `json:"ciUpper"`
 	Reliable    bool              `json:"reliable"`
-	Partial     bool              `json:"partial"`
-	Note        string            `json:"note"`
+	// Flags say why a published value is unreliable (stats.Flag…: "n<30", "events<20",
+	// "cp-width", "cp-relative-width", "rse"); empty when it is reliable, null when the
+	// cell publishes no value.
+	Flags   []string `json:"flags"`
+	Partial bool     `json:"partial"`
+	Note    string   `json:"note"`
 }
 
 // IndicatorResult is an indicator's headline, equity summaries and progress.
@@ -55,7 +59,9 @@ type Headline struct {
 	Gap      *float64 `json:"gap,omitempty"`
 	Progress *float64 `json:"progress,omitempty"`
 	Reliable bool     `json:"reliable"`
-	Note     string   `json:"note,omitempty"`
+	// Flags say why the headline is unreliable, as a cell's do.
+	Flags []string `json:"flags,omitempty"`
+	Note  string   `json:"note,omitempty"`
 }
 
 // EquitySummary summarises one dimension in one period, over published groups only.
@@ -103,6 +109,12 @@ func statPtr(s stats.Stat) *float64 {
 		return nil
 	}
 	return finite(s.Value)
+}
+
+// publishedFlags are the flags of a cell publishing a value: never nil, so a reliable
+// cell says so with an empty list.
+func (c *cell) publishedFlags() []string {
+	return append([]string{}, c.flags...)
 }
 
 // published reports whether a cell publishes a value.
@@ -153,7 +165,7 @@ func (ir *indicatorRun) finish(e *engine) {
 		h := &Headline{Period: period.Format(last.start)}
 		if last.published() {
 			// Reliability depends on n: it is published only with the value.
-			h.Value, h.N, h.Reliable = finite(last.est.Value), ptr(last.n), last.reliable
+			h.Value, h.N, h.Reliable, h.Flags = finite(last.est.Value), ptr(last.n), last.reliable, slices.Clone(last.flags)
 		} else {
 			h.Note = last.est.Note
 			if last.suppressed {
@@ -354,6 +366,7 @@ func (ir *indicatorRun) output(p *spec.Aggregate) []Cell {
 				oc.CILower, oc.CIUpper = finite(c.est.CI.Lower), finite(c.est.CI.Upper)
 			}
 			oc.Reliable = c.reliable
+			oc.Flags = c.publishedFlags()
 			oc.Note = c.est.Note
 		}
 		out = append(out, oc)

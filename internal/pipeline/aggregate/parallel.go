@@ -270,7 +270,8 @@ func (s *source) fork(scr *scratch) *source {
 	ops := map[*operandState]*operandState{}
 	for i, o := range s.ops {
 		no := &operandState{key: o.key, op: o.op, grain: o.grain, src: &f, valueCol: o.valueCol, integer: o.integer,
-			perUnit: o.perUnit, distinct: o.distinct, subset: o.subset, filters: o.filters, tl: tls[o.tl]}
+			perUnit: o.perUnit, distinct: o.distinct, subset: o.subset, filters: o.filters, tl: tls[o.tl],
+			cross: o.cross, pairCol: o.pairCol, pairPerUnit: o.pairPerUnit}
 		f.ops[i] = no
 		ops[o] = no
 	}

@@ -31,6 +31,7 @@ var ResultSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "reliable", Type: arrow.FixedWidthTypes.Boolean},
 	{Name: "partial", Type: arrow.FixedWidthTypes.Boolean},
 	{Name: "note", Type: arrow.BinaryTypes.String},
+	{Name: "flags", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
 }, nil)
 
 // WriteParquet writes cells as the result table.
@@ -66,6 +67,7 @@ func WriteParquet(w io.Writer, cells []Cell) error {
 		b.Field(12).(*array.BooleanBuilder).Append(c.Reliable)
 		b.Field(13).(*array.BooleanBuilder).Append(c.Partial)
 		b.Field(14).(*array.StringBuilder).Append(c.Note)
+		appendFlags(b.Field(15).(*array.ListBuilder), c.Flags)
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
@@ -78,4 +80,17 @@ func WriteParquet(w io.Writer, cells []Cell) error {
 		return fmt.Errorf("writing result table: %w", err)
 	}
 	return fw.Close()
+}
+
+// appendFlags appends a cell's flags: null when it publishes no value (nil flags).
+func appendFlags(lb *array.ListBuilder, flags []string) {
+	if flags == nil {
+		lb.AppendNull()
+		return
+	}
+	lb.Append(true)
+	vb := lb.ValueBuilder().(*array.StringBuilder)
+	for _, f := range flags {
+		vb.Append(f)
+	}
 }

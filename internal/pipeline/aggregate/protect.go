@@ -131,6 +131,7 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	slices.Sort(bounds)
 	bounds = slices.Compact(bounds)
 	atoms := max(len(bounds)-1, 0)
+	empty := emptyAtoms(runs, bounds)
 	inner := atoms * cube * len(patterns)
 	if inner > 1<<24 {
 		return fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", src.name, inner)
@@ -176,7 +177,7 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 			key := fmt.Sprintf("%s/%010d/%s/%v", gk, c.start, cs.key(), codes)
 			vec := func(base int) func() []int32 {
 				return func() []int32 {
-					return innerCells(bounds, c.start, ir.grain.Next(c.start), cube, dims, strides, sizes, cs.dims, codes, patterns, base)
+					return innerCells(bounds, empty, c.start, ir.grain.Next(c.start), cube, dims, strides, sizes, cs.dims, codes, patterns, base)
 				}
 			}
 			if db < 0 {
@@ -215,10 +216,28 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	}
 }
 
+// emptyAtoms marks the atoms of time known to hold no unit: those outside every period an
+// indicator publishes. An indicator publishes every period of its grain in which the
+// source has rows, so a day outside its periods has none, and everyone can tell (the
+// period is missing). Such an atom is a known zero: it is left out of every vector (a
+// quarter whose February has no rows sums January and March only), so the algebra sees
+// what an attacker subtracts.
+func emptyAtoms(runs []*indicatorRun, bounds []int32) []bool {
+	empty := make([]bool, max(len(bounds)-1, 0))
+	for _, ir := range runs {
+		for a := range empty {
+			// Atoms never straddle a published period's boundary.
+			_, covered := slices.BinarySearch(ir.starts, ir.grain.Start(bounds[a]))
+			empty[a] = empty[a] || !covered
+		}
+	}
+	return empty
+}
+
 // innerCells lists the inner cells a published cell of one base sums: every atom inside
-// [from, to), every cube cell whose codes match the cell's groups, and every membership
-// pattern that contains the base.
-func innerCells(bounds []int32, from, to int32, cube int, dims []string, strides, sizes []int, setDims []string, codes []int, patterns []uint32, base int) []int32 {
+// [from, to) that may hold units, every cube cell whose codes match the cell's groups,
+// and every membership pattern that contains the base.
+func innerCells(bounds []int32, empty []bool, from, to int32, cube int, dims []string, strides, sizes []int, setDims []string, codes []int, patterns []uint32, base int) []int32 {
 	first := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= from })
 	last := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= to })
 	pos := make([]int, len(setDims))
@@ -247,6 +266,9 @@ func innerCells(bounds []int32, from, to int32, cube int, dims []string, strides
 	np := int32(len(patterns))
 	out := make([]int32, 0, (last-first)*len(match)*len(pats))
 	for a := first; a < last; a++ {
+		if empty[a] {
+			continue
+		}
 		for _, c := range match {
 			for _, p := range pats {
 				out = append(out, (int32(a*cube)+c)*np+p)

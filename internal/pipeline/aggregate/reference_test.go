@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -388,23 +389,23 @@ func (r *reference) groupCombos(set []string) []map[string]string {
 	return combos
 }
 
-// dayRange is the first and last local date of a table's time column (rows without one
-// aside).
-func (r *reference) dayRange(source, col string) (first, last civil, ok bool) {
+// periodsWithRows lists, in order, the periods of the indicator's grain holding a row of
+// the table's time column.
+func (r *reference) periodsWithRows(source, col string, ind *spec.Indicator) []civil {
+	seen := map[civil]bool{}
+	var out []civil
 	for _, row := range r.tables[source].Rows {
-		d, has := refLocalDate(row[col], r.loc)
-		if !has {
+		d, ok := refLocalDate(row[col], r.loc)
+		if !ok {
 			continue
 		}
-		if !ok || d.before(first) {
-			first = d
+		if s := refPeriodStart(d, ind.Grain, ind.FiscalYearStartMonth); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
-		if !ok || last.before(d) {
-			last = d
-		}
-		ok = true
 	}
-	return first, last, ok
+	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	return out
 }
 
 // cells computes every cell of every indicator, and per indicator the units left out for
@@ -412,41 +413,9 @@ func (r *reference) dayRange(source, col string) (first, last civil, ok bool) {
 func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 	out := map[string]*refCell{}
 	noPeriod := map[string]int64{}
-	// Every period of an indicator's grain across the days the source's rows cover in the
-	// time column is published, empty periods included: a period left out would tell an
-	// attacker it is empty. The days covered: from the first day of the period holding the
-	// first row to the last day of the period holding the last row, at the grain of any
-	// operand reading that source and time column (filters aside: they choose the units,
-	// not the calendar).
-	type span struct{ first, end civil } // end is exclusive
-	spans := map[string]*span{}
-	for i := range r.plan.Indicators {
-		ind := &r.plan.Indicators[i]
-		ops := []spec.Operand{ind.Numerator}
-		if ind.Denominator != nil {
-			ops = append(ops, *ind.Denominator)
-		}
-		for _, op := range ops {
-			first, last, ok := r.dayRange(op.Source, op.TimeColumn)
-			if !ok {
-				continue
-			}
-			st := refPeriodStart(first, ind.Grain, ind.FiscalYearStartMonth)
-			end := refNext(refPeriodStart(last, ind.Grain, ind.FiscalYearStartMonth), ind.Grain)
-			key := op.Source + "\x00" + op.TimeColumn
-			sp := spans[key]
-			if sp == nil {
-				spans[key] = &span{st, end}
-				continue
-			}
-			if st.before(sp.first) {
-				sp.first = st
-			}
-			if sp.end.before(end) {
-				sp.end = end
-			}
-		}
-	}
+	// The periods of an indicator's grain in which the source has at least one row with a
+	// time value (filters aside: they choose the units, not the calendar). A period without
+	// any row is no data: it is not published at all.
 	for i := range r.plan.Indicators {
 		ind := &r.plan.Indicators[i]
 		k := int64(ind.MinCellSize)
@@ -456,16 +425,11 @@ func (r *reference) cells() (map[string]*refCell, map[string]int64) {
 		if ind.Denominator != nil {
 			den = r.evaluate(*ind.Denominator, ind)
 		}
-		var starts []civil
 		baseOp := ind.Numerator
 		if ind.Measure == spec.Proportion {
 			baseOp = *ind.Denominator
 		}
-		if sp := spans[baseOp.Source+"\x00"+baseOp.TimeColumn]; sp != nil {
-			for s := refPeriodStart(sp.first, ind.Grain, ind.FiscalYearStartMonth); s.before(sp.end); s = refNext(s, ind.Grain) {
-				starts = append(starts, s)
-			}
-		}
+		starts := r.periodsWithRows(baseOp.Source, baseOp.TimeColumn, ind)
 		for _, start := range starts {
 			// The denominator's period: the same one, or with LatestAvailable the latest at
 			// or before the numerator's.
@@ -628,7 +592,7 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		}
 		if c.Suppressed {
 			suppressed++
-			if c.Value != nil || c.Numerator != nil || c.Denominator != nil || c.N != nil || c.CILower != nil || c.CIUpper != nil {
+			if c.Value != nil || c.Numerator != nil || c.Denominator != nil || c.N != nil || c.CILower != nil || c.CIUpper != nil || c.Flags != nil {
 				rep.errorf("suppressed cell %s publishes value %s, numerator %s, denominator %s, n %s, interval [%s, %s]",
 					k, fmtPtr(c.Value), fmtPtr(c.Numerator), fmtPtr(c.Denominator), fmtPtr(c.N), fmtPtr(c.CILower), fmtPtr(c.CIUpper))
 			}
@@ -663,6 +627,7 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		case rc.Denominator != nil && (c.Denominator == nil || !closeTo(*c.Denominator, rc.Denominator, true, 0)):
 			rep.errorf("cell %s (%s): denominator %s, want %s", k, rc.Measure, fmtPtr(c.Denominator), ratFloat(rc.Denominator))
 		}
+		checkFlags(rep, k, c, rc)
 		if c.CILower != nil && c.CIUpper != nil && c.Value != nil {
 			lo, hi, v := *c.CILower, *c.CIUpper, *c.Value
 			slack := 1e-9 * math.Max(1, math.Abs(v))
@@ -672,6 +637,31 @@ func compareWithReference(t testing.TB, label string, res *aggregate.Result, ref
 		}
 	}
 	return published, suppressed
+}
+
+// checkFlags checks a published value's reliability flags: reliable exactly when it has
+// none, and the flags on n as the reference counts it (20 events for counts and rates, 30
+// units for the others).
+func checkFlags(rep *report, k string, c *aggregate.Cell, rc *refCell) {
+	if c.Flags == nil {
+		rep.errorf("cell %s (%s) publishes a value without its reliability flags", k, rc.Measure)
+		return
+	}
+	if c.Reliable != (len(c.Flags) == 0) {
+		rep.errorf("cell %s (%s): reliable %v with flags %q", k, rc.Measure, c.Reliable, c.Flags)
+	}
+	flag, min := "n<30", int64(30)
+	switch rc.Measure {
+	case spec.Count, spec.Rate, spec.DistinctCount:
+		flag, min = "events<20", 20
+	}
+	events := rc.N
+	if rc.Measure == spec.Rate {
+		events = ratInt(rc.Numerator)
+	}
+	if has := slices.Contains(c.Flags, flag); has != (events < min) {
+		rep.errorf("cell %s (%s) of n %d: flags %q, want %q exactly when below %d", k, rc.Measure, events, c.Flags, flag, min)
+	}
 }
 
 func kOf(res *aggregate.Result, ind string) int {
@@ -875,7 +865,7 @@ func TestWorkedISOWeekAcrossYearBoundary(t *testing.T) {
 	want := map[string]float64{"2020-12-21": 1, "2020-12-28": 4, "2021-01-04": 1}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
+		if c.Value != nil { // a period without rows is not published at all
 			got[c.Period] = *c.Value
 		}
 	}
@@ -907,7 +897,7 @@ func TestWorkedFiscalYearStartingInAugust(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
+		if c.Value != nil { // a period without rows is not published at all
 			got[c.Indicator+"|"+c.Period] = *c.Value
 		}
 	}
@@ -947,7 +937,7 @@ func TestWorkedTimestampWithoutOffsetIsLocal(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, c := range res.Cells {
-		if c.Value != nil && *c.Value != 0 { // empty periods may be published as 0
+		if c.Value != nil { // a period without rows is not published at all
 			got[c.Indicator+"|"+c.Period] = *c.Value
 		}
 	}

@@ -56,6 +56,7 @@ type scratch struct {
 	mask   []byte    // an operand's filter result, a bit per row
 	fslots []int32   // an operand's slots after its filters
 	vslots []int32   // an operand's slots without null values
+	prod   []float64 // a cross operand's products
 }
 
 func (s *source) column(name string) (store.SnapshotColumn, int, error) {
@@ -89,6 +90,11 @@ type operandState struct {
 	// subset: a Proportion's numerator summing a RowTotal column counts a subset of people.
 	subset  bool
 	filters []boundFilter
+	// cross: the operand sums, per unit, its value column × the pair column (a Ratio of two
+	// columns of the same rows needs Σ num·den); pairPerUnit is the pair column's kind.
+	cross       bool
+	pairCol     int
+	pairPerUnit bool
 
 	// tl assigns rows to periods; operands reading the same time column at the same grain
 	// share it, so each row's period is found once per batch.
@@ -590,6 +596,10 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	if o.valueCol < 0 {
 		return
 	}
+	if o.cross {
+		o.scanCross(cols, slots, weights)
+		return
+	}
 	vcol := cols[o.valueCol]
 	if vcol.NullN() > 0 {
 		scr.vslots = keepSlots(scr.vslots, slots, vcol.NullBitmapBytes(), vcol.Data().Offset())
@@ -633,6 +643,51 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 			}
 		}
 	}
+}
+
+// scanCross adds, by slot, the product of the value and pair columns of every row (0 when
+// either is null), per unit: with a frequency w, a row of PerUnit values stands for w units
+// of x·y, a row of RowTotals for w units of (x/w)·(y/w), a mixed row for x·y in all.
+func (o *operandState) scanCross(cols []arrow.Array, slots []int32, weights []int64) {
+	scr := o.src.scr
+	n := len(slots)
+	scr.prod = slices.Grow(scr.prod[:0], n)[:n]
+	prod := scr.prod
+	xs, ys := cols[o.valueCol], cols[o.pairCol]
+	for i := range prod {
+		prod[i] = 0
+		if xs.IsValid(i) && ys.IsValid(i) {
+			prod[i] = floatAt(xs, i) * floatAt(ys, i)
+		}
+	}
+	if weights != nil {
+		switch {
+		case o.perUnit && o.pairPerUnit:
+			for i, w := range weights[:n] {
+				prod[i] *= float64(w)
+			}
+		case !o.perUnit && !o.pairPerUnit:
+			for i, w := range weights[:n] {
+				if w > 0 {
+					prod[i] /= float64(w)
+				} else {
+					prod[i] = 0
+				}
+			}
+		}
+	}
+	addCompensated(prod, slots, nil, false, o.acc.sum, o.acc.sumC)
+}
+
+// floatAt is row i of an Integer or Number column.
+func floatAt(a arrow.Array, i int) float64 {
+	switch a := a.(type) {
+	case *array.Int64:
+		return float64(a.Value(i))
+	case *array.Float64:
+		return a.Value(i)
+	}
+	return 0
 }
 
 // keepSlots returns, in dst, slots with every row whose bit (off+i of bits) is clear sent

@@ -92,17 +92,21 @@ func Mean(n, sum, sumSq float64) Estimate {
 	}
 }
 
-// Sum returns Σx over n contributing units with the normal interval
-// Σx ± Z95·SE, where the sum is treated as n·mean and
-// SE = n·s/√n = √n·s. The interval needs n ≥ 2.
+// Sum returns Σx over n contributing units with the normal interval Σx ± Z95·SE and the
+// compound-Poisson standard error SE = √Σx²: the number of units is as random as the
+// values they carry (a count of events, each with its amount), so the variance of the
+// sum, Var(Σx) = E[N]·E[x²], is estimated by Σx². A sum of ones is then a count, with
+// the count's SE √n; an interval conditional on n (√n·s) would give it SE 0. A cell
+// without units has the value 0 and no interval (nothing says how large its units'
+// values are).
 func Sum(n, sum, sumSq float64) Estimate {
-	if !finite(n, sum, sumSq) || n < 0 {
+	if !finite(n, sum, sumSq) || n < 0 || sumSq < 0 {
 		return undefined("invalid sums")
 	}
-	if n < 2 {
-		return valueOnly(sum, "normal interval needs at least 2 units")
+	if n == 0 {
+		return valueOnly(sum, "no units in this cell")
 	}
-	se := math.Sqrt(n * sampleVariance(n, sum, sumSq))
+	se := math.Sqrt(sumSq)
 	return Estimate{Value: sum, SE: se, CI: normalInterval(sum, se), Defined: true, HasCI: true}
 }
 
@@ -159,6 +163,27 @@ func RatioIndependent(nNum, sumNum, sumSqNum, nDen, sumDen, sumSqDen float64) Es
 	vNum := nNum * sampleVariance(nNum, sumNum, sumSqNum)
 	vDen := nDen * sampleVariance(nDen, sumDen, sumSqDen)
 	se := math.Sqrt(vNum+r*r*vDen) / math.Abs(sumDen)
+	return Estimate{Value: r, SE: se, CI: normalInterval(r, se), Defined: true, HasCI: true}
+}
+
+// RatioCompoundPoisson returns R = Σnum/Σden where numerator and denominator come from
+// different units (different sources, or the same source with other filters), each sum
+// with the compound-Poisson variance of [Sum] (Σx²; a count's units contribute 1 each,
+// so a count gets its Poisson variance), and the delta method
+//
+//	Var(R) ≈ (Σnum² + R²·Σden²) / (Σden)².
+//
+// Unlike [RatioIndependent], a count operand is not taken as fixed: a ratio of two
+// independent counts x/y has Var ≈ R²(1/x + 1/y).
+func RatioCompoundPoisson(sumNum, sumSqNum, sumDen, sumSqDen float64) Estimate {
+	if !finite(sumNum, sumSqNum, sumDen, sumSqDen) || sumSqNum < 0 || sumSqDen < 0 {
+		return undefined("invalid sums")
+	}
+	if sumDen == 0 {
+		return undefined("denominator sums to 0")
+	}
+	r := sumNum / sumDen
+	se := math.Sqrt(math.FMA(r*r, sumSqDen, sumSqNum)) / math.Abs(sumDen)
 	return Estimate{Value: r, SE: se, CI: normalInterval(r, se), Defined: true, HasCI: true}
 }
 

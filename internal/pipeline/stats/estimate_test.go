@@ -65,17 +65,51 @@ func TestMeanLargeOffset(t *testing.T) {
 }
 
 func TestSum(t *testing.T) {
-	// {1..5}: Σ = 15, SE = √5·s = √5·1.581139 = 3.535534, ±1.96·SE = 6.929519.
-	e := Sum(sums(1, 2, 3, 4, 5))
-	if !near(e.Value, 15, 1e-12) || !near(e.SE, 3.535534, 1e-6) {
-		t.Errorf("Sum = %g (SE %g), want 15 (SE 3.535534)", e.Value, e.SE)
+	// Compound Poisson: SE = √Σx².
+	for _, tc := range []struct {
+		name           string
+		xs             []float64
+		value, se      float64
+		lower, upper   float64
+		defined, hasCI bool
+		note           string
+	}{
+		// {1..5}: Σ = 15, Σx² = 55, SE = √55 = 7.416198, ±1.96·SE = 14.535479.
+		{"1..5", []float64{1, 2, 3, 4, 5}, 15, 7.416198, 0.464521, 29.535479, true, true, ""},
+		// 25 ones: a count of 25, SE √25 = 5 as for the Count, 25 ± 9.799820.
+		{"25 ones", ones(25), 25, 5, 15.200180, 34.799820, true, true, ""},
+		// One unit of 4: SE 4, 4 ± 7.839856.
+		{"n = 1", []float64{4}, 4, 4, -3.839856, 11.839856, true, true, ""},
+		// Values of 0: SE 0, the interval is the value.
+		{"zeros", []float64{0, 0, 0}, 0, 0, 0, 0, true, true, ""},
+		// No units: the value 0, no interval, and the note says why.
+		{"no units", nil, 0, math.NaN(), 0, 0, true, false, "no units in this cell"},
+	} {
+		e := Sum(sums(tc.xs...))
+		if e.Defined != tc.defined || e.HasCI != tc.hasCI || e.Note != tc.note || !near(e.Value, tc.value, 1e-12) {
+			t.Errorf("%s: Sum = %+v, want value %g, defined %v, interval %v, note %q", tc.name, e, tc.value, tc.defined, tc.hasCI, tc.note)
+			continue
+		}
+		if !tc.hasCI {
+			continue
+		}
+		if !near(e.SE, tc.se, 1e-6) {
+			t.Errorf("%s: SE %g, want %g", tc.name, e.SE, tc.se)
+		}
+		checkInterval(t, tc.name, e.CI, tc.lower, tc.upper, 1e-5)
 	}
-	checkInterval(t, "Sum", e.CI, 8.070481, 21.929519, 1e-5)
+	// The same data as a Count: 25 events, SE 5.
+	if c := Count(25); c.SE != Sum(sums(ones(25)...)).SE {
+		t.Errorf("a sum of 25 ones has SE %g, the Count of 25 %g", Sum(sums(ones(25)...)).SE, c.SE)
+	}
+}
 
-	one := Sum(sums(4))
-	if !one.Defined || one.HasCI || one.Value != 4 {
-		t.Errorf("Sum of one unit = %+v", one)
+func ones(n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = 1
 	}
+	return out
 }
 
 func TestRatio(t *testing.T) {
@@ -113,6 +147,25 @@ func TestRatioIndependent(t *testing.T) {
 	e := RatioIndependent(nn, sn, ssn, nd, sd, ssd)
 	if !near(e.Value, 0.25, 1e-12) || !near(e.SE, 0.093169, 1e-6) {
 		t.Errorf("RatioIndependent = %+v, want 0.25 with SE 0.093169", e)
+	}
+}
+
+func TestRatioCompoundPoisson(t *testing.T) {
+	// Numerator units {1,2,3,4,5}: Σ = 15, Σx² = 55. Denominator units {10,20,30}: Σ = 60,
+	// Σy² = 1,400. R = 0.25, Var = (55 + 0.0625·1,400)/3,600 = 142.5/3,600,
+	// SE = 0.198956, interval 0.25 ± 0.389946.
+	e := RatioCompoundPoisson(15, 55, 60, 1400)
+	if !near(e.Value, 0.25, 1e-12) || !near(e.SE, 0.198956, 1e-6) {
+		t.Errorf("RatioCompoundPoisson = %+v, want 0.25 with SE 0.198956", e)
+	}
+	checkInterval(t, "RatioCompoundPoisson", e.CI, -0.139946, 0.639946, 1e-5)
+	// Two independent counts, 40 / 80: R = 0.5, Var = R²(1/40 + 1/80) = 0.009375,
+	// SE 0.096825 (a count is never taken as fixed).
+	if c := RatioCompoundPoisson(40, 40, 80, 80); !near(c.SE, 0.096825, 1e-5) {
+		t.Errorf("40/80 as counts: SE %g, want 0.096825", c.SE)
+	}
+	if z := RatioCompoundPoisson(3, 9, 0, 0); z.Defined {
+		t.Errorf("denominator 0: %+v, want undefined", z)
 	}
 }
 

@@ -10,7 +10,7 @@ const (
 	// MinReliableEvents: counts and rates based on fewer events are flagged
 	// unreliable (CDC WONDER; the Poisson RSE 1/√x is 23 % or more below 20).
 	MinReliableEvents = 20
-	// MinReliableMeanN: means of fewer units are flagged unreliable.
+	// MinReliableMeanN: means, sums and ratios of fewer units are flagged unreliable.
 	MinReliableMeanN = 30
 	// MaxReliableRSE: means, sums and ratios whose relative standard error
 	// SE/|value| reaches this are flagged unreliable (NCHS convention).
@@ -163,15 +163,16 @@ func MeanReliable(n, mean, se float64) (reliable bool, reason string) {
 	return rseReliable(mean, se)
 }
 
-// SumReliable flags a sum unreliable when its RSE se/|sum| is 30 % or more.
-func SumReliable(sum, se float64) (reliable bool, reason string) {
-	return rseReliable(sum, se)
+// SumReliable flags a sum of n units unreliable when n < 30 or its RSE se/|sum| is 30 %
+// or more.
+func SumReliable(n, sum, se float64) (reliable bool, reason string) {
+	return MeanReliable(n, sum, se)
 }
 
-// RatioReliable flags a ratio unreliable when its RSE se/|ratio| is 30 % or
-// more.
-func RatioReliable(ratio, se float64) (reliable bool, reason string) {
-	return rseReliable(ratio, se)
+// RatioReliable flags a ratio over n numerator units unreliable when n < 30 or its RSE
+// se/|ratio| is 30 % or more.
+func RatioReliable(n, ratio, se float64) (reliable bool, reason string) {
+	return MeanReliable(n, ratio, se)
 }
 
 // RSE returns the relative standard error se/|value|. It is 0 when se is 0

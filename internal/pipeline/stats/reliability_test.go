@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,21 +126,78 @@ func TestMeanReliable(t *testing.T) {
 }
 
 func TestSumAndRatioReliable(t *testing.T) {
-	// From the worked Sum example: 15 with SE 3.5355, RSE 23.6 %.
-	e := Sum(sums(1, 2, 3, 4, 5))
-	if ok, reason := SumReliable(e.Value, e.SE); !ok {
-		t.Errorf("SumReliable(15, 3.54) = false (%s)", reason)
+	// {1..5}: 15 with SE √55 = 7.416, RSE 49 %, and n = 5 < 30.
+	n, sum, se := 5.0, 15.0, math.Sqrt(55)
+	if ok, reason := SumReliable(n, sum, se); ok || !strings.Contains(reason, "fewer than 30") {
+		t.Errorf("SumReliable(5, 15, 7.42) = %v (%s), want unreliable for n < 30", ok, reason)
 	}
-	// One unit: no standard error.
-	one := Sum(sums(4))
-	if ok, _ := SumReliable(one.Value, one.SE); ok {
-		t.Error("SumReliable for one unit = true, want false")
+	// 30 ones: SE √30, RSE 18 %: reliable; 29 ones are not (n < 30).
+	if ok, reason := SumReliable(30, 30, math.Sqrt(30)); !ok {
+		t.Errorf("SumReliable(30, 30, 5.48) = false (%s)", reason)
 	}
-	// Ratio 0.25 with SE 0.093169: RSE 37 %.
-	if ok, reason := RatioReliable(0.25, 0.093169); ok || !strings.Contains(reason, "37%") {
-		t.Errorf("RatioReliable(0.25, 0.093) = %v, %q; want unreliable at 37%%", ok, reason)
+	if ok, _ := SumReliable(29, 29, math.Sqrt(29)); ok {
+		t.Error("SumReliable(29, 29, 5.39) = true, want false")
 	}
-	if ok, _ := RatioReliable(0.625, 0.028527); !ok {
-		t.Error("RatioReliable(0.625, 0.0285) = false, want true")
+	// Ratio 0.25 with SE 0.093169 over 40 units: RSE 37 %.
+	if ok, reason := RatioReliable(40, 0.25, 0.093169); ok || !strings.Contains(reason, "37%") {
+		t.Errorf("RatioReliable(40, 0.25, 0.093) = %v, %q; want unreliable at 37%%", ok, reason)
+	}
+	if ok, _ := RatioReliable(40, 0.625, 0.028527); !ok {
+		t.Error("RatioReliable(40, 0.625, 0.0285) = false, want true")
+	}
+	// The same ratio over 4 units (the worked Ratio example): n < 30.
+	if ok, reason := RatioReliable(4, 0.625, 0.028527); ok || !strings.Contains(reason, "fewer than 30") {
+		t.Errorf("RatioReliable(4, 0.625, 0.0285) = %v, %q; want unreliable for n < 30", ok, reason)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []string
+		want []string
+	}{
+		{"count 0", CountFlags(0), []string{FlagFewEvents}},
+		{"count 19", CountFlags(19), []string{FlagFewEvents}},
+		{"count 20", CountFlags(20), nil},
+		// 15/30: CP [0.313, 0.687], width 0.374 ≥ 0.30.
+		{"proportion 15/30", ProportionFlags(15, 30), []string{FlagCPWidth}},
+		// 1/1: n < 30, CP [0.025, 1] width 0.975.
+		{"proportion 1/1", ProportionFlags(1, 1), []string{FlagFewUnits, FlagCPWidth}},
+		// 0/29: n < 30, CP [0, 0.119]; relative width undefined at 0.
+		{"proportion 0/29", ProportionFlags(0, 29), []string{FlagFewUnits}},
+		// 29/29 = 1: n < 30, CP [0.881, 1], width 0.119, relative width 12 %.
+		{"proportion 29/29", ProportionFlags(29, 29), []string{FlagFewUnits}},
+		// 2/100: CP [0.0024, 0.0704], width 0.068 > 0.05, relative width 340 % > 130 %.
+		{"proportion 2/100", ProportionFlags(2, 100), []string{FlagCPRelativeWidth}},
+		// 50/100: CP [0.398, 0.602], width 0.203: reliable.
+		{"proportion 50/100", ProportionFlags(50, 100), nil},
+		// 0/1000: CP [0, 0.0037]: reliable (NCHS presents it, for review).
+		{"proportion 0/1000", ProportionFlags(0, 1000), nil},
+		{"mean n = 1", UnitsFlags(1, 5, math.NaN()), []string{FlagFewUnits, FlagRSE}},
+		{"sum n = 29, RSE 19 %", UnitsFlags(29, 29, math.Sqrt(29)), []string{FlagFewUnits}},
+		{"sum n = 100, RSE 30 %", UnitsFlags(100, 10, 3), []string{FlagRSE}},
+		{"sum n = 100, value 0", UnitsFlags(100, 0, 1), []string{FlagRSE}},
+		{"ratio n = 100, RSE 10 %", UnitsFlags(100, 2, 0.2), nil},
+	} {
+		if !slices.Equal(tc.got, tc.want) {
+			t.Errorf("%s: flags %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+	// The flags agree with the reliability the reasons give, on a grid.
+	for n := 0.0; n <= 60; n++ {
+		for x := 0.0; x <= n; x++ {
+			if ok, _ := ProportionReliable(x, n); n > 0 && ok != (len(ProportionFlags(x, n)) == 0) {
+				t.Errorf("%g/%g: reliable %v, flags %q", x, n, ok, ProportionFlags(x, n))
+			}
+		}
+		if ok, _ := CountReliable(n); ok != (len(CountFlags(n)) == 0) {
+			t.Errorf("count %g: reliable %v, flags %q", n, ok, CountFlags(n))
+		}
+		for _, se := range []float64{0, 0.1 * n, 0.3 * n, math.NaN()} {
+			if ok, _ := MeanReliable(n, n, se); ok != (len(UnitsFlags(n, n, se)) == 0) {
+				t.Errorf("mean of %g units, SE %g: reliable %v, flags %q", n, se, ok, UnitsFlags(n, n, se))
+			}
+		}
 	}
 }
