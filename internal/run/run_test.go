@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/plan"
@@ -57,7 +58,7 @@ func samples(t *testing.T) (*store.Store, *spec.Aggregate) {
 	return st, p
 }
 
-func aggregate(t *testing.T, st *store.Store, p *spec.Aggregate, opts run.AggregateOptions) *run.Aggregated {
+func compute(t *testing.T, st *store.Store, p *spec.Aggregate, opts run.AggregateOptions) *run.Aggregated {
 	t.Helper()
 	opts.Now = func() time.Time { return written }
 	opts.TempDir = t.TempDir()
@@ -72,7 +73,7 @@ func aggregate(t *testing.T, st *store.Store, p *spec.Aggregate, opts run.Aggreg
 // every indicator's headline, on-track judgement and equity, the inputs and the manifest.
 func TestResultReadBackEqualsComputed(t *testing.T) {
 	st, p := samples(t)
-	out := aggregate(t, st, p, run.AggregateOptions{})
+	out := compute(t, st, p, run.AggregateOptions{})
 	if out.Reused || out.Result == nil {
 		t.Fatalf("a fresh store reused a result: %+v", out)
 	}
@@ -145,8 +146,8 @@ func mustID(t *testing.T, p *spec.Aggregate, engine string) string {
 // date or engine is another result.
 func TestSamePlanSameResult(t *testing.T) {
 	st, p := samples(t)
-	first := aggregate(t, st, p, run.AggregateOptions{Workers: 1})
-	again := aggregate(t, st, p, run.AggregateOptions{Workers: 3, Recompute: true})
+	first := compute(t, st, p, run.AggregateOptions{Workers: 1})
+	again := compute(t, st, p, run.AggregateOptions{Workers: 3, Recompute: true})
 	if again.Reused || again.Key != first.Key || again.Manifest.ID != first.Manifest.ID {
 		t.Errorf("the same plan wrote %s, then %s (reused %v)", first.Key, again.Key, again.Reused)
 	}
@@ -154,15 +155,15 @@ func TestSamePlanSameResult(t *testing.T) {
 		t.Errorf("the same plan wrote different bytes: cells %s then %s, indicators %s then %s",
 			first.Manifest.ParquetHash, again.Manifest.ParquetHash, first.Manifest.IndicatorsHash, again.Manifest.IndicatorsHash)
 	}
-	reused := aggregate(t, st, p, run.AggregateOptions{})
+	reused := compute(t, st, p, run.AggregateOptions{})
 	if !reused.Reused || reused.Result != nil || reused.Key != first.Key {
 		t.Errorf("the third run of the same plan: reused %v, key %s; want the stored %s", reused.Reused, reused.Key, first.Key)
 	}
 
 	later := *p
 	later.AsOf = "2026-12-01"
-	other := aggregate(t, st, &later, run.AggregateOptions{})
-	newer := aggregate(t, st, p, run.AggregateOptions{Engine: "v9.9.9+abc"})
+	other := compute(t, st, &later, run.AggregateOptions{})
+	newer := compute(t, st, p, run.AggregateOptions{Engine: "v9.9.9+abc"})
 	for _, o := range []*run.Aggregated{other, newer} {
 		if o.Reused || o.Manifest.ID == first.Manifest.ID {
 			t.Errorf("another as-of date or engine reused result %s", first.Manifest.ID)
@@ -196,5 +197,25 @@ func TestPinnedSnapshots(t *testing.T) {
 				t.Errorf("want an error containing %q, got %v", tc.want, err)
 			}
 		})
+	}
+}
+
+// The engine itself refuses an input that is not the snapshot the plan pins.
+func TestEngineRefusesUnpinnedInput(t *testing.T) {
+	st, p := samples(t)
+	ctx := context.Background()
+	inputs, release, err := run.OpenInputs(ctx, st, p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	q := *p
+	q.Inputs = append([]spec.Input(nil), p.Inputs...)
+	other := q.Inputs[1].Snapshot
+	q.Inputs[0].Snapshot = other
+	_, err = aggregate.Run(ctx, &q, inputs, aggregate.Options{})
+	want := `source "` + q.Inputs[0].Source + `": the plan pins snapshot ` + other
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("want an error containing %q, got %v", want, err)
 	}
 }
