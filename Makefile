@@ -48,6 +48,10 @@ fmt-check: ## Fail when a Go file is not gofmt-formatted.
 vet: ## go vet.
 	$(GO) vet ./...
 
+.PHONY: engine-deps
+engine-deps: ## Fail when the engine (internal/pipeline) links a blob SDK or Kubernetes.
+	@out=$$($(GO) list -deps ./internal/pipeline/... | grep -E 'gocloud|k8s.io' || true); if [ -n "$$out" ]; then echo "internal/pipeline links:"; echo "$$out"; exit 1; fi
+
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## golangci-lint (built from the module proxy).
 	$(GOLANGCI_LINT) run ./...
@@ -65,7 +69,7 @@ controlplane: ## Build the test control plane (kube-apiserver, etcd, kube-contro
 	hack/controlplane.sh
 
 .PHONY: test
-test: fmt-check vet verify-generated ## Unit tests and tests against the real API server.
+test: fmt-check vet engine-deps verify-generated ## Unit tests and tests against the real API server.
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./... $(TESTFLAGS)
 
 .PHONY: test-ingest-determinism

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
@@ -65,7 +65,7 @@ not promoted (too many rejected rows).`,
 				return err
 			}
 			defer st.Close()
-			res, err := ingest.Run(cmd.Context(), &p, ingest.Options{Store: st})
+			res, err := run.Ingest(cmd.Context(), st, &p, ingest.Options{})
 			var np *ingest.NotPromotedError
 			if err != nil && !errors.As(err, &np) {
 				return err
@@ -87,23 +87,29 @@ not promoted (too many rejected rows).`,
 
 func newAggregateCommand() *cobra.Command {
 	var planFile, storeURL, asOf string
+	var recompute bool
 	cmd := &cobra.Command{
 		Use:   "aggregate --plan FILE --store URL",
 		Short: "Compute every indicator of one Initiative (what the aggregation Job runs)",
-		Long: `Reads a compiled aggregation plan (JSON), opens the promoted snapshot of every source it
-reads, computes all the Initiative's indicators in one pass, and writes the result table and
-its manifest to the store. Prints the result manifest as JSON.`,
+		Long: `Reads a compiled aggregation plan (JSON), opens exactly the snapshots it pins, computes all
+the Initiative's indicators in one pass, and writes the result to the store: the cells table,
+the per-indicator results (headline, on-track, equity) and, last, the manifest naming what it
+was computed from. Prints the result manifest as JSON.
+
+The result's id is the hash of the plan and the engine version: when the store already
+holds it, nothing is computed again (unless --recompute).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var p spec.Aggregate
 			if err := readPlan(planFile, &p); err != nil {
 				return err
 			}
-			t, err := parseAsOf(asOf)
-			if err != nil {
-				return err
+			if asOf != "" {
+				if _, err := parseAsOf(asOf); err != nil {
+					return err
+				}
+				p.AsOf = asOf
 			}
-			opts := aggregate.Options{AsOf: t}
 			ctx := cmd.Context()
 			st, err := store.Open(ctx, storeURL)
 			if err != nil {
@@ -115,27 +121,22 @@ its manifest to the store. Prints the result manifest as JSON.`,
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			inputs, release, err := aggregate.OpenInputs(ctx, st, &p, tmp)
+			out, err := run.Aggregate(ctx, st, &p, run.AggregateOptions{TempDir: tmp, Recompute: recompute})
 			if err != nil {
 				return err
 			}
-			defer release()
-			res, err := aggregate.Run(ctx, &p, inputs, opts)
-			if err != nil {
-				return err
-			}
-			_, man, err := aggregate.WriteResult(ctx, st, &p, res, tmp)
-			if err != nil {
-				return err
+			if out.Reused {
+				fmt.Fprintf(cmd.ErrOrStderr(), "result %s is already in the store (%s): not computed again\n", out.Manifest.ID, st.URI(out.Key))
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(man)
+			return enc.Encode(out.Manifest)
 		},
 	}
 	cmd.Flags().StringVar(&planFile, "plan", "", "aggregation plan (JSON)")
 	cmd.Flags().StringVar(&storeURL, "store", "", "store URL (file:///path, s3://…)")
-	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD) deciding which periods are complete; default today")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD, in the Initiative's time zone) deciding which periods are complete; default the plan's, else today")
+	cmd.Flags().BoolVar(&recompute, "recompute", false, "compute and write the result even when the store holds it")
 	_ = cmd.MarkFlagRequired("plan")
 	_ = cmd.MarkFlagRequired("store")
 	return cmd

@@ -130,6 +130,16 @@ func printTable(w io.Writer, results []*aggregate.Result) error {
 						line += " * (" + strings.Join(h.Flags, ", ") + ")"
 						anyUnreliable = true
 					}
+					if h.CILower != nil && h.CIUpper != nil {
+						line += " (" + fmtValue(*h.CILower) + "–" + fmtValue(*h.CIUpper) + ")"
+					}
+					if h.Change != nil {
+						line += "  change " + fmtValue(*h.Change)
+						if h.ChangeLower != nil && h.ChangeUpper != nil {
+							line += " (" + fmtValue(*h.ChangeLower) + "–" + fmtValue(*h.ChangeUpper) + ")"
+						}
+						line += " since " + h.PreviousPeriod
+					}
 				} else {
 					line += "— (" + h.Note + ")"
 				}

@@ -15,14 +15,16 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
 // Options are the settings of a local run.
 type Options struct {
 	Store *store.Store
-	// AsOf decides which periods are complete: its calendar date, as a date in each
-	// Initiative's time zone (see aggregate.Options); default today.
+	// AsOf decides which periods are complete: its calendar date, as written, is the date
+	// in each Initiative's time zone. Default today.
 	AsOf time.Time
 	// Log receives progress and warnings (stderr).
 	Log io.Writer
@@ -71,35 +73,10 @@ func Run(ctx context.Context, m *Manifests, opts Options) (*Output, error) {
 		out.Results = append(out.Results, res)
 		out.ResultKeys = append(out.ResultKeys, key)
 	}
-	if err := orphans(m); err != nil {
-		return out, err
+	if err := plan.Orphans(m.Initiatives, m.DataSources, m.Indicators); err != nil {
+		return out, withFiles(m, err)
 	}
 	return out, nil
-}
-
-// orphans reports DataSources and Indicators whose Initiative is not among the manifests.
-func orphans(m *Manifests) error {
-	has := map[string]bool{}
-	for _, ini := range m.Initiatives {
-		has[ini.Namespace+"/"+ini.Name] = true
-	}
-	var errs plan.Errors
-	for _, ds := range m.DataSources {
-		if !has[ds.Namespace+"/"+ds.Spec.InitiativeRef.Name] {
-			errs = append(errs, &plan.Error{Kind: "DataSource", Namespace: ds.Namespace, Name: ds.Name, Field: "spec.initiativeRef.name",
-				Message: fmt.Sprintf("Initiative %q not found in namespace %q", ds.Spec.InitiativeRef.Name, ds.Namespace)})
-		}
-	}
-	for _, ind := range m.Indicators {
-		if !has[ind.Namespace+"/"+ind.Spec.InitiativeRef.Name] {
-			errs = append(errs, &plan.Error{Kind: "Indicator", Namespace: ind.Namespace, Name: ind.Name, Field: "spec.initiativeRef.name",
-				Message: fmt.Sprintf("Initiative %q not found in namespace %q", ind.Spec.InitiativeRef.Name, ind.Namespace)})
-		}
-	}
-	if len(errs) > 0 {
-		return withFiles(m, errs)
-	}
-	return nil
 }
 
 // withFiles prefixes plan errors with the file of their object.
@@ -127,21 +104,60 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 	if err != nil {
 		return nil, "", nil, withFiles(m, err)
 	}
-	var snaps []store.SnapshotManifest
 	tmp, err := os.MkdirTemp("", "backbone-local-")
 	if err != nil {
 		return nil, "", nil, err
 	}
 	defer os.RemoveAll(tmp)
+	snaps, err := ingestAll(ctx, m, ini, sources, opts, tmp)
+	if err != nil {
+		return nil, "", snaps, err
+	}
+	// The aggregation reads exactly the snapshots just ingested.
+	ids := map[string]string{}
+	for _, s := range snaps {
+		ids[s.Source] = s.ID
+	}
+	if err := plan.Pin(ap, ids); err != nil {
+		return nil, "", snaps, err
+	}
+	if !opts.AsOf.IsZero() {
+		ap.AsOf = opts.AsOf.Format(time.DateOnly)
+	}
+	if opts.PlanDir != "" {
+		if err := writePlan(opts.PlanDir, "aggregate-"+ap.Namespace+"-"+ap.Initiative+".json", ap); err != nil {
+			return nil, "", snaps, err
+		}
+	}
+	agg, err := run.Aggregate(ctx, opts.Store, ap, run.AggregateOptions{TempDir: tmp})
+	if err != nil {
+		return nil, "", snaps, err
+	}
+	// What is printed is what the store holds: the result as every other surface reads it.
+	_, res, err := result.Read(ctx, opts.Store, agg.Key)
+	if err != nil {
+		return nil, "", snaps, err
+	}
+	for _, ir := range res.Indicators {
+		if ir.NoPeriod > 0 {
+			fmt.Fprintf(opts.Log, "%s: %d units have no value in the time column and belong to no period\n", ir.Name, ir.NoPeriod)
+		}
+	}
+	return res, agg.Key, snaps, nil
+}
+
+// ingestAll ingests every DataSource of an Initiative.
+func ingestAll(ctx context.Context, m *Manifests, ini *impactv1.Initiative, sources []impactv1.DataSource, opts Options, tmp string) ([]store.SnapshotManifest, error) {
+	var snaps []store.SnapshotManifest
 	for i := range sources {
 		ds := &sources[i]
 		ip, err := plan.Ingest(ini, ds, plan.IngestOptions{AllowFileLocations: true, BaseDir: m.Dir})
 		if err != nil {
-			return nil, "", snaps, withFiles(m, err)
+			return snaps, withFiles(m, err)
 		}
 		if opts.PlanDir != "" {
 			if err := writePlan(opts.PlanDir, "ingest-"+ds.Namespace+"-"+ds.Name+".json", ip); err != nil {
-				return nil, "", snaps, err
+				return snaps, err
 			}
 		}
 		started := time.Now()
@@ -153,43 +169,20 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 				fmt.Fprintf(opts.Log, "ingesting %s: %d rows, %.0f rows/s\n", ds.Name, rows, float64(rows)/el)
 			}
 		}
-		res, err := ingest.Run(ctx, ip, ingest.Options{Store: opts.Store, TempDir: tmp, Progress: progress})
+		res, err := run.Ingest(ctx, opts.Store, ip, ingest.Options{TempDir: tmp, Progress: progress})
 		if err != nil {
 			var np *ingest.NotPromotedError
 			if errors.As(err, &np) {
 				snaps = append(snaps, res.Manifest)
 			}
-			return nil, "", snaps, fmt.Errorf("%s: DataSource %s: %w", m.File("DataSource", ds.Namespace, ds.Name), ds.Name, err)
+			return snaps, fmt.Errorf("%s: DataSource %s: %w", m.File("DataSource", ds.Namespace, ds.Name), ds.Name, err)
 		}
 		snaps = append(snaps, res.Manifest)
 		if man := res.Manifest; man.RowsRejected > 0 {
 			fmt.Fprintf(opts.Log, "%s: %d of %d rows rejected (see %s)\n", ds.Name, man.RowsRejected, man.RowsIn, opts.Store.URI(man.Rejects))
 		}
 	}
-	if opts.PlanDir != "" {
-		if err := writePlan(opts.PlanDir, "aggregate-"+ap.Namespace+"-"+ap.Initiative+".json", ap); err != nil {
-			return nil, "", snaps, err
-		}
-	}
-	inputs, release, err := aggregate.OpenInputs(ctx, opts.Store, ap, tmp)
-	if err != nil {
-		return nil, "", snaps, fmt.Errorf("initiative %s: %w", ini.Name, err)
-	}
-	defer release()
-	res, err := aggregate.Run(ctx, ap, inputs, aggregate.Options{AsOf: opts.AsOf})
-	if err != nil {
-		return nil, "", snaps, fmt.Errorf("initiative %s: %w", ini.Name, err)
-	}
-	for _, ir := range res.Indicators {
-		if ir.NoPeriod > 0 {
-			fmt.Fprintf(opts.Log, "%s: %d units have no value in the time column and belong to no period\n", ir.Name, ir.NoPeriod)
-		}
-	}
-	key, _, err := aggregate.WriteResult(ctx, opts.Store, ap, res, tmp)
-	if err != nil {
-		return nil, "", snaps, err
-	}
-	return res, key, snaps, nil
+	return snaps, nil
 }
 
 // writePlan writes a compiled plan as JSON.

@@ -16,7 +16,9 @@ import (
 // Aggregate compiles the Indicators of one Initiative into one aggregation plan, checking
 // each against the Initiative's vocabulary and its DataSources' schemas. Indicators with
 // problems are left out of the plan and reported in the returned error; the others are
-// still planned, so one broken indicator does not stop the rest.
+// still planned, so one broken indicator does not stop the rest. The plan pins the
+// snapshot each DataSource's status names (Pin replaces the pins, e.g. after a local
+// ingestion).
 func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicators []impactv1.Indicator) (*spec.Aggregate, error) {
 	p := &spec.Aggregate{
 		Namespace:  ini.Namespace,
@@ -56,6 +58,7 @@ func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicato
 		}
 		p.Indicators = append(p.Indicators, *si)
 	}
+	pinFromStatus(p, sources)
 	if len(all) > 0 {
 		return p, all
 	}

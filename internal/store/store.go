@@ -134,20 +134,34 @@ func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := s.bucket.WriteAll(ctx, key, append(b, '\n'), nil); err != nil {
+	return s.Put(ctx, key, append(b, '\n'))
+}
+
+// Put writes b to key.
+func (s *Store) Put(ctx context.Context, key string, b []byte) error {
+	if err := s.bucket.WriteAll(ctx, key, b, nil); err != nil {
 		return fmt.Errorf("writing %s: %w", key, err)
 	}
 	return nil
 }
 
-// GetJSON reads key into v. A missing key gives an error satisfying errors.Is(err, ErrNotFound).
-func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
+// Get reads key. A missing key gives an error satisfying errors.Is(err, ErrNotFound).
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.bucket.ReadAll(ctx, key)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
-			return fmt.Errorf("reading %s: %w", key, ErrNotFound)
+			return nil, fmt.Errorf("reading %s: %w", key, ErrNotFound)
 		}
-		return fmt.Errorf("reading %s: %w", key, err)
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// GetJSON reads key into v. A missing key gives an error satisfying errors.Is(err, ErrNotFound).
+func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
+	b, err := s.Get(ctx, key)
+	if err != nil {
+		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decoding %s: %w", key, err)

@@ -7,7 +7,7 @@
 // ingest times ingest.Run: the CSV read, validated and mapped, the Parquet snapshot and the
 // engine layout written, hashed and put into the file store, the manifests written.
 // aggregate times everything from opening the store to aggregate.Run's result: reading the
-// promoted manifest and opening the engine layout (aggregate.OpenInputs), the scan,
+// promoted manifest, pinning it and opening the engine layout (run.OpenInputs), the scan,
 // measures, suppression and intervals. Writing the cells for the comparison happens after the clock stops.
 package main
 
@@ -25,6 +25,7 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 
 	"github.com/backbone-dev/backbone/bench/internal/workload"
@@ -135,7 +136,10 @@ func runAggregate(planFile, dir, cellsFile string) (*workload.Report, error) {
 		return nil, err
 	}
 	defer st.Close()
-	inputs, release, err := aggregate.OpenInputs(ctx, st, &p, os.TempDir())
+	if err := pinLatest(ctx, st, &p); err != nil {
+		return nil, err
+	}
+	inputs, release, err := run.OpenInputs(ctx, st, &p, os.TempDir())
 	if err != nil {
 		return nil, err
 	}
@@ -157,4 +161,19 @@ func runAggregate(planFile, dir, cellsFile string) (*workload.Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// pinLatest pins the plan to the promoted snapshot of every source it reads: the
+// benchmark writes its plan before it ingests. (Backbone's own commands never do this:
+// their plans name the snapshots.)
+func pinLatest(ctx context.Context, st *store.Store, p *spec.Aggregate) error {
+	p.Inputs = nil
+	for _, src := range p.Sources() {
+		var m store.SnapshotManifest
+		if err := st.GetJSON(ctx, store.SourcePrefix(p.Namespace, p.Initiative, src)+"/latest.json", &m); err != nil {
+			return fmt.Errorf("source %q has no promoted snapshot: %w", src, err)
+		}
+		p.Inputs = append(p.Inputs, spec.Input{Source: src, Snapshot: m.ID})
+	}
+	return nil
 }

@@ -21,14 +21,14 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
-	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
 // Input is one source's snapshot: its manifest, its engine layout and, when the plan
 // reads text (NeedsParquet), its Parquet file. The files are read in record batches into
 // recycled buffers, so memory stays flat whatever the snapshot's size.
 type Input struct {
-	Manifest *store.SnapshotManifest
+	Manifest *layout.SnapshotManifest
 	Engine   ReadAtSeeker
 	Parquet  ReadAtSeeker
 }
@@ -42,11 +42,11 @@ type ReadAtSeeker interface {
 
 // Options are the settings of one run.
 type Options struct {
-	// AsOf decides which periods are complete: a period is complete once its last day is
-	// before AsOf's calendar date. The date is AsOf's year, month and day as written (in
-	// AsOf's own location), taken as a date in the Initiative's time zone: 2026-01-01 is
-	// 2026-01-01 there, whatever zone it was parsed in. Zero means today in the
-	// Initiative's zone.
+	// AsOf decides which periods are complete when the plan names no AsOf date: a period
+	// is complete once its last day is before AsOf's calendar date. The date is AsOf's
+	// year, month and day as written (in AsOf's own location), taken as a date in the
+	// Initiative's time zone: 2026-01-01 is 2026-01-01 there, whatever zone it was parsed
+	// in. Zero means today in the Initiative's zone.
 	AsOf time.Time
 	// Workers is the number of goroutines scanning a snapshot; default GOMAXPROCS. The
 	// result does not depend on it.
@@ -71,6 +71,11 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
 	}
 	asOfDay := asOfDay(opts.AsOf, loc)
+	if p.AsOf != "" {
+		if asOfDay, err = period.Parse(p.AsOf); err != nil {
+			return nil, fmt.Errorf("asOf %q is not a date (YYYY-MM-DD): %w", p.AsOf, err)
+		}
+	}
 	dims := map[string]spec.Dimension{}
 	for _, d := range p.Dimensions {
 		dims[d.Name] = d
@@ -142,6 +147,9 @@ func (e *engine) prepare(inputs map[string]Input) error {
 		in, ok := inputs[name]
 		if !ok || in.Manifest == nil {
 			return fmt.Errorf("no snapshot of source %q", name)
+		}
+		if id, pinned := e.plan.Snapshot(name); pinned && in.Manifest.ID != id {
+			return fmt.Errorf("source %q: the plan pins snapshot %s, the input is snapshot %s", name, id, in.Manifest.ID)
 		}
 		s := &source{name: name, man: in.Manifest, cols: map[string]int{}, reads: map[int]bool{}}
 		for i, c := range in.Manifest.Columns {

@@ -285,11 +285,20 @@ func (e *env) ingest(tb *table, enc *encoder) aggregate.Input {
 		key string
 		to  *aggregate.ReadAtSeeker
 	}{{m.Engine, &in.Engine}, {m.Parquet, &in.Parquet}} {
-		file, closer, err := aggregate.OpenObject(e.ctx, e.st, f.key, tmp)
+		name, fetched, err := e.st.Fetch(e.ctx, f.key, tmp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(closer)
+		file, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			file.Close()
+			if fetched {
+				os.Remove(name)
+			}
+		})
 		*f.to = file
 	}
 	return in

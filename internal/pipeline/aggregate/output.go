@@ -51,14 +51,21 @@ type IndicatorResult struct {
 
 // Headline is the total of the latest complete period.
 type Headline struct {
-	Period   string   `json:"period"`
-	Value    *float64 `json:"value"`
-	N        *int64   `json:"n"`
-	Change   *float64 `json:"change,omitempty"`
-	Target   *float64 `json:"target,omitempty"`
-	Gap      *float64 `json:"gap,omitempty"`
-	Progress *float64 `json:"progress,omitempty"`
-	Reliable bool     `json:"reliable"`
+	Period  string   `json:"period"`
+	Value   *float64 `json:"value"`
+	N       *int64   `json:"n"`
+	CILower *float64 `json:"ciLower,omitempty"`
+	CIUpper *float64 `json:"ciUpper,omitempty"`
+	// Change is Value minus the previous complete period's, with the normal 95 % interval
+	// of the difference of two independent estimates when both have a standard error.
+	PreviousPeriod string   `json:"previousPeriod,omitempty"`
+	Change         *float64 `json:"change,omitempty"`
+	ChangeLower    *float64 `json:"changeLower,omitempty"`
+	ChangeUpper    *float64 `json:"changeUpper,omitempty"`
+	Target         *float64 `json:"target,omitempty"`
+	Gap            *float64 `json:"gap,omitempty"`
+	Progress       *float64 `json:"progress,omitempty"`
+	Reliable       bool     `json:"reliable"`
 	// Flags say why the headline is unreliable, as a cell's do.
 	Flags []string `json:"flags,omitempty"`
 	Note  string   `json:"note,omitempty"`
@@ -87,12 +94,57 @@ type EquitySummary struct {
 	Notes            []string           `json:"notes,omitempty"`
 }
 
-// Track is the on-track judgement.
+// Track is the on-track judgement and the evidence it rests on: the change from baseline
+// with its 95 % interval (the change test), and with a trend its slope per year and the
+// projection to the target date, with their 95 % intervals.
 type Track struct {
-	OnTrack bool   `json:"onTrack"`
-	Judged  bool   `json:"judged"`
-	Method  string `json:"method"`
-	Reason  string `json:"reason"`
+	OnTrack        bool     `json:"onTrack"`
+	Judged         bool     `json:"judged"`
+	Method         string   `json:"method"`
+	Reason         string   `json:"reason"`
+	Change         *float64 `json:"change,omitempty"`
+	ChangeLower    *float64 `json:"changeLower,omitempty"`
+	ChangeUpper    *float64 `json:"changeUpper,omitempty"`
+	Improving      bool     `json:"improving"`
+	Worsening      bool     `json:"worsening"`
+	Slope          *float64 `json:"slopePerYear,omitempty"`
+	SlopeLower     *float64 `json:"slopeLower,omitempty"`
+	SlopeUpper     *float64 `json:"slopeUpper,omitempty"`
+	Projected      *float64 `json:"projected,omitempty"`
+	ProjectedLower *float64 `json:"projectedLower,omitempty"`
+	ProjectedUpper *float64 `json:"projectedUpper,omitempty"`
+}
+
+// trackOf copies the judgement with the numbers that are defined.
+func trackOf(res stats.TrackResult) *Track {
+	t := &Track{OnTrack: res.OnTrack, Judged: res.Judged, Method: res.Method, Reason: res.Reason,
+		Change: finite(res.Change), Improving: res.Improving, Worsening: res.Worsening}
+	if res.HasChangeCI {
+		t.ChangeLower, t.ChangeUpper = finite(res.ChangeCI.Lower), finite(res.ChangeCI.Upper)
+	}
+	if t.Slope = statPtr(res.Slope); t.Slope != nil {
+		t.SlopeLower, t.SlopeUpper = finite(res.SlopeCI.Lower), finite(res.SlopeCI.Upper)
+	}
+	if t.Projected = statPtr(res.Projected); t.Projected != nil && res.Method == stats.MethodTrend {
+		t.ProjectedLower, t.ProjectedUpper = finite(res.ProjectedCI.Lower), finite(res.ProjectedCI.Upper)
+	}
+	return t
+}
+
+// change is last − prev with the normal 95 % interval of a difference of independent
+// estimates, when both have a standard error.
+func change(h *Headline, last, prev *cell) {
+	h.PreviousPeriod = period.Format(prev.start)
+	if !last.published() || !prev.published() {
+		return
+	}
+	d := last.est.Value - prev.est.Value
+	h.Change = finite(d)
+	if last.est.HasCI && prev.est.HasCI {
+		if se := math.Hypot(last.est.SE, prev.est.SE); !math.IsNaN(se) && !math.IsInf(se, 0) && h.Change != nil {
+			h.ChangeLower, h.ChangeUpper = finite(d-stats.Z95*se), finite(d+stats.Z95*se)
+		}
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -166,6 +218,9 @@ func (ir *indicatorRun) finish(e *engine) {
 		if last.published() {
 			// Reliability depends on n: it is published only with the value.
 			h.Value, h.N, h.Reliable, h.Flags = finite(last.est.Value), ptr(last.n), last.reliable, slices.Clone(last.flags)
+			if last.est.HasCI {
+				h.CILower, h.CIUpper = finite(last.est.CI.Lower), finite(last.est.CI.Upper)
+			}
 		} else {
 			h.Note = last.est.Note
 			if last.suppressed {
@@ -173,10 +228,7 @@ func (ir *indicatorRun) finish(e *engine) {
 			}
 		}
 		if len(complete) > 1 {
-			prev := complete[len(complete)-2]
-			if last.published() && prev.published() {
-				h.Change = finite(last.est.Value - prev.est.Value)
-			}
+			change(h, last, complete[len(complete)-2])
 		}
 		if t := ind.Target; t != nil {
 			h.Target = ptr(t.Value)
@@ -246,8 +298,7 @@ func (ir *indicatorRun) track(complete []*cell, polarity stats.Polarity) *Track 
 	for _, c := range pub {
 		in.Trend = append(in.Trend, stats.TrendPoint{Date: dateOf(c.start), Value: c.est.Value, SE: c.est.SE})
 	}
-	res := stats.OnTrack(in)
-	return &Track{OnTrack: res.OnTrack, Judged: res.Judged, Method: res.Method, Reason: res.Reason}
+	return trackOf(stats.OnTrack(in))
 }
 
 func dateOf(day int32) time.Time {

@@ -14,7 +14,7 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/filter"
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
-	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
 // Slots. Every row of a batch is given one slot of an operand's accumulators: a cube cell
@@ -32,7 +32,7 @@ const (
 // every dimension its indicators use.
 type source struct {
 	name  string
-	man   *store.SnapshotManifest
+	man   *layout.SnapshotManifest
 	cols  map[string]int // manifest column index by name
 	reads map[int]bool   // manifest columns some operand reads
 
@@ -59,16 +59,16 @@ type scratch struct {
 	prod   []float64 // a cross operand's products
 }
 
-func (s *source) column(name string) (store.SnapshotColumn, int, error) {
+func (s *source) column(name string) (layout.SnapshotColumn, int, error) {
 	i, ok := s.cols[name]
 	if !ok {
-		return store.SnapshotColumn{}, -1, fmt.Errorf("snapshot %s of source %q has no column %q", s.man.ID, s.name, name)
+		return layout.SnapshotColumn{}, -1, fmt.Errorf("snapshot %s of source %q has no column %q", s.man.ID, s.name, name)
 	}
 	return s.man.Columns[i], i, nil
 }
 
 // read returns a column an operand reads, by manifest index.
-func (s *source) read(name string) (store.SnapshotColumn, int, error) {
+func (s *source) read(name string) (layout.SnapshotColumn, int, error) {
 	c, i, err := s.column(name)
 	if err == nil {
 		s.reads[i] = true
@@ -322,7 +322,7 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 // fill returns, in dst, the slot of every row: its period's first slot plus its cube cell.
 // Day numbers go through a lookup table of the snapshot's day range, built once, so the
 // calendar arithmetic runs per period, not per row.
-func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotManifest, dst []int32) ([]int32, error) {
+func (t *timeline) fill(cols []arrow.Array, cell []int32, man *layout.SnapshotManifest, dst []int32) ([]int32, error) {
 	n := len(cell)
 	slots := slices.Grow(dst[:0], n)[:n]
 	tcol := cols[t.timeCol]
@@ -367,7 +367,7 @@ func (t *timeline) fill(cols []arrow.Array, cell []int32, man *store.SnapshotMan
 	return slots, nil
 }
 
-func (t *timeline) buildLUT(man *store.SnapshotManifest) {
+func (t *timeline) buildLUT(man *layout.SnapshotManifest) {
 	t.lutMin = man.MinDay
 	span := int(man.MaxDay) - int(man.MinDay) + 1
 	if span < 1 || span > 1<<20 {

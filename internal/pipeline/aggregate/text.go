@@ -12,7 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
-	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
 // textReader reads the text columns an aggregation needs from a Parquet snapshot, in
@@ -98,7 +98,7 @@ func (t *textReader) close() {
 
 // NeedsParquet reports whether aggregating p reads a column of source's snapshot that only
 // its Parquet file holds (text filtered on, or whose distinct values are counted).
-func NeedsParquet(p *spec.Aggregate, source string, m *store.SnapshotManifest) bool {
+func NeedsParquet(p *spec.Aggregate, source string, m *layout.SnapshotManifest) bool {
 	only := map[string]bool{}
 	for _, c := range m.Columns {
 		if c.ParquetOnly {

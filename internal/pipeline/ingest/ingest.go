@@ -40,12 +40,23 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 	"github.com/backbone-dev/backbone/internal/pipeline/read"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
-	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
+
+// Store is where a snapshot's files and manifests go (internal/store's Store). The writer
+// needs no more, so the engine links no blob SDK.
+type Store interface {
+	Exists(ctx context.Context, key string) (bool, error)
+	// MoveFile puts a finished local file at key, taking it over.
+	MoveFile(ctx context.Context, key, file string) error
+	PutJSON(ctx context.Context, key string, v any) error
+	// URI names a key for people (in the reason a snapshot is not promoted).
+	URI(key string) string
+}
 
 // Options are the settings of one run.
 type Options struct {
-	Store *store.Store
+	Store Store
 	// TempDir holds files while they are written; default os.TempDir().
 	TempDir string
 	// Now stamps the manifest; default time.Now.
@@ -62,14 +73,14 @@ type Options struct {
 // NotPromotedError says the snapshot was written but not promoted: too many rows were
 // rejected. The manifest names the rejects file.
 type NotPromotedError struct {
-	Manifest *store.SnapshotManifest
+	Manifest *layout.SnapshotManifest
 }
 
 func (e *NotPromotedError) Error() string { return e.Manifest.Reason }
 
 // Result is the outcome of a run.
 type Result struct {
-	Manifest    store.SnapshotManifest
+	Manifest    layout.SnapshotManifest
 	ManifestKey string
 }
 
@@ -152,7 +163,7 @@ type writer struct {
 	p    *spec.Ingest
 	opts Options
 	cols []*column
-	m    store.SnapshotManifest
+	m    layout.SnapshotManifest
 
 	freq     int           // index of the frequency column, -1 without one
 	excludes []excludePred // a row is excluded when it matches every one
@@ -183,7 +194,7 @@ type excludePred struct {
 
 func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error) {
 	w := &writer{p: p, opts: opts, freq: -1, missing: newMarkers(p.MissingValues)}
-	w.m = store.SnapshotManifest{
+	w.m = layout.SnapshotManifest{
 		Namespace: p.Namespace, Initiative: p.Initiative, Source: p.Source, Partner: p.Partner,
 		SchemaHash: schemaHash(p), MinDay: math.MaxInt32, MaxDay: math.MinInt32,
 	}
@@ -198,7 +209,7 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 			w.freq = i
 		}
 		pq, eng := fieldTypes(c)
-		sc := store.SnapshotColumn{Name: c.Name, Type: c.Type, Dimension: c.Dimension, Groups: col.groups,
+		sc := layout.SnapshotColumn{Name: c.Name, Type: c.Type, Dimension: c.Dimension, Groups: col.groups,
 			ValueKind: c.ValueKind, Frequency: c.Name == p.FrequencyColumn, ParquetOnly: eng == nil}
 		w.m.Columns = append(w.m.Columns, sc)
 		pqFields = append(pqFields, arrow.Field{Name: c.Name, Type: pq, Nullable: c.Dimension == ""})
@@ -631,7 +642,7 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		}
 	}
 	st := w.opts.Store
-	prefix := store.SourcePrefix(w.p.Namespace, w.p.Initiative, w.p.Source)
+	prefix := layout.SourcePrefix(w.p.Namespace, w.p.Initiative, w.p.Source)
 	// Both files were hashed as they were written.
 	pqHash, pqBytes := w.pqSink.sum()
 	engHash, engBytes := w.engSink.sum()

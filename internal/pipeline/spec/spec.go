@@ -5,6 +5,14 @@
 // Kubernetes.
 package spec
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
 // Column types, as the API spells them.
 const (
 	TypeString    = "String"
@@ -161,11 +169,25 @@ type Indicator struct {
 	SpecHash string `json:"specHash"`
 }
 
-// Aggregate is the plan of one aggregation: every indicator of one initiative.
+// Input pins the snapshot of one source that an aggregation reads.
+type Input struct {
+	Source string `json:"source"`
+	// Snapshot is the snapshot's id, sha256:<hex of its Parquet file>.
+	Snapshot string `json:"snapshot"`
+}
+
+// Aggregate is the plan of one aggregation: every indicator of one initiative, over pinned
+// snapshots of its sources. Its Hash names the result it computes.
 type Aggregate struct {
-	Namespace  string      `json:"namespace"`
-	Initiative string      `json:"initiative"`
-	TimeZone   string      `json:"timeZone"`
+	Namespace  string `json:"namespace"`
+	Initiative string `json:"initiative"`
+	TimeZone   string `json:"timeZone"`
+	// AsOf is the calendar date (YYYY-MM-DD, in TimeZone) that decides which periods are
+	// complete. Empty until the run fills in today's date.
+	AsOf string `json:"asOf,omitempty"`
+	// Inputs pin the snapshot of every source the indicators read, sorted by source. An
+	// aggregation reads exactly these, never whichever snapshot is the latest.
+	Inputs     []Input     `json:"inputs,omitempty"`
 	Dimensions []Dimension `json:"dimensions"`
 	// ReferenceGroups maps a dimension to its fixed reference group.
 	ReferenceGroups map[string]string `json:"referenceGroups,omitempty"`
@@ -180,4 +202,60 @@ func (p *Aggregate) Dimension(name string) (Dimension, bool) {
 		}
 	}
 	return Dimension{}, false
+}
+
+// Sources returns the names of the sources the indicators read, sorted.
+func (p *Aggregate) Sources() []string {
+	var out []string
+	for _, ind := range p.Indicators {
+		ops := []Operand{ind.Numerator}
+		if ind.Denominator != nil {
+			ops = append(ops, *ind.Denominator)
+		}
+		for _, op := range ops {
+			if !slices.Contains(out, op.Source) {
+				out = append(out, op.Source)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Snapshot returns the snapshot id the plan pins for a source.
+func (p *Aggregate) Snapshot(source string) (string, bool) {
+	for _, in := range p.Inputs {
+		if in.Source == source {
+			return in.Snapshot, in.Snapshot != ""
+		}
+	}
+	return "", false
+}
+
+// Unpinned returns the sources the indicators read that the plan pins no snapshot of.
+func (p *Aggregate) Unpinned() []string {
+	var out []string
+	for _, s := range p.Sources() {
+		if _, ok := p.Snapshot(s); !ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Hash is the content hash of the plan as computed by an engine version: sha256 of the
+// plan's JSON (struct fields in declaration order, map keys sorted, so the same plan always
+// gives the same bytes) after the engine version. It covers the pinned inputs, the as-of
+// date, the vocabulary and every indicator with its spec hash: whatever changes a number
+// changes the hash.
+func (p *Aggregate) Hash(engine string) (string, error) {
+	b, err := json.Marshal(struct {
+		Engine string     `json:"engine"`
+		Plan   *Aggregate `json:"plan"`
+	}{engine, p})
+	if err != nil {
+		return "", fmt.Errorf("hashing the aggregation plan: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }

@@ -1,4 +1,8 @@
-package store
+// Package layout names the objects of Backbone's store and describes the manifests that
+// list them, as plain values: it links no blob SDK, so the engine (internal/pipeline) can
+// read a snapshot's manifest and the ingest writer can name its keys without linking
+// gocloud.dev. internal/store does the I/O.
+package layout
 
 import (
 	"path"
@@ -14,9 +18,13 @@ import (
 //	<ns>/<initiative>/sources/<source>/rejects/<sha256>.csv       rows that failed, with reasons
 //	<ns>/<initiative>/sources/<source>/snapshots/<sha256>.json    manifest, written last
 //	<ns>/<initiative>/sources/<source>/latest.json                the promoted snapshot's manifest
-//	<ns>/<initiative>/results/<sha256>.parquet                    result table
+//	<ns>/<initiative>/results/<sha256>.parquet                    result cells
+//	<ns>/<initiative>/results/<sha256>.indicators.json            result per indicator
 //	<ns>/<initiative>/results/<sha256>.json                       result manifest, written last
 //	<ns>/<initiative>/results/latest.json
+//
+// A snapshot's <sha256> is the hash of its Parquet file; a result's is its plan's hash
+// (internal/result), so the same plan names the same result.
 
 // Prefix is the folder of one initiative.
 func Prefix(namespace, initiative string) string { return path.Join(namespace, initiative) }
@@ -79,15 +87,12 @@ type SnapshotColumn struct {
 	ParquetOnly bool `json:"parquetOnly,omitempty"`
 }
 
-// ResultManifest describes one result table.
-type ResultManifest struct {
-	ID         string            `json:"id"`
-	Namespace  string            `json:"namespace"`
-	Initiative string            `json:"initiative"`
-	Created    time.Time         `json:"created"`
-	Parquet    string            `json:"parquet"`
-	Cells      int               `json:"cells"`
-	Suppressed int               `json:"suppressed"`
-	Inputs     map[string]string `json:"inputs"`     // source → snapshot id
-	SpecHashes map[string]string `json:"specHashes"` // indicator → spec hash
+// SnapshotManifestKey is the key of the manifest of snapshot id of one source.
+func SnapshotManifestKey(namespace, initiative, source, id string) string {
+	return path.Join(SourcePrefix(namespace, initiative, source), "snapshots", HexOf(id)+".json")
+}
+
+// ResultPrefix is the folder of one initiative's results.
+func ResultPrefix(namespace, initiative string) string {
+	return path.Join(Prefix(namespace, initiative), "results")
 }

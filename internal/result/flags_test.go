@@ -1,4 +1,4 @@
-package aggregate_test
+package result
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 )
 
-// The result table carries every cell's reliability flags: a list, empty when reliable,
-// null when the cell publishes no value.
-func TestResultTableCarriesFlags(t *testing.T) {
+// The cells table carries every cell's reliability flags: a list, empty when reliable,
+// null when the cell publishes no value; they read back as written.
+func TestCellsCarryFlags(t *testing.T) {
 	v := 3.0
 	cells := []aggregate.Cell{
 		{Indicator: "a", Period: "2024-01-01", Value: &v, Reliable: true, Flags: []string{}},
@@ -23,7 +23,7 @@ func TestResultTableCarriesFlags(t *testing.T) {
 		{Indicator: "a", Period: "2024-01-01", Suppressed: true},
 	}
 	var buf bytes.Buffer
-	if err := aggregate.WriteParquet(&buf, cells); err != nil {
+	if err := WriteCells(&buf, cells); err != nil {
 		t.Fatal(err)
 	}
 	tbl, err := pqarrow.ReadTable(context.Background(), bytes.NewReader(buf.Bytes()), nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
@@ -50,6 +50,15 @@ func TestResultTableCarriesFlags(t *testing.T) {
 		}
 		if got != w {
 			t.Errorf("row %d: flags %s, want %s", i, got, w)
+		}
+	}
+	back, err := ReadCells(context.Background(), buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cells {
+		if got, want := back[i].Flags, cells[i].Flags; (got == nil) != (want == nil) || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("row %d: read back flags %#v, wrote %#v", i, got, want)
 		}
 	}
 }

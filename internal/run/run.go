@@ -1,0 +1,218 @@
+// Package run is the one home of Backbone's run sequences: ingest one DataSource into the
+// store, and aggregate one Initiative (open the pinned snapshots → engine → write the
+// result). `backbone local`, the Job commands (`backbone ingest`, `backbone aggregate`) and
+// the controllers' tests call it; the engine (internal/pipeline) takes readers and returns
+// values, and does no store I/O.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
+	"github.com/backbone-dev/backbone/internal/version"
+)
+
+// EngineVersion is the version of this build's engine, part of every result's id: a new
+// engine recomputes what an older one computed.
+func EngineVersion() string {
+	v := version.Get()
+	return v.Version + "+" + v.Commit
+}
+
+// Ingest ingests the file of p into st: the snapshot, its engine layout, the rejects and
+// the manifests. opts.Store is set to st. A snapshot written but not promoted gives its
+// manifest and an *ingest.NotPromotedError.
+func Ingest(ctx context.Context, st *store.Store, p *spec.Ingest, opts ingest.Options) (*ingest.Result, error) {
+	opts.Store = st
+	return ingest.Run(ctx, p, opts)
+}
+
+// AggregateOptions are the settings of one aggregation.
+type AggregateOptions struct {
+	// TempDir receives snapshots downloaded from a remote store; default os.TempDir().
+	TempDir string
+	// Workers scanning each snapshot; default GOMAXPROCS. The result does not depend on it.
+	Workers int
+	// Recompute computes and writes the result even when the store holds it already.
+	Recompute bool
+	// Now stamps the result, and gives the as-of date of a plan that names none; default
+	// time.Now.
+	Now func() time.Time
+	// Engine names the engine version in the result's id; default EngineVersion().
+	Engine string
+}
+
+// Aggregated is the outcome of an aggregation.
+type Aggregated struct {
+	// Key is the key of the result's manifest.
+	Key      string
+	Manifest *result.Manifest
+	// Reused says the store already held the result of this plan: nothing was computed.
+	Reused bool
+	// Result is what the engine computed; nil when Reused (result.Read reads it).
+	Result *aggregate.Result
+}
+
+// Aggregate computes every indicator of the plan from the snapshots it pins and writes the
+// result. A plan without an as-of date is computed as of today in its time zone (the
+// date is written into the plan the result records). When the store already holds the
+// result of the same plan and engine, it is not computed again, unless opts.Recompute.
+func Aggregate(ctx context.Context, st *store.Store, plan *spec.Aggregate, opts AggregateOptions) (*Aggregated, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Engine == "" {
+		opts.Engine = EngineVersion()
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	p := *plan
+	if p.AsOf == "" {
+		loc, err := time.LoadLocation(p.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("initiative %s/%s: time zone %q: %w", p.Namespace, p.Initiative, p.TimeZone, err)
+		}
+		p.AsOf = opts.Now().In(loc).Format(time.DateOnly)
+	}
+	if un := p.Unpinned(); len(un) > 0 {
+		return nil, fmt.Errorf("initiative %s/%s: the aggregation plan pins no snapshot of source %s: a plan names the snapshot id of every source it reads (inputs)",
+			p.Namespace, p.Initiative, strings.Join(quote(un), ", "))
+	}
+	key, exists, err := result.Lookup(ctx, st, &p, opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	if exists && !opts.Recompute {
+		man, err := result.ReadManifest(ctx, st, key)
+		if err != nil {
+			return nil, err
+		}
+		return &Aggregated{Key: key, Manifest: man, Reused: true}, nil
+	}
+	inputs, release, err := OpenInputs(ctx, st, &p, opts.TempDir)
+	if err != nil {
+		return nil, fmt.Errorf("initiative %s/%s: %w", p.Namespace, p.Initiative, err)
+	}
+	defer release()
+	res, err := aggregate.Run(ctx, &p, inputs, aggregate.Options{Workers: opts.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("initiative %s/%s: %w", p.Namespace, p.Initiative, err)
+	}
+	key, man, err := result.Write(ctx, st, &p, opts.Engine, res, opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("initiative %s/%s: %w", p.Namespace, p.Initiative, err)
+	}
+	return &Aggregated{Key: key, Manifest: man, Result: res}, nil
+}
+
+// OpenInputs opens the snapshot the plan pins of every source it reads: its manifest, its
+// engine layout, and its Parquet file when the plan reads text from it, downloaded into
+// tmp first when the store is remote. It fails naming the source and the snapshot when
+// one is not in the store. The returned function closes everything.
+func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp string) (map[string]aggregate.Input, func(), error) {
+	inputs := map[string]aggregate.Input{}
+	var closers []func()
+	release := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, name := range p.Sources() {
+		in, closer, err := openInput(ctx, st, p, name, tmp)
+		closers = append(closers, closer)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		inputs[name] = in
+	}
+	return inputs, release, nil
+}
+
+// openInput opens the pinned snapshot of one source. The returned function closes what
+// was opened, also on error.
+func openInput(ctx context.Context, st *store.Store, p *spec.Aggregate, name, tmp string) (aggregate.Input, func(), error) {
+	var closers []func()
+	release := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	id, ok := p.Snapshot(name)
+	if !ok {
+		return aggregate.Input{}, release, fmt.Errorf("source %q: the plan pins no snapshot of it", name)
+	}
+	key := layout.SnapshotManifestKey(p.Namespace, p.Initiative, name, id)
+	m := &store.SnapshotManifest{}
+	if err := st.GetJSON(ctx, key, m); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return aggregate.Input{}, release, fmt.Errorf("source %q: snapshot %s is not in the store (no manifest at %s)", name, id, st.URI(key))
+		}
+		return aggregate.Input{}, release, fmt.Errorf("source %q: snapshot %s: %w", name, id, err)
+	}
+	if m.ID != id {
+		return aggregate.Input{}, release, fmt.Errorf("source %q: the manifest at %s describes snapshot %s, not %s", name, key, m.ID, id)
+	}
+	if !m.Promoted {
+		return aggregate.Input{}, release, fmt.Errorf("source %q: snapshot %s was not promoted: %s", name, id, m.Reason)
+	}
+	in := aggregate.Input{Manifest: m}
+	type object struct {
+		key string
+		to  *aggregate.ReadAtSeeker
+	}
+	files := []object{{m.Engine, &in.Engine}}
+	if aggregate.NeedsParquet(p, name, m) {
+		files = append(files, object{m.Parquet, &in.Parquet})
+	}
+	for _, o := range files {
+		f, closer, err := OpenObject(ctx, st, o.key, tmp)
+		if err != nil {
+			return aggregate.Input{}, release, fmt.Errorf("source %q: snapshot %s: %w", name, id, err)
+		}
+		closers = append(closers, closer)
+		*o.to = f
+	}
+	return in, release, nil
+}
+
+// OpenObject opens an object of the store as a local file, downloading it into tmp first
+// when the store is remote. The returned function closes it and removes any download.
+func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (*os.File, func(), error) {
+	file, fetched, err := st.Fetch(ctx, key, tmp)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		if fetched {
+			os.Remove(file)
+		}
+		return nil, nil, fmt.Errorf("opening %s: %w", key, err)
+	}
+	return f, func() {
+		f.Close()
+		if fetched {
+			os.Remove(file)
+		}
+	}, nil
+}
+
+func quote(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
