@@ -55,6 +55,9 @@ type Result struct {
 	Indicators []IndicatorResult `json:"indicators"`
 	// Inputs maps each source to the snapshot id computed from.
 	Inputs map[string]string `json:"inputs"`
+	// WithheldRowCounts lists the sources whose snapshot row counts must not be published:
+	// with the cells published, they would disclose a suppressed one.
+	WithheldRowCounts []string `json:"withheldRowCounts,omitempty"`
 }
 
 // Run computes every indicator of p from the inputs (by source name).
@@ -97,6 +100,8 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 	if err := e.protect(); err != nil {
 		return nil, err
 	}
+	slices.Sort(e.withheldRowCounts)
+	res.WithheldRowCounts = e.withheldRowCounts
 	for _, ir := range e.runs {
 		ir.finish(e)
 		res.Cells = append(res.Cells, ir.output(p)...)
@@ -114,6 +119,8 @@ type engine struct {
 	asOfDay int32
 	// spans holds, per source and time column, the first and last day its periods cover.
 	spans map[string][2]int32
+	// withheldRowCounts lists the sources whose row count would disclose a suppressed cell.
+	withheldRowCounts []string
 }
 
 func spanKey(o *operandState) string { return o.op.Source + "\x00" + o.op.TimeColumn }
