@@ -168,19 +168,7 @@ func (p *problem) distinctModel(g distinctGroup) (*distinctModel, error) {
 	pairs := len(m.starts) * p.cube
 	m.linked = make([]bool, pairs)
 	m.profiles = make([][]int32, pairs)
-	// Source cube cell → component cube cell.
-	proj := make([]int, o.src.size)
-	pos := make([]int, len(p.dims))
-	for i, d := range p.dims {
-		pos[i] = slices.Index(o.src.dims, d)
-	}
-	for x := range proj {
-		y := 0
-		for i, sd := range pos {
-			y += ((x / o.src.strides[sd]) % o.src.sizes[sd]) * p.strides[i]
-		}
-		proj[x] = y
-	}
+	proj := p.projection(o.src)
 	units, _ := o.counts()
 	// Key periods, in order: the finest periods grouped by the coarsest grain.
 	for lo := 0; lo < len(m.starts); {

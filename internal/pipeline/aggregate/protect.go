@@ -32,6 +32,7 @@ func (e *engine) protect() error {
 	union := func(a, b string) { parent[find(a)] = find(b) }
 	for _, ir := range e.runs {
 		find(baseKey(ir.num))
+		union(nBaseKey(ir), baseKey(ir.num))
 		if ir.ind.Measure == spec.Proportion {
 			union(baseKey(ir.num), baseKey(ir.den))
 		}
@@ -68,6 +69,8 @@ type problem struct {
 	cells []suppress.Cell
 	refs  [][]*cell
 	index map[string]int
+	// noNulls marks the n bases and grains whose cells without nulls are added.
+	noNulls map[string]bool
 }
 
 // protectComponent solves one protection problem. The units of a component belong to one
@@ -98,6 +101,7 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 		if ir.ind.Measure != spec.DistinctCount {
 			p.addRun(ir)
 		}
+		p.addNoNulls(ir)
 	}
 	totals := p.addSourceTotals(runs)
 	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
@@ -119,9 +123,8 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 
 // newProblem lays out the dense block of a component's inner cells.
 func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
-	p := &problem{src: runs[0].num.src, bases: map[string]int{}, index: map[string]int{}}
-	baseOf := func(o *operandState) int {
-		k := baseKey(o)
+	p := &problem{src: runs[0].num.src, bases: map[string]int{}, index: map[string]int{}, noNulls: map[string]bool{}}
+	baseOf := func(k string) int {
 		if i, ok := p.bases[k]; ok {
 			return i
 		}
@@ -131,9 +134,12 @@ func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
 	type subset struct{ sub, sup int }
 	var subsets []subset
 	for _, ir := range runs {
-		nb := baseOf(ir.num)
+		nb := baseOf(baseKey(ir.num))
+		if k := nBaseKey(ir); k != baseKey(ir.num) {
+			subsets = append(subsets, subset{baseOf(k), nb})
+		}
 		if ir.ind.Measure == spec.Proportion {
-			if db := baseOf(ir.den); db != nb {
+			if db := baseOf(baseKey(ir.den)); db != nb {
 				subsets = append(subsets, subset{nb, db})
 			}
 		}
@@ -220,10 +226,10 @@ func (p *problem) entry(key string, n int64, primary, singleton bool, vec func()
 // addRun adds the cells of an indicator that is not a distinct count.
 func (p *problem) addRun(ir *indicatorRun) {
 	k := int64(ir.ind.MinCellSize)
-	nb := p.bases[baseKey(ir.num)]
+	nb := p.bases[nBaseKey(ir)]
 	db := -1
 	if ir.ind.Measure == spec.Proportion {
-		db = p.bases[baseKey(ir.den)]
+		nb, db = p.bases[baseKey(ir.num)], p.bases[baseKey(ir.den)]
 	}
 	for _, c := range ir.cells {
 		cs := ir.sets[c.set]
@@ -246,6 +252,86 @@ func (p *problem) addRun(ir *indicatorRun) {
 			p.entry(fmt.Sprintf("%d-%d/%s", db, nb, key), comp, true, comp == 1, vec(db, nb))
 		}
 	}
+}
+
+// nBaseKey is the base of the units an indicator's n counts. For a Sum, a Mean, or a Ratio
+// or Rate of a Sum, n counts the units with a value of the column: the operand's units when
+// the column has no nulls, and otherwise a subset of them, a base of its own.
+func nBaseKey(ir *indicatorRun) string {
+	o := ir.num
+	switch ir.ind.Measure {
+	case spec.Sum, spec.Mean, spec.Ratio, spec.Rate:
+		if o.valueCol >= 0 && o.op.Aggregate == spec.Sum && !o.subset && o.hasNulls() {
+			return baseKey(o) + "\x00non-null " + o.op.Column
+		}
+	}
+	return baseKey(o)
+}
+
+// hasNulls reports whether any unit of the operand has no value of its column.
+func (o *operandState) hasNulls() bool {
+	units, _ := o.counts()
+	for k := slotCells; k < len(o.acc.n) && k < len(units); k++ {
+		if units[k] != o.acc.n[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// addNoNulls adds, for an indicator whose n counts the units with a value, the cells of its
+// periods and cube cells in which every unit has a value: there its units and its n are
+// equal, which anyone can check where both are published. Each is a published empty cell:
+// the units without a value there are none.
+func (p *problem) addNoNulls(ir *indicatorRun) {
+	nk := nBaseKey(ir)
+	if nk == baseKey(ir.num) || p.noNulls[nk+"\x00"+ir.grain.Name] {
+		return
+	}
+	p.noNulls[nk+"\x00"+ir.grain.Name] = true
+	o := ir.num
+	nb, ub := p.bases[nk], p.bases[baseKey(o)]
+	units, _ := o.counts()
+	proj := p.projection(o.src)
+	nulls := make([]int64, p.cube)
+	for _, start := range ir.starts {
+		clear(nulls)
+		if ord := ordinalOf(o, start); ord >= 0 {
+			b := int(o.tl.base(ord))
+			for x := 0; x < o.src.size; x++ {
+				nulls[proj[x]] += units[b+x] - o.acc.n[b+x]
+			}
+		}
+		from, to := start, ir.grain.Next(start)
+		for y, z := range nulls {
+			if z != 0 {
+				continue
+			}
+			codes := make([]int, len(p.dims))
+			for i := range p.dims {
+				codes[i] = (y / p.strides[i]) % p.sizes[i]
+			}
+			key := fmt.Sprintf("%d-%d/%s/%010d/%d", ub, nb, ir.grain.Name, start, y)
+			p.entry(key, 0, false, false, func() []int32 { return p.vector(from, to, p.dims, codes, ub, nb) })
+		}
+	}
+}
+
+// projection maps a source's cube cells to the component's.
+func (p *problem) projection(s *source) []int {
+	proj := make([]int, s.size)
+	pos := make([]int, len(p.dims))
+	for i, d := range p.dims {
+		pos[i] = slices.Index(s.dims, d)
+	}
+	for x := range proj {
+		y := 0
+		for i, sd := range pos {
+			y += ((x / s.strides[sd]) % s.sizes[sd]) * p.strides[i]
+		}
+		proj[x] = y
+	}
+	return proj
 }
 
 // addSourceTotals adds, for every base that counts all of a source's rows, its total over
