@@ -133,6 +133,7 @@ type distinctModel struct {
 	starts   []int32 // the finest periods
 	next     []int32
 	linked   []bool
+	units    []int64   // the count base's units
 	profiles [][]int32 // inner cells (after the dense block) of the profiles touching the pair
 }
 
@@ -147,12 +148,21 @@ func (p *problem) addDistinctGroup(g distinctGroup, prefix string) error {
 			cs := ir.sets[c.set]
 			codes := cs.codes(c.gi)
 			from, to := c.start, ir.grain.Next(c.start)
-			vec, linked := m.vector(p, from, to, p.matching(cs.dims, codes), base)
-			key := prefix + "/" + cellKey(ir, c)
+			match := p.matching(cs.dims, codes)
+			vec, linked := m.vector(p, from, to, match, base)
+			countKey := strconv.Itoa(base) + "/" + cellKey(ir, c)
 			if linked {
-				key = strconv.Itoa(base) + "/" + cellKey(ir, c)
+				p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
+				continue
 			}
-			p.entry(key, c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
+			p.entry(prefix+"/"+cellKey(ir, c), c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
+			if m.unitsOver(p, from, to, match) == c.n {
+				// Every key in the cell has one row in it, though not in every pair: the
+				// cell is also the count base's, and publishing it publishes both.
+				p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 {
+					return p.vector(from, to, cs.dims, codes, base, -1)
+				}, c)
+			}
 		}
 	}
 	return nil
@@ -167,6 +177,7 @@ func (p *problem) distinctModel(g distinctGroup) (*distinctModel, error) {
 	}
 	pairs := len(m.starts) * p.cube
 	m.linked = make([]bool, pairs)
+	m.units = make([]int64, pairs)
 	m.profiles = make([][]int32, pairs)
 	proj := p.projection(o.src)
 	units, _ := o.counts()
@@ -209,6 +220,7 @@ func (p *problem) distinctModel(g distinctGroup) (*distinctModel, error) {
 			for y := 0; y < p.cube; y++ {
 				pair := int32(i*p.cube + y)
 				m.linked[pair] = !shared[pair] && distinct[pair] == unitsOf[pair]
+				m.units[pair] = unitsOf[pair]
 			}
 		}
 		// Profiles of the keys in pairs that are not linked, numbered in sorted order.
@@ -241,6 +253,19 @@ func profileKey(ps []int32) string {
 		b.WriteByte(',')
 	}
 	return b.String()
+}
+
+// unitsOver sums the count base's units over [from, to) and the cube cells match.
+func (m *distinctModel) unitsOver(p *problem, from, to int32, match []int32) int64 {
+	lo := sort.Search(len(m.starts), func(i int) bool { return m.starts[i] >= from })
+	hi := sort.Search(len(m.starts), func(i int) bool { return m.starts[i] >= to })
+	var n int64
+	for i := lo; i < hi; i++ {
+		for _, y := range match {
+			n += m.units[i*p.cube+int(y)]
+		}
+	}
+	return n
 }
 
 // vector lists the inner cells of the distinct cell over [from, to) and the cube cells

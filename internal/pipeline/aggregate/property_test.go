@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate/audit"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/pipeline/suppress"
 )
@@ -859,6 +860,7 @@ type position struct {
 	inner        []int32
 	publishedBy  []string
 	suppressedBy []string
+	withheldBy   []string // suppressed Proportions, which withhold it unless it is published
 	n            int64
 	primary      bool
 	singleton    bool
@@ -1030,6 +1032,9 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		return parent[x]
 	}
 	for _, ind := range p.Indicators {
+		if ind.Measure == spec.DistinctCount {
+			continue // not a count of units: package audit attacks distinct counts
+		}
 		find(quantityKey(ind.Numerator))
 		if ind.Measure == spec.Proportion {
 			parent[find(quantityKey(ind.Numerator))] = find(quantityKey(*ind.Denominator))
@@ -1038,6 +1043,9 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 	problems := map[string][]*spec.Indicator{}
 	for i := range p.Indicators {
 		ind := &p.Indicators[i]
+		if ind.Measure == spec.DistinctCount {
+			continue
+		}
 		root := find(quantityKey(ind.Numerator))
 		problems[root] = append(problems[root], ind)
 	}
@@ -1091,24 +1099,39 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		pos := map[string]*position{}
 		var order []string
 		paired := map[string]bool{} // positions holding a Proportion's numerator
-		add := func(c aggregate.Cell, b int, n int64, primary, singleton bool) {
+		// A Proportion's cell is withheld when its numerator's or its denominator's is; a
+		// suppressed Proportion withholds neither position by itself (another indicator may
+		// publish it), so its positions are only withheld when no one publishes them.
+		add := func(c aggregate.Cell, b int, n int64, primary, singleton, prop bool, vec []int32, tag string) string {
 			from, to := a.months(c)
-			key := fmt.Sprintf("%s|%s…%s|%s", baseNames[b], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))
+			key := fmt.Sprintf("%s%s|%s…%s|%s", tag, baseNames[b], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))
 			ps := pos[key]
 			if ps == nil {
-				ps = &position{key: key, inner: vector(c, b)}
+				if vec == nil {
+					vec = vector(c, b)
+				}
+				ps = &position{key: key, inner: vec}
 				pos[key] = ps
 				order = append(order, key)
 			}
 			ps.n = max(ps.n, n)
 			ps.primary = ps.primary || primary
 			ps.singleton = ps.singleton || singleton
-			if c.Suppressed {
-				ps.suppressedBy = append(ps.suppressedBy, c.Indicator)
-			} else {
+			switch {
+			case !c.Suppressed:
 				ps.publishedBy = append(ps.publishedBy, c.Indicator)
+			case prop:
+				ps.withheldBy = append(ps.withheldBy, c.Indicator)
+			default:
+				ps.suppressedBy = append(ps.suppressedBy, c.Indicator)
 			}
+			return key
 		}
+		type propCell struct {
+			cell     aggregate.Cell
+			num, den string
+		}
+		var props []propCell
 		for _, c := range res.Cells {
 			ind := a.inds[c.Indicator]
 			if !slices.Contains(members, ind) {
@@ -1116,18 +1139,35 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 			}
 			rc := ref[cellKey(c.Indicator, c.Period, c.Dimensions)]
 			nb := base(ind.Numerator)
+			k := int64(ind.MinCellSize)
 			if ind.Measure == spec.Proportion {
 				var x int64
 				if rc.Numerator != nil {
 					x = ratInt(rc.Numerator)
 				}
-				add(c, nb, x, rc.Primary, x == 1)
-				add(c, base(*ind.Denominator), rc.N, rc.Primary, rc.N == 1)
-				from, to := a.months(c)
-				paired[fmt.Sprintf("%s|%s…%s|%s", baseNames[nb], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))] = true
+				db := base(*ind.Denominator)
+				num := add(c, nb, x, rc.N > 0 && x < k, x == 1, true, nil, "")
+				den := add(c, db, rc.N, rc.N > 0 && rc.N < k, rc.N == 1, true, nil, "")
+				paired[num] = true
+				if comp := rc.N - x; nb != db && rc.N > 0 && comp < k {
+					var v []int32
+					for _, j := range a.vector(c) {
+						for pi, pat := range patterns {
+							if pat&(1<<db) != 0 && pat&(1<<nb) == 0 {
+								v = append(v, j*np+int32(pi))
+							}
+						}
+					}
+					withheld := c
+					withheld.Suppressed = true
+					add(withheld, db, comp, true, comp == 1, true, v, "complement of "+baseNames[nb]+" in ")
+				}
+				if c.Suppressed {
+					props = append(props, propCell{c, num, den})
+				}
 				continue
 			}
-			add(c, nb, rc.N, rc.Primary, rc.N == 1)
+			add(c, nb, rc.N, rc.Primary, rc.N == 1, false, nil, "")
 		}
 		prob := suppress.Problem{Inner: a.inner() * int(np)}
 		var withheld []bool
@@ -1148,8 +1188,21 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		if err != nil {
 			t.Fatal(err)
 		}
+		known := map[string]bool{}
+		for _, key := range order {
+			known[key] = len(pos[key].publishedBy) > 0
+		}
 		for _, i := range disclosed {
-			rep.errorf("the published cells disclose %s (n = %d, suppressed by %v)", prob.Cells[i].Key, prob.Cells[i].N, pos[prob.Cells[i].Key].suppressedBy)
+			ps := pos[prob.Cells[i].Key]
+			known[ps.key] = true
+			if ps.primary || len(ps.suppressedBy) > 0 {
+				rep.errorf("the published cells disclose %s (n = %d, suppressed by %v)", ps.key, ps.n, append(ps.suppressedBy, ps.withheldBy...))
+			}
+		}
+		for _, pc := range props {
+			if known[pc.num] && known[pc.den] {
+				rep.errorf("%s is suppressed, but the published cells give its numerator and its denominator", cellKey(pc.cell.Indicator, pc.cell.Period, pc.cell.Dimensions))
+			}
 		}
 	}
 
@@ -1228,7 +1281,10 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 					n += counts[j]
 				}
 				if c.Suppressed {
-					if n > 0 {
+					// A suppressed Proportion withholds a base's cell only when it is sensitive
+					// there; otherwise another indicator may publish it.
+					k := int64(pub.ind.MinCellSize)
+					if n > 0 && (pub.ind.Measure != spec.Proportion || n < k) {
 						targets = append(targets, target{c, v, n})
 					}
 					continue
@@ -1487,14 +1543,24 @@ func attackWorld(t testing.TB, rng *rand.Rand) (*world, *table) {
 	for _, d := range w.dims {
 		tb.Cols = append(tb.Cols, colDef{Name: w.dimCol[d.Name], Dimension: d.Name})
 	}
-	tb.Cols = append(tb.Cols, colDef{Name: "date", Type: spec.TypeDate}, colDef{Name: "flag", Type: spec.TypeBoolean}, colDef{Name: "visits", Type: spec.TypeInteger})
+	tb.Cols = append(tb.Cols, colDef{Name: "date", Type: spec.TypeDate}, colDef{Name: "flag", Type: spec.TypeBoolean}, colDef{Name: "visits", Type: spec.TypeInteger}, colDef{Name: "family", Type: spec.TypeString})
 	span := 365 + rng.IntN(366)
 	first := civil{2019, 1, 1}.addDays(rng.IntN(730))
 	w.first, w.last = first, first.addDays(span-1)
 	pFlag := 0.3 + 0.4*rng.Float64()
 	rows := 120 + rng.IntN(iterations(400, 700))
-	for range rows {
-		r := map[string]any{"date": first.addDays(rng.IntN(span)), "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6))}
+	// Families: one row each (a distinct count is then the rows' count), or a few rows
+	// each across months and groups.
+	families := rows
+	if rng.IntN(2) == 0 {
+		families = rows/3 + 1
+	}
+	for i := range rows {
+		fam := i
+		if families < rows {
+			fam = rng.IntN(families)
+		}
+		r := map[string]any{"date": first.addDays(rng.IntN(span)), "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6)), "family": fmt.Sprintf("f%d", fam)}
 		for _, d := range w.dims {
 			wts := w.dimWeights[d.Name][:len(d.Values)]
 			wts = append(slices.Clone(wts), w.dimWeights[d.Name][len(w.dimWeights[d.Name])-1])
@@ -1527,6 +1593,8 @@ func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate
 		{Name: "share_q", Measure: spec.Proportion, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged), Denominator: &den},
 		{Name: "flagged_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged)},
 		{Name: "visits_y", Measure: spec.Sum, Grain: spec.GrainYear, Dimensions: []string{d0}, Numerator: op(spec.Sum, "visits", filters)},
+		{Name: "families_m", Measure: spec.DistinctCount, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op("", "family", filters)},
+		{Name: "families_q", Measure: spec.DistinctCount, Grain: spec.GrainQuarter, Dimensions: both, Numerator: op("", "family", filters)},
 	}
 	rng.Shuffle(len(inds), func(i, j int) { inds[i], inds[j] = inds[j], inds[i] })
 	inds = inds[:4+rng.IntN(len(inds)-3)]
@@ -1555,6 +1623,14 @@ func TestAttackerCannotRecoverSuppressedCells(t *testing.T) {
 			label := fmt.Sprintf("seed %d (%d rows, k=%d): ", seed, len(tb.Rows), p.Indicators[0].MinCellSize)
 			compareWithReference(t, label, res, ref)
 			checkAttack(t, label, p, res, ref, r, tb)
+			truth := e.runEncoded(audit.TruthPlan(p), farFuture, &encoder{rng: rng}, tb)
+			rep, err := audit.Attack(p, res, truth, map[string]int64{"s": int64(len(tb.Rows))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rc := range rep.Recovered {
+				t.Errorf("%srecovered: %s", label, rc)
+			}
 			if t.Failed() {
 				t.Logf("%s plan:%s", label, describePlan(p))
 			}

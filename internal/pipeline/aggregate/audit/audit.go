@@ -271,7 +271,7 @@ func (a *attack) recovered(ind *spec.Indicator, c, tc *aggregate.Cell) string {
 		switch {
 		case kn && kd:
 			return fmt.Sprintf("numerator %g and denominator %g", x, d)
-		case kn && x < k:
+		case kn && x > 0 && x < k:
 			return fmt.Sprintf("numerator %g < k", x)
 		case kd && d < k:
 			return fmt.Sprintf("denominator %g < k", d)
