@@ -40,8 +40,8 @@ type IndicatorResult struct {
 	// Cells and SuppressedCells count the indicator's cells.
 	Cells           int `json:"cells"`
 	SuppressedCells int `json:"suppressedCells"`
-	// SuppressedAtLeastK counts the suppressed cells with n ≥ k: the information lost to
-	// complementary suppression.
+	// SuppressedAtLeastK counts the suppressed cells with n ≥ k (a Proportion's n is its
+	// denominator): the information lost beyond the small cells themselves.
 	SuppressedAtLeastK int `json:"suppressedAtLeastK"`
 	// NoPeriod counts units left out because their time value is null.
 	NoPeriod int64  `json:"noPeriod,omitempty"`

@@ -763,6 +763,7 @@ func checkMicroVsAggregated(t *testing.T, seed uint64, rng *rand.Rand, attack bo
 	compareWithReference(t, label, resMicro, ref)
 	if attack {
 		checkAttack(t, label, p, resMicro, ref, newReference(p, w.loc, civilOf(asOf.In(w.loc)), micro), micro)
+		checkAudit(t, label, eMicro, p, resMicro, asOf, rng, micro)
 	}
 
 	for _, v := range []struct {
@@ -981,6 +982,37 @@ func (a *attackTable) innerCounts(tb *table, op spec.Operand) []int64 {
 	return out
 }
 
+// hasNulls reports whether a row counted by op has no value of its column.
+func (a *attackTable) hasNulls(tb *table, op spec.Operand) bool {
+	for _, row := range tb.Rows {
+		keep := true
+		for _, f := range op.Filters {
+			if !a.ref.match(tb, row, f) {
+				keep = false
+				break
+			}
+		}
+		if _, ok := refLocalDate(row[op.TimeColumn], a.ref.loc); keep && ok && row[op.Column] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAudit runs package audit's attacker on a result: every relation that holds in the
+// data, distinct counts and non-null counts included.
+func checkAudit(t *testing.T, label string, e *env, p *spec.Aggregate, res *aggregate.Result, asOf time.Time, rng *rand.Rand, tb *table) {
+	t.Helper()
+	truth := e.runEncoded(audit.TruthPlan(p), asOf, &encoder{rng: rng}, tb)
+	rep, err := audit.Attack(p, res, truth, map[string]int64{tb.Source: int64(len(tb.Rows))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range rep.Recovered {
+		t.Errorf("%srecovered: %s", label, rc)
+	}
+}
+
 // checkAttack builds the protection problems from the cells Run published and checks
 // that the published cells determine no suppressed one, for attackers who know more and
 // more:
@@ -1031,9 +1063,21 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		parent[x] = find(parent[x])
 		return parent[x]
 	}
-	for _, ind := range p.Indicators {
-		if ind.Measure == spec.DistinctCount {
-			continue // not a count of units: package audit attacks distinct counts
+	// Distinct counts, and the n of a column with nulls (a subset of the units), are not
+	// counts of the base's units: package audit attacks them.
+	skip := func(ind *spec.Indicator) bool {
+		switch ind.Measure {
+		case spec.DistinctCount:
+			return true
+		case spec.Sum, spec.Mean, spec.Ratio, spec.Rate:
+			return ind.Numerator.Column != "" && a.hasNulls(tb, ind.Numerator)
+		}
+		return false
+	}
+	for i := range p.Indicators {
+		ind := &p.Indicators[i]
+		if skip(ind) {
+			continue
 		}
 		find(quantityKey(ind.Numerator))
 		if ind.Measure == spec.Proportion {
@@ -1043,7 +1087,7 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 	problems := map[string][]*spec.Indicator{}
 	for i := range p.Indicators {
 		ind := &p.Indicators[i]
-		if ind.Measure == spec.DistinctCount {
+		if skip(ind) {
 			continue
 		}
 		root := find(quantityKey(ind.Numerator))
@@ -1623,14 +1667,7 @@ func TestAttackerCannotRecoverSuppressedCells(t *testing.T) {
 			label := fmt.Sprintf("seed %d (%d rows, k=%d): ", seed, len(tb.Rows), p.Indicators[0].MinCellSize)
 			compareWithReference(t, label, res, ref)
 			checkAttack(t, label, p, res, ref, r, tb)
-			truth := e.runEncoded(audit.TruthPlan(p), farFuture, &encoder{rng: rng}, tb)
-			rep, err := audit.Attack(p, res, truth, map[string]int64{"s": int64(len(tb.Rows))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, rc := range rep.Recovered {
-				t.Errorf("%srecovered: %s", label, rc)
-			}
+			checkAudit(t, label, e, p, res, farFuture, rng, tb)
 			if t.Failed() {
 				t.Logf("%s plan:%s", label, describePlan(p))
 			}
