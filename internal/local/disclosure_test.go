@@ -69,7 +69,7 @@ func TestSamplesDiscloseNothing(t *testing.T) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		t.Logf("%-26s suppressed %4d, of them n ≥ k %3d", n, rep.Suppressed[n], rep.SuppressedAtLeastK[n])
+		t.Logf("%-26s suppressed %4d, of them n ≥ k %3d, publishable alone %3d", n, rep.Suppressed[n], rep.SuppressedAtLeastK[n], rep.Avoidable[n])
 	}
 	for _, r := range rep.Recovered {
 		t.Errorf("recovered: %s", r)

@@ -243,11 +243,17 @@ func (p *problem) addRun(ir *indicatorRun) {
 			p.entry(strconv.Itoa(nb)+"/"+key, c.n, c.primary, c.singleton, vec(nb, -1), c)
 			continue
 		}
+		if nb == db {
+			// Numerator and denominator count the same units: the cell is 100 % or empty,
+			// and a 100 % group is withheld whatever its size.
+			p.entry(strconv.Itoa(nb)+"/"+key, c.n, c.primary, c.singleton, vec(nb, -1), c)
+			continue
+		}
 		num, den := int64(c.numerator), c.n
 		comp := den - num
 		p.entry(strconv.Itoa(nb)+"/"+key, num, den > 0 && num < k, num == 1, vec(nb, -1), c)
 		p.entry(strconv.Itoa(db)+"/"+key, den, den > 0 && den < k, den == 1, vec(db, -1), c)
-		if nb != db && den > 0 && comp < k {
+		if den > 0 && comp < k {
 			// The complement is published by no one, and must not be derivable.
 			p.entry(fmt.Sprintf("%d-%d/%s", db, nb, key), comp, true, comp == 1, vec(db, nb))
 		}

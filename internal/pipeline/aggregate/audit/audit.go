@@ -165,6 +165,9 @@ type Report struct {
 	// Suppressed and SuppressedAtLeastK count, per indicator, the suppressed cells and
 	// those of them with n ≥ k (true n).
 	Suppressed, SuppressedAtLeastK map[string]int
+	// Avoidable counts, per indicator, the suppressed cells that are not sensitive and could
+	// each be published alone without making a sensitive cell recoverable.
+	Avoidable map[string]int
 	// Relations counts the relations used, by kind.
 	Relations map[string]int
 }
@@ -194,6 +197,8 @@ type attack struct {
 	nvars    int
 	span     *span
 	rel      map[string]int
+	// known, when set, replaces span.contains (published cells and one more).
+	known func([]term) bool
 }
 
 // Attack finds the suppressed cells of published that the published cells determine.
@@ -252,14 +257,97 @@ func Attack(p *spec.Aggregate, published, truth *aggregate.Result, rowTotals map
 			rep.Recovered = append(rep.Recovered, fmt.Sprintf("%s (true n = %d): %s", key(c.Indicator, c.Period, c.Dimensions), n, how))
 		}
 	}
+	a.avoidable(published, rep)
 	return rep, nil
+}
+
+// sensitive reports whether a cell is withheld for its own sake: 0 < n < k, or a
+// Proportion's numerator or complement below k.
+func sensitive(ind *spec.Indicator, tc *aggregate.Cell) bool {
+	k := float64(ind.MinCellSize)
+	n := float64(0)
+	if tc.N != nil {
+		n = float64(*tc.N)
+	}
+	if n == 0 {
+		return false
+	}
+	if ind.Measure == spec.Proportion {
+		x, d := val(tc.Numerator), val(tc.Denominator)
+		return x < k || d-x < k || d < k
+	}
+	return n < k
+}
+
+// avoidable counts, per indicator, the suppressed cells that are not sensitive and could
+// each be published alone without any sensitive cell becoming recoverable: a cell is
+// recoverable with one more published when its residual against the published cells is
+// in the span of that cell's residuals.
+func (a *attack) avoidable(published *aggregate.Result, rep *Report) {
+	rep.Avoidable = map[string]int{}
+	main := a.span
+	residuals := map[string][]term{}
+	residual := func(v []term) []term {
+		var b strings.Builder
+		for _, t := range v {
+			fmt.Fprintf(&b, "%d:%d,", t.v, t.c)
+		}
+		k := b.String()
+		if r, ok := residuals[k]; ok {
+			return r
+		}
+		r := main.residual(v)
+		residuals[k] = r
+		return r
+	}
+	var targets, candidates []*aggregate.Cell
+	for i := range published.Cells {
+		c := &published.Cells[i]
+		if !c.Suppressed {
+			continue
+		}
+		if sensitive(a.inds[c.Indicator], a.truth[key(c.Indicator, c.Period, c.Dimensions)]) {
+			targets = append(targets, c)
+		} else {
+			candidates = append(candidates, c)
+		}
+	}
+	extra := newSpan(a.nvars)
+	a.known = func(v []term) bool {
+		r := residual(v)
+		return len(r) == 0 || extra.contains(r)
+	}
+	defer func() { a.known = nil }()
+	for _, x := range candidates {
+		tx := a.truth[key(x.Indicator, x.Period, x.Dimensions)]
+		extra.reset()
+		for _, q := range a.quantities(x) {
+			if q.published(tx) {
+				extra.add(residual(q.vec))
+			}
+		}
+		safe := true
+		for _, t := range targets {
+			if a.recovered(a.inds[t.Indicator], t, a.truth[key(t.Indicator, t.Period, t.Dimensions)]) != "" {
+				safe = false
+				break
+			}
+		}
+		if safe {
+			rep.Avoidable[x.Indicator]++
+		}
+	}
 }
 
 // recovered says how the published cells determine a suppressed one, or "".
 func (a *attack) recovered(ind *spec.Indicator, c, tc *aggregate.Cell) string {
 	k := float64(ind.MinCellSize)
 	qs := a.quantities(c)
-	known := func(q quantity) bool { return a.span.contains(q.vec) }
+	contains := a.span.contains
+	if a.known != nil {
+		contains = a.known
+	}
+	known := func(q quantity) bool { return contains(q.vec) }
 	if ind.Measure == spec.Proportion {
 		num, den := qs[0], qs[1]
 		x, d := val(tc.Numerator), val(tc.Denominator)
@@ -275,7 +363,7 @@ func (a *attack) recovered(ind *spec.Indicator, c, tc *aggregate.Cell) string {
 			return fmt.Sprintf("numerator %g < k", x)
 		case kd && d < k:
 			return fmt.Sprintf("denominator %g < k", d)
-		case d-x < k && len(comp) > 0 && a.span.contains(comp):
+		case d-x < k && len(comp) > 0 && contains(comp):
 			return fmt.Sprintf("complement %g < k", d-x)
 		}
 		return ""
@@ -858,6 +946,21 @@ func (s *span) add(v []term) {
 	}
 	s.clear(touched)
 }
+
+// residual returns v reduced against the span: zero at every pivot, and empty exactly
+// when v is in the span. Its coefficients are residues modulo the prime.
+func (s *span) residual(v []term) []term {
+	nz, touched := s.reduce(v)
+	out := make([]term, 0, len(nz))
+	for _, j := range nz {
+		out = append(out, term{j, int64(s.scratch[j])})
+	}
+	s.clear(touched)
+	return out
+}
+
+// reset empties the span.
+func (s *span) reset() { clear(s.rows) }
 
 // contains reports whether v is in the span.
 func (s *span) contains(v []term) bool {
