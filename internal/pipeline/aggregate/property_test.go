@@ -1011,6 +1011,9 @@ func checkAudit(t *testing.T, label string, e *env, p *spec.Aggregate, res *aggr
 	for _, rc := range rep.Recovered {
 		t.Errorf("%srecovered: %s", label, rc)
 	}
+	if len(rep.Recovered) > 0 {
+		t.Logf("%srelations: %v", label, rep.Relations)
+	}
 }
 
 // checkAttack builds the protection problems from the cells Run published and checks

@@ -104,6 +104,9 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 		p.addNoNulls(ir)
 	}
 	totals := p.addSourceTotals(runs)
+	if !slices.ContainsFunc(p.cells, func(c suppress.Cell) bool { return c.Primary }) {
+		return nil // nothing to protect: every cell is published
+	}
 	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
 	if err != nil {
 		return fmt.Errorf("suppression over source %q: %w", p.src.name, err)

@@ -197,6 +197,7 @@ type attack struct {
 	nvars    int
 	span     *span
 	rel      map[string]int
+	match    map[string][]int // see matching
 	// known, when set, replaces span.contains (published cells and one more).
 	known func([]term) bool
 }
@@ -206,7 +207,7 @@ type attack struct {
 // row count (rows_ok).
 func Attack(p *spec.Aggregate, published, truth *aggregate.Result, rowTotals map[string]int64) (*Report, error) {
 	a := &attack{p: p, inds: map[string]*spec.Indicator{}, truth: map[string]*aggregate.Cell{}, axes: map[string]*axis{},
-		offset: map[string]int{}, axisOf: map[string]string{}, innerVal: map[string][]int64{}, innerF: map[string][]float64{}, dvars: map[string]int{}, rel: map[string]int{}}
+		offset: map[string]int{}, axisOf: map[string]string{}, innerVal: map[string][]int64{}, innerF: map[string][]float64{}, dvars: map[string]int{}, rel: map[string]int{}, match: map[string][]int{}}
 	for i := range p.Indicators {
 		a.inds[p.Indicators[i].Name] = &p.Indicators[i]
 	}
@@ -306,8 +307,11 @@ func (a *attack) avoidable(published *aggregate.Result, rep *Report) {
 		if !c.Suppressed {
 			continue
 		}
-		if sensitive(a.inds[c.Indicator], a.truth[key(c.Indicator, c.Period, c.Dimensions)]) {
-			targets = append(targets, c)
+		ind, tc := a.inds[c.Indicator], a.truth[key(c.Indicator, c.Period, c.Dimensions)]
+		if sensitive(ind, tc) {
+			if a.recovered(ind, c, tc) == "" { // already recovered: reported, not counted here
+				targets = append(targets, c)
+			}
 		} else {
 			candidates = append(candidates, c)
 		}
@@ -470,18 +474,33 @@ func (a *attack) additive(qk string, from, to int32, groups map[string]string) [
 		return nil
 	}
 	ax := a.axes[a.axisOf[qk]]
+	match := a.matching(ax, groups)
 	var out []term
 	for i, s := range ax.starts {
 		if s < from || ax.ends[i] > to {
 			continue
 		}
-		for ci := 0; ci < ax.cube; ci++ {
-			if a.matches(ax, ci, groups) {
-				out = append(out, term{a.canon[off+i*ax.cube+ci], 1})
-			}
+		for _, ci := range match {
+			out = append(out, term{a.canon[off+i*ax.cube+ci], 1})
 		}
 	}
 	return out
+}
+
+// matching lists the cube cells of an axis in the groups, once per axis and groups.
+func (a *attack) matching(ax *axis, groups map[string]string) []int {
+	k := fmt.Sprintf("%p %s", ax, key("", "", groups))
+	if m, ok := a.match[k]; ok {
+		return m
+	}
+	var m []int
+	for ci := 0; ci < ax.cube; ci++ {
+		if a.matches(ax, ci, groups) {
+			m = append(m, ci)
+		}
+	}
+	a.match[k] = m
+	return m
 }
 
 func (a *attack) matches(ax *axis, ci int, groups map[string]string) bool {
@@ -643,10 +662,8 @@ func (a *attack) truthOf(uk string, from, to int32, groups map[string]string) in
 		if st < from || ax.ends[i] > to {
 			continue
 		}
-		for ci := 0; ci < ax.cube; ci++ {
-			if a.matches(ax, ci, groups) {
-				s += a.innerVal[uk][i*ax.cube+ci]
-			}
+		for _, ci := range a.matching(ax, groups) {
+			s += a.innerVal[uk][i*ax.cube+ci]
 		}
 	}
 	return s
