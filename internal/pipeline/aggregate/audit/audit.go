@@ -187,12 +187,12 @@ type attack struct {
 	inds     map[string]*spec.Indicator
 	truth    map[string]*aggregate.Cell
 	axes     map[string]*axis
-	offset   map[string]int     // quantity key → first variable of its inner cells
-	axisOf   map[string]string  // quantity key → its axis
-	canon    []int              // variable → the variable it is known to equal
-	innerVal map[string][]int64 // quantity key → true value (×1, integers) by inner cell; sums as float bits below
-	innerF   map[string][]float64
-	dvars    map[string]int // distinct cell key → variable
+	offset   map[string]int       // quantity key → first variable of its inner cells
+	axisOf   map[string]string    // quantity key → its axis
+	canon    []int                // variable → the variable it is known to equal
+	innerVal map[string][]int64   // counts: quantity key → true value by inner cell
+	innerF   map[string][]float64 // sums: quantity key → true value by inner cell
+	dvars    map[string]int       // distinct cell key → variable
 	dtruth   []int64
 	nvars    int
 	span     *span
@@ -401,8 +401,6 @@ type quantity struct {
 	published func(*aggregate.Cell) bool
 }
 
-func has(f func(*aggregate.Cell) bool) func(*aggregate.Cell) bool { return f }
-
 // quantities lists the numbers a cell of its indicator publishes (a Proportion: numerator
 // first, then denominator).
 func (a *attack) quantities(c *aggregate.Cell) []quantity {
@@ -410,9 +408,9 @@ func (a *attack) quantities(c *aggregate.Cell) []quantity {
 	if ind == nil {
 		return nil
 	}
-	hasNum := has(func(c *aggregate.Cell) bool { return c.Numerator != nil })
-	hasDen := has(func(c *aggregate.Cell) bool { return c.Denominator != nil })
-	hasN := has(func(c *aggregate.Cell) bool { return c.N != nil })
+	hasNum := func(c *aggregate.Cell) bool { return c.Numerator != nil }
+	hasDen := func(c *aggregate.Cell) bool { return c.Denominator != nil }
+	hasN := func(c *aggregate.Cell) bool { return c.N != nil }
 	units := func(op spec.Operand) string {
 		if op.Aggregate == spec.Sum {
 			return sumKey(op)
