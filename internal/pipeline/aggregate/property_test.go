@@ -1214,7 +1214,9 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 				}
 				continue
 			}
-			add(c, nb, rc.N, rc.Primary, rc.N == 1, false, nil, "")
+			// A Ratio is also withheld for its denominator's sake: that does not withhold its n.
+			ratio := ind.Measure == spec.Ratio || ind.Measure == spec.Rate
+			add(c, nb, rc.N, rc.Primary, rc.N == 1, ratio, nil, "")
 		}
 		prob := suppress.Problem{Inner: a.inner() * int(np)}
 		var withheld []bool
@@ -1631,6 +1633,8 @@ func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate
 	flagged := append(slices.Clone(filters), spec.Filter{Column: "flag", Operator: spec.OpIn, Values: []string{"true"}})
 	den := op(spec.Count, "", filters)
 	den.Alignment = spec.AlignExact
+	flaggedDen := op(spec.Count, "", flagged)
+	flaggedDen.Alignment = spec.AlignExact
 	both := []string{d0, d1}
 	inds := []spec.Indicator{
 		{Name: "count_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op(spec.Count, "", filters)},
@@ -1640,6 +1644,7 @@ func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate
 		{Name: "share_q", Measure: spec.Proportion, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged), Denominator: &den},
 		{Name: "flagged_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged)},
 		{Name: "visits_y", Measure: spec.Sum, Grain: spec.GrainYear, Dimensions: []string{d0}, Numerator: op(spec.Sum, "visits", filters)},
+		{Name: "per_flagged_q", Measure: spec.Ratio, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Sum, "visits", filters), Denominator: &flaggedDen},
 		{Name: "families_m", Measure: spec.DistinctCount, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op("", "family", filters)},
 		{Name: "families_q", Measure: spec.DistinctCount, Grain: spec.GrainQuarter, Dimensions: both, Numerator: op("", "family", filters)},
 	}

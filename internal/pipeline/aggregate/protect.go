@@ -33,7 +33,7 @@ func (e *engine) protect() error {
 	for _, ir := range e.runs {
 		find(baseKey(ir.num))
 		union(nBaseKey(ir), baseKey(ir.num))
-		if ir.ind.Measure == spec.Proportion {
+		if ir.ind.Measure == spec.Proportion || publishesDenominator(ir) {
 			union(baseKey(ir.num), baseKey(ir.den))
 		}
 	}
@@ -116,9 +116,9 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 			c.suppressed = c.suppressed || s
 		}
 	}
-	for _, i := range totals {
-		if suppressed[i] && !slices.Contains(e.withheldRowCounts, p.src.name) {
-			e.withheldRowCounts = append(e.withheldRowCounts, p.src.name)
+	for src, cells := range totals {
+		if slices.ContainsFunc(cells, func(i int) bool { return suppressed[i] }) && !slices.Contains(e.withheldRowCounts, src) {
+			e.withheldRowCounts = append(e.withheldRowCounts, src)
 		}
 	}
 	return nil
@@ -145,6 +145,9 @@ func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
 			if db := baseOf(baseKey(ir.den)); db != nb {
 				subsets = append(subsets, subset{nb, db})
 			}
+		}
+		if publishesDenominator(ir) {
+			baseOf(baseKey(ir.den))
 		}
 	}
 	if len(p.bases) > 12 {
@@ -244,6 +247,11 @@ func (p *problem) addRun(ir *indicatorRun) {
 		}
 		if db < 0 {
 			p.entry(strconv.Itoa(nb)+"/"+key, c.n, c.primary, c.singleton, vec(nb, -1), c)
+			if publishesDenominator(ir) && c.hasDen {
+				// The denominator is published with the cell: a cell of its base.
+				b := p.bases[baseKey(ir.den)]
+				p.entry(strconv.Itoa(b)+"/"+key, c.den.Units, false, false, vec(b, -1), c)
+			}
 			continue
 		}
 		if nb == db {
@@ -261,6 +269,14 @@ func (p *problem) addRun(ir *indicatorRun) {
 			p.entry(fmt.Sprintf("%d-%d/%s", db, nb, key), comp, true, comp == 1, vec(db, nb))
 		}
 	}
+}
+
+// publishesDenominator reports whether an indicator publishes, beside its n, the count of
+// another base in the same period: a Ratio's denominator. (A Rate's denominator is a
+// census population, public; a denominator of the latest available period is another
+// period's.)
+func publishesDenominator(ir *indicatorRun) bool {
+	return ir.ind.Measure == spec.Ratio && ir.den != nil && ir.ind.Denominator.Alignment != spec.AlignLatestAvailable
 }
 
 // nBaseKey is the base of the units an indicator's n counts. For a Sum, a Mean, or a Ratio
@@ -336,7 +352,9 @@ func (p *problem) projection(s *source) []int {
 	for x := range proj {
 		y := 0
 		for i, sd := range pos {
-			y += ((x / s.strides[sd]) % s.sizes[sd]) * p.strides[i]
+			if sd >= 0 { // a dimension of another source's indicators: its first group
+				y += ((x / s.strides[sd]) % s.sizes[sd]) * p.strides[i]
+			}
 		}
 		proj[x] = y
 	}
@@ -345,13 +363,13 @@ func (p *problem) projection(s *source) []int {
 
 // addSourceTotals adds, for every base that counts all of a source's rows, its total over
 // every period: the snapshot's published row count (rows_ok, less the rows without a time
-// value, which every indicator reports) is that cell. It returns the cells added.
-func (p *problem) addSourceTotals(runs []*indicatorRun) []int {
-	var out []int
+// value, which every indicator reports) is that cell. It returns the cells added, by source.
+func (p *problem) addSourceTotals(runs []*indicatorRun) map[string][]int {
+	out := map[string][]int{}
 	done := map[int]bool{}
 	for _, ir := range runs {
 		for _, o := range []*operandState{ir.num, ir.den} {
-			if o == nil || len(o.op.Filters) > 0 || o.subset || o.src != p.src {
+			if o == nil || len(o.op.Filters) > 0 || o.subset {
 				continue
 			}
 			b, ok := p.bases[baseKey(o)]
@@ -367,11 +385,11 @@ func (p *problem) addSourceTotals(runs []*indicatorRun) []int {
 					total += units[base+x]
 				}
 			}
-			if total == 0 || total+o.noPeriod != p.src.man.RowsOK || len(p.bounds) < 2 {
+			if total == 0 || total+o.noPeriod != o.src.man.RowsOK || len(p.bounds) < 2 {
 				continue
 			}
 			first, last := p.bounds[0], p.bounds[len(p.bounds)-1]
-			out = append(out, p.entry(strconv.Itoa(b)+"/all", total, false, total == 1, func() []int32 {
+			out[o.src.name] = append(out[o.src.name], p.entry(strconv.Itoa(b)+"/all", total, false, total == 1, func() []int32 {
 				return p.vector(first, last, nil, nil, b, -1)
 			}))
 		}

@@ -375,13 +375,25 @@ func (a *attack) recovered(ind *spec.Indicator, c, tc *aggregate.Cell) string {
 	if tc.N != nil && *tc.N == 0 {
 		return "" // an empty cell discloses no one
 	}
+	// Recovered: every number it publishes, or its n when below k.
+	all := true
 	for _, q := range qs {
-		if q.sensitive && len(q.vec) == 0 {
+		if len(q.vec) == 0 {
 			return q.name + ": the attacker has no model of it"
 		}
-		if q.sensitive && known(q) {
-			return q.name
+		if !q.published(tc) {
+			continue
 		}
+		if !known(q) {
+			all = false
+			continue
+		}
+		if q.isN && float64(*tc.N) < k {
+			return fmt.Sprintf("%s %d < k", q.name, *tc.N)
+		}
+	}
+	if all {
+		return "every number it publishes"
 	}
 	return ""
 }
@@ -397,7 +409,7 @@ func val(p *float64) float64 {
 type quantity struct {
 	name      string
 	vec       []term
-	sensitive bool // its value is what suppression protects
+	isN       bool // it is the cell's n
 	published func(*aggregate.Cell) bool
 }
 
@@ -409,7 +421,10 @@ func (a *attack) quantities(c *aggregate.Cell) []quantity {
 		return nil
 	}
 	hasNum := func(c *aggregate.Cell) bool { return c.Numerator != nil }
-	hasDen := func(c *aggregate.Cell) bool { return c.Denominator != nil }
+	// A Ratio whose denominator is 0 says so in its note.
+	hasDen := func(c *aggregate.Cell) bool {
+		return c.Denominator != nil || strings.Contains(c.Note, "no denominator for this period and group")
+	}
 	hasN := func(c *aggregate.Cell) bool { return c.N != nil }
 	units := func(op spec.Operand) string {
 		if op.Aggregate == spec.Sum {
@@ -430,9 +445,9 @@ func (a *attack) quantities(c *aggregate.Cell) []quantity {
 	case spec.Count:
 		return []quantity{{"count", v(unitsKey(num)), true, hasN}}
 	case spec.Sum:
-		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), true, hasNum}}
+		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), false, hasNum}}
 	case spec.Mean:
-		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), true, hasNum}}
+		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), false, hasNum}}
 	case spec.Proportion:
 		return []quantity{{"numerator", v(units(num)), true, hasNum}, {"denominator", v(units(*ind.Denominator)), true, hasDen}}
 	case spec.Ratio, spec.Rate:
@@ -440,9 +455,9 @@ func (a *attack) quantities(c *aggregate.Cell) []quantity {
 		dfrom, dto := from, to
 		if den.Alignment == spec.AlignLatestAvailable {
 			// The denominator's period is not the cell's: it is published, not attacked.
-			return []quantity{{"numerator", v(units(num)), true, hasNum}, {"n", v(count(num)), true, hasN}}
+			return []quantity{{"numerator", v(units(num)), false, hasNum}, {"n", v(count(num)), true, hasN}}
 		}
-		return []quantity{{"numerator", v(units(num)), true, hasNum}, {"n", v(count(num)), true, hasN},
+		return []quantity{{"numerator", v(units(num)), false, hasNum}, {"n", v(count(num)), true, hasN},
 			{"denominator", a.additive(units(den), dfrom, dto, c.Dimensions), false, hasDen}}
 	case spec.DistinctCount:
 		return []quantity{{"distinct count", []term{{a.dvars[key(c.Indicator, c.Period, c.Dimensions)], 1}}, true, hasN}}
