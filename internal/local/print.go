@@ -106,6 +106,9 @@ func abs(v float64) float64 {
 func printTable(w io.Writer, results []*aggregate.Result) error {
 	anySuppressed, anyUnreliable, anyPartial := false, false, false
 	for _, r := range results {
+		if len(r.WithheldRowCounts) > 0 {
+			fmt.Fprintf(w, "row counts withheld (they would disclose a suppressed cell): %s\n", strings.Join(r.WithheldRowCounts, ", "))
+		}
 		byInd := map[string][]aggregate.Cell{}
 		var order []string
 		for _, c := range r.Cells {
@@ -121,7 +124,11 @@ func printTable(w io.Writer, results []*aggregate.Result) error {
 		for _, name := range order {
 			cells := byInd[name]
 			ir := info[name]
-			fmt.Fprintf(w, "%s/%s  indicator %s  (cells %d, suppressed %d, k=%d)\n", cells[0].Namespace, cells[0].Initiative, name, ir.Cells, ir.SuppressedCells, ir.MinCellSize)
+			loss := ""
+			if ir.SuppressedAtLeastK > 0 {
+				loss = fmt.Sprintf(", of them n ≥ k %d (%.1f%% of cells)", ir.SuppressedAtLeastK, 100*float64(ir.SuppressedAtLeastK)/float64(max(ir.Cells, 1)))
+			}
+			fmt.Fprintf(w, "%s/%s  indicator %s  (cells %d, suppressed %d%s, k=%d)\n", cells[0].Namespace, cells[0].Initiative, name, ir.Cells, ir.SuppressedCells, loss, ir.MinCellSize)
 			if h := ir.Headline; h != nil {
 				line := "  headline " + h.Period + ": "
 				if h.Value != nil {

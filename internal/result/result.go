@@ -55,6 +55,9 @@ type Manifest struct {
 
 	Inputs     map[string]string `json:"inputs"`     // source → snapshot id
 	SpecHashes map[string]string `json:"specHashes"` // indicator → spec hash
+	// WithheldRowCounts lists the sources whose snapshot row counts must not be published
+	// beside this result: with its cells, they would disclose a suppressed cell.
+	WithheldRowCounts []string `json:"withheldRowCounts,omitempty"`
 	// Plan is the plan computed, pinned inputs and as-of date included.
 	Plan *spec.Aggregate `json:"plan"`
 }
@@ -83,13 +86,14 @@ func Write(ctx context.Context, st *store.Store, p *spec.Aggregate, engine strin
 	hx := layout.HexOf(id)
 	man := &Manifest{
 		ID: id, Namespace: p.Namespace, Initiative: p.Initiative, Engine: engine, AsOf: p.AsOf,
-		Created:    created.UTC(),
-		Parquet:    path.Join(prefix, hx+".parquet"),
-		Indicators: path.Join(prefix, hx+".indicators.json"),
-		Cells:      len(res.Cells),
-		Inputs:     res.Inputs,
-		SpecHashes: map[string]string{},
-		Plan:       p,
+		Created:           created.UTC(),
+		Parquet:           path.Join(prefix, hx+".parquet"),
+		Indicators:        path.Join(prefix, hx+".indicators.json"),
+		Cells:             len(res.Cells),
+		Inputs:            res.Inputs,
+		WithheldRowCounts: res.WithheldRowCounts,
+		SpecHashes:        map[string]string{},
+		Plan:              p,
 	}
 	for _, c := range res.Cells {
 		if c.Suppressed {
@@ -150,7 +154,7 @@ func Read(ctx context.Context, st *store.Store, key string) (*Manifest, *aggrega
 	if err != nil {
 		return nil, nil, fmt.Errorf("result %s: %w", man.ID, err)
 	}
-	res := &aggregate.Result{Inputs: man.Inputs}
+	res := &aggregate.Result{Inputs: man.Inputs, WithheldRowCounts: man.WithheldRowCounts}
 	if res.Cells, err = ReadCells(ctx, cells); err != nil {
 		return nil, nil, fmt.Errorf("result %s: %w", man.ID, err)
 	}

@@ -59,6 +59,9 @@ type Result struct {
 	Indicators []IndicatorResult `json:"indicators"`
 	// Inputs maps each source to the snapshot id computed from.
 	Inputs map[string]string `json:"inputs"`
+	// WithheldRowCounts lists the sources whose snapshot row counts must not be published:
+	// with the cells published, they would disclose a suppressed one.
+	WithheldRowCounts []string `json:"withheldRowCounts,omitempty"`
 }
 
 // Run computes every indicator of p from the inputs (by source name).
@@ -102,6 +105,8 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 	if err := e.protect(); err != nil {
 		return nil, err
 	}
+	slices.Sort(e.withheldRowCounts)
+	res.WithheldRowCounts = e.withheldRowCounts
 	for _, ir := range e.runs {
 		ir.finish(e)
 		res.Cells = append(res.Cells, ir.output(p)...)
@@ -127,6 +132,8 @@ type engine struct {
 	ops     map[string]*operandState
 	runs    []*indicatorRun
 	asOfDay int32
+	// withheldRowCounts lists the sources whose row count would disclose a suppressed cell.
+	withheldRowCounts []string
 }
 
 // prepare builds the sources' cubes and the operand states the indicators need.

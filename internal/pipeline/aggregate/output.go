@@ -44,6 +44,9 @@ type IndicatorResult struct {
 	// Cells and SuppressedCells count the indicator's cells.
 	Cells           int `json:"cells"`
 	SuppressedCells int `json:"suppressedCells"`
+	// SuppressedAtLeastK counts the suppressed cells with n ≥ k (a Proportion's n is its
+	// denominator): the information lost beyond the small cells themselves.
+	SuppressedAtLeastK int `json:"suppressedAtLeastK"`
 	// NoPeriod counts units left out because their time value is null.
 	NoPeriod int64  `json:"noPeriod,omitempty"`
 	SpecHash string `json:"specHash"`
@@ -180,6 +183,9 @@ func (ir *indicatorRun) finish(e *engine) {
 		r.Cells++
 		if c.suppressed {
 			r.SuppressedCells++
+			if c.n >= int64(ind.MinCellSize) {
+				r.SuppressedAtLeastK++
+			}
 		}
 	}
 	polarity := stats.HigherIsBetter

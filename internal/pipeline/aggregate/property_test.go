@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate/audit"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/pipeline/suppress"
 )
@@ -762,6 +763,7 @@ func checkMicroVsAggregated(t *testing.T, seed uint64, rng *rand.Rand, attack bo
 	compareWithReference(t, label, resMicro, ref)
 	if attack {
 		checkAttack(t, label, p, resMicro, ref, newReference(p, w.loc, civilOf(asOf.In(w.loc)), micro), micro)
+		checkAudit(t, label, eMicro, p, resMicro, asOf, rng, micro)
 	}
 
 	for _, v := range []struct {
@@ -859,6 +861,7 @@ type position struct {
 	inner        []int32
 	publishedBy  []string
 	suppressedBy []string
+	withheldBy   []string // suppressed Proportions, which withhold it unless it is published
 	n            int64
 	primary      bool
 	singleton    bool
@@ -979,6 +982,40 @@ func (a *attackTable) innerCounts(tb *table, op spec.Operand) []int64 {
 	return out
 }
 
+// hasNulls reports whether a row counted by op has no value of its column.
+func (a *attackTable) hasNulls(tb *table, op spec.Operand) bool {
+	for _, row := range tb.Rows {
+		keep := true
+		for _, f := range op.Filters {
+			if !a.ref.match(tb, row, f) {
+				keep = false
+				break
+			}
+		}
+		if _, ok := refLocalDate(row[op.TimeColumn], a.ref.loc); keep && ok && row[op.Column] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAudit runs package audit's attacker on a result: every relation that holds in the
+// data, distinct counts and non-null counts included.
+func checkAudit(t *testing.T, label string, e *env, p *spec.Aggregate, res *aggregate.Result, asOf time.Time, rng *rand.Rand, tb *table) {
+	t.Helper()
+	truth := e.runEncoded(audit.TruthPlan(p), asOf, &encoder{rng: rng}, tb)
+	rep, err := audit.Attack(p, res, truth, map[string]int64{tb.Source: int64(len(tb.Rows))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range rep.Recovered {
+		t.Errorf("%srecovered: %s", label, rc)
+	}
+	if len(rep.Recovered) > 0 {
+		t.Logf("%srelations: %v", label, rep.Relations)
+	}
+}
+
 // checkAttack builds the protection problems from the cells Run published and checks
 // that the published cells determine no suppressed one, for attackers who know more and
 // more:
@@ -1030,7 +1067,22 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		parent[x] = find(parent[x])
 		return parent[x]
 	}
-	for _, ind := range p.Indicators {
+	// Distinct counts, and the n of a column with nulls (a subset of the units), are not
+	// counts of the base's units: package audit attacks them.
+	skip := func(ind *spec.Indicator) bool {
+		switch ind.Measure {
+		case spec.DistinctCount:
+			return true
+		case spec.Sum, spec.Mean, spec.Ratio, spec.Rate:
+			return ind.Numerator.Column != "" && a.hasNulls(tb, ind.Numerator)
+		}
+		return false
+	}
+	for i := range p.Indicators {
+		ind := &p.Indicators[i]
+		if skip(ind) {
+			continue
+		}
 		find(quantityKey(ind.Numerator))
 		if ind.Measure == spec.Proportion {
 			parent[find(quantityKey(ind.Numerator))] = find(quantityKey(*ind.Denominator))
@@ -1039,6 +1091,9 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 	problems := map[string][]*spec.Indicator{}
 	for i := range p.Indicators {
 		ind := &p.Indicators[i]
+		if skip(ind) {
+			continue
+		}
 		root := find(quantityKey(ind.Numerator))
 		problems[root] = append(problems[root], ind)
 	}
@@ -1112,24 +1167,39 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		pos := map[string]*position{}
 		var order []string
 		paired := map[string]bool{} // positions holding a Proportion's numerator
-		add := func(c aggregate.Cell, b int, n int64, primary, singleton bool) {
+		// A Proportion's cell is withheld when its numerator's or its denominator's is; a
+		// suppressed Proportion withholds neither position by itself (another indicator may
+		// publish it), so its positions are only withheld when no one publishes them.
+		add := func(c aggregate.Cell, b int, n int64, primary, singleton, prop bool, vec []int32, tag string) string {
 			from, to := a.months(c)
-			key := fmt.Sprintf("%s|%s…%s|%s", baseNames[b], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))
+			key := fmt.Sprintf("%s%s|%s…%s|%s", tag, baseNames[b], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))
 			ps := pos[key]
 			if ps == nil {
-				ps = &position{key: key, inner: vector(c, b)}
+				if vec == nil {
+					vec = vector(c, b)
+				}
+				ps = &position{key: key, inner: vec}
 				pos[key] = ps
 				order = append(order, key)
 			}
 			ps.n = max(ps.n, n)
 			ps.primary = ps.primary || primary
 			ps.singleton = ps.singleton || singleton
-			if c.Suppressed {
-				ps.suppressedBy = append(ps.suppressedBy, c.Indicator)
-			} else {
+			switch {
+			case !c.Suppressed:
 				ps.publishedBy = append(ps.publishedBy, c.Indicator)
+			case prop:
+				ps.withheldBy = append(ps.withheldBy, c.Indicator)
+			default:
+				ps.suppressedBy = append(ps.suppressedBy, c.Indicator)
 			}
+			return key
 		}
+		type propCell struct {
+			cell     aggregate.Cell
+			num, den string
+		}
+		var props []propCell
 		for _, c := range res.Cells {
 			ind := a.inds[c.Indicator]
 			if !slices.Contains(members, ind) {
@@ -1137,18 +1207,37 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 			}
 			rc := ref[cellKey(c.Indicator, c.Period, c.Dimensions)]
 			nb := base(ind.Numerator)
+			k := int64(ind.MinCellSize)
 			if ind.Measure == spec.Proportion {
 				var x int64
 				if rc.Numerator != nil {
 					x = ratInt(rc.Numerator)
 				}
-				add(c, nb, x, rc.Primary, x == 1)
-				add(c, base(*ind.Denominator), rc.N, rc.Primary, rc.N == 1)
-				from, to := a.months(c)
-				paired[fmt.Sprintf("%s|%s…%s|%s", baseNames[nb], civilFromMonthIndex(from), civilFromMonthIndex(to), dimsKey(c.Dimensions))] = true
+				db := base(*ind.Denominator)
+				num := add(c, nb, x, rc.N > 0 && x < k, x == 1, true, nil, "")
+				den := add(c, db, rc.N, rc.N > 0 && rc.N < k, rc.N == 1, true, nil, "")
+				paired[num] = true
+				if comp := rc.N - x; nb != db && rc.N > 0 && comp < k {
+					var v []int32
+					for _, j := range a.vector(c) {
+						for pi, pat := range patterns {
+							if pat&(1<<db) != 0 && pat&(1<<nb) == 0 {
+								v = append(v, j*np+int32(pi))
+							}
+						}
+					}
+					withheld := c
+					withheld.Suppressed = true
+					add(withheld, db, comp, true, comp == 1, true, v, "complement of "+baseNames[nb]+" in ")
+				}
+				if c.Suppressed {
+					props = append(props, propCell{c, num, den})
+				}
 				continue
 			}
-			add(c, nb, rc.N, rc.Primary, rc.N == 1)
+			// A Ratio is also withheld for its denominator's sake: that does not withhold its n.
+			ratio := ind.Measure == spec.Ratio || ind.Measure == spec.Rate
+			add(c, nb, rc.N, rc.Primary, rc.N == 1, ratio, nil, "")
 		}
 		prob := suppress.Problem{Inner: a.inner() * int(np)}
 		var withheld []bool
@@ -1169,8 +1258,21 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 		if err != nil {
 			t.Fatal(err)
 		}
+		known := map[string]bool{}
+		for _, key := range order {
+			known[key] = len(pos[key].publishedBy) > 0
+		}
 		for _, i := range disclosed {
-			rep.errorf("the published cells disclose %s (n = %d, suppressed by %v)", prob.Cells[i].Key, prob.Cells[i].N, pos[prob.Cells[i].Key].suppressedBy)
+			ps := pos[prob.Cells[i].Key]
+			known[ps.key] = true
+			if ps.primary || len(ps.suppressedBy) > 0 {
+				rep.errorf("the published cells disclose %s (n = %d, suppressed by %v)", ps.key, ps.n, append(ps.suppressedBy, ps.withheldBy...))
+			}
+		}
+		for _, pc := range props {
+			if known[pc.num] && known[pc.den] {
+				rep.errorf("%s is suppressed, but the published cells give its numerator and its denominator", cellKey(pc.cell.Indicator, pc.cell.Period, pc.cell.Dimensions))
+			}
 		}
 	}
 
@@ -1249,7 +1351,10 @@ func checkAttack(t *testing.T, label string, p *spec.Aggregate, res *aggregate.R
 					n += counts[j]
 				}
 				if c.Suppressed {
-					if n > 0 {
+					// A suppressed Proportion withholds a base's cell only when it is sensitive
+					// there; otherwise another indicator may publish it.
+					k := int64(pub.ind.MinCellSize)
+					if n > 0 && (pub.ind.Measure != spec.Proportion || n < k) {
 						targets = append(targets, target{c, v, n})
 					}
 					continue
@@ -1508,7 +1613,7 @@ func attackWorld(t testing.TB, rng *rand.Rand) (*world, *table) {
 	for _, d := range w.dims {
 		tb.Cols = append(tb.Cols, colDef{Name: w.dimCol[d.Name], Dimension: d.Name})
 	}
-	tb.Cols = append(tb.Cols, colDef{Name: "date", Type: spec.TypeDate}, colDef{Name: "flag", Type: spec.TypeBoolean}, colDef{Name: "visits", Type: spec.TypeInteger})
+	tb.Cols = append(tb.Cols, colDef{Name: "date", Type: spec.TypeDate}, colDef{Name: "flag", Type: spec.TypeBoolean}, colDef{Name: "visits", Type: spec.TypeInteger}, colDef{Name: "family", Type: spec.TypeString})
 	span := 365 + rng.IntN(366)
 	first := civil{2019, 1, 1}.addDays(rng.IntN(730))
 	w.first, w.last = first, first.addDays(span-1)
@@ -1520,12 +1625,22 @@ func attackWorld(t testing.TB, rng *rand.Rand) (*world, *table) {
 	for m := first.monthIndex() + 1; m <= w.last.monthIndex(); m++ {
 		gap[m] = rng.IntN(4) == 0
 	}
-	for range rows {
+	// Families: one row each (a distinct count is then the rows' count), or a few rows
+	// each across months and groups.
+	families := rows
+	if rng.IntN(2) == 0 {
+		families = rows/3 + 1
+	}
+	for i := range rows {
+		fam := i
+		if families < rows {
+			fam = rng.IntN(families)
+		}
 		day := first.addDays(rng.IntN(span))
 		for gap[day.monthIndex()] {
 			day = first.addDays(rng.IntN(span))
 		}
-		r := map[string]any{"date": day, "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6))}
+		r := map[string]any{"date": day, "flag": rng.Float64() < pFlag, "visits": int64(rng.IntN(6)), "family": fmt.Sprintf("f%d", fam)}
 		for _, d := range w.dims {
 			wts := w.dimWeights[d.Name][:len(d.Values)]
 			wts = append(slices.Clone(wts), w.dimWeights[d.Name][len(w.dimWeights[d.Name])-1])
@@ -1549,6 +1664,8 @@ func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate
 	flagged := append(slices.Clone(filters), spec.Filter{Column: "flag", Operator: spec.OpIn, Values: []string{"true"}})
 	den := op(spec.Count, "", filters)
 	den.Alignment = spec.AlignExact
+	flaggedDen := op(spec.Count, "", flagged)
+	flaggedDen.Alignment = spec.AlignExact
 	both := []string{d0, d1}
 	inds := []spec.Indicator{
 		{Name: "count_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op(spec.Count, "", filters)},
@@ -1558,6 +1675,9 @@ func attackPlan(w *world, rng *rand.Rand, filters []spec.Filter) *spec.Aggregate
 		{Name: "share_q", Measure: spec.Proportion, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged), Denominator: &den},
 		{Name: "flagged_m", Measure: spec.Count, Grain: spec.GrainMonth, Dimensions: []string{d1}, Numerator: op(spec.Count, "", flagged)},
 		{Name: "visits_y", Measure: spec.Sum, Grain: spec.GrainYear, Dimensions: []string{d0}, Numerator: op(spec.Sum, "visits", filters)},
+		{Name: "per_flagged_q", Measure: spec.Ratio, Grain: spec.GrainQuarter, Dimensions: []string{d1}, Numerator: op(spec.Sum, "visits", filters), Denominator: &flaggedDen},
+		{Name: "families_m", Measure: spec.DistinctCount, Grain: spec.GrainMonth, Dimensions: []string{d0}, Numerator: op("", "family", filters)},
+		{Name: "families_q", Measure: spec.DistinctCount, Grain: spec.GrainQuarter, Dimensions: both, Numerator: op("", "family", filters)},
 	}
 	rng.Shuffle(len(inds), func(i, j int) { inds[i], inds[j] = inds[j], inds[i] })
 	inds = inds[:4+rng.IntN(len(inds)-3)]
@@ -1586,6 +1706,7 @@ func TestAttackerCannotRecoverSuppressedCells(t *testing.T) {
 			label := fmt.Sprintf("seed %d (%d rows, k=%d): ", seed, len(tb.Rows), p.Indicators[0].MinCellSize)
 			compareWithReference(t, label, res, ref)
 			checkAttack(t, label, p, res, ref, r, tb)
+			checkAudit(t, label, e, p, res, farFuture, rng, tb)
 			if t.Failed() {
 				t.Logf("%s plan:%s", label, describePlan(p))
 			}

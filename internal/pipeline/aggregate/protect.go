@@ -12,9 +12,11 @@ import (
 
 // protect applies primary and secondary suppression. Indicators whose protected operands
 // share a count base (same source, filters and time column) form one protection problem:
-// their cells at every grain are linked by the table's additive relations, and a cell
-// suppressed for one is suppressed for all. Distinct counts are not additive: they are
-// protected on their own n.
+// their cells at every grain are linked by the table's additive relations. A Proportion
+// links its numerator's base to its denominator's. A DistinctCount joins the problem of
+// the count base of its rows: where each key has one row in a cell (one row per family
+// and month), its cells are that base's cells, and where they are not, its cells still
+// add up wherever the keys fall in one group (see distinct.go).
 func (e *engine) protect() error {
 	parent := map[string]string{}
 	var find func(string) string
@@ -29,23 +31,16 @@ func (e *engine) protect() error {
 	}
 	union := func(a, b string) { parent[find(a)] = find(b) }
 	for _, ir := range e.runs {
-		if ir.ind.Measure == spec.DistinctCount {
-			for _, c := range ir.cells {
-				c.suppressed = c.primary
-			}
-			continue
-		}
 		find(baseKey(ir.num))
-		if ir.ind.Measure == spec.Proportion {
+		union(nBaseKey(ir), baseKey(ir.num))
+		if ir.ind.Measure == spec.Proportion || publishesDenominator(ir) {
 			union(baseKey(ir.num), baseKey(ir.den))
 		}
 	}
 	components := map[string][]*indicatorRun{}
 	for _, ir := range e.runs {
-		if ir.ind.Measure != spec.DistinctCount {
-			root := find(baseKey(ir.num))
-			components[root] = append(components[root], ir)
-		}
+		root := find(baseKey(ir.num))
+		components[root] = append(components[root], ir)
 	}
 	for _, root := range sortedKeys(components) {
 		if err := e.protectComponent(components[root]); err != nil {
@@ -55,41 +50,112 @@ func (e *engine) protect() error {
 	return nil
 }
 
+// problem is one protection problem under construction. Its inner cells are, first, the
+// dense block atom of time × cell of the cube over the component's dimensions × pattern of
+// membership in its count bases, then the key profiles of distinct counts whose keys do not
+// each fall in one cell (distinct.go).
+type problem struct {
+	src      *source
+	bases    map[string]int
+	patterns []uint32
+	dims     []string
+	sizes    []int
+	strides  []int
+	cube     int
+	bounds   []int32 // period boundaries: atom a is [bounds[a], bounds[a+1])
+	empty    []bool  // per atom: known to hold no unit (see emptyAtoms)
+	dense    int     // inner cells of the dense block
+	extra    int     // inner cells after it (distinct key profiles)
+
+	cells []suppress.Cell
+	refs  [][]*cell
+	index map[string]int
+	// noNulls marks the n bases and grains whose cells without nulls are added.
+	noNulls map[string]bool
+}
+
 // protectComponent solves one protection problem. The units of a component belong to one
 // or more count bases (a Proportion's numerator base is a subset of its denominator's), so
 // an inner cell is an atom of time (the intervals between all period boundaries of its
 // indicators) × a cell of the cube over all their dimensions × a pattern of membership in
-// the bases. A published cell of base b sums the inner cells whose pattern contains b. A
-// Proportion publishes two such cells (numerator and denominator) that are suppressed
-// together: when the solver splits a pair, both become primary and it solves again.
+// the bases. A published cell of base b sums the inner cells whose pattern contains b.
+//
+// A Proportion publishes its numerator and its denominator, each a cell of its base: the
+// Proportion's cell is withheld when either is. Sensitive are a numerator below k (0 too:
+// a 0 % group tells everyone's answer), a complement (denominator − numerator) below k,
+// and a denominator of 0 < n < k; the complement joins the problem as a withheld cell of
+// its own, so the denominator's cell stays published by the indicators that publish its
+// base (a Count, a Mean) unless the algebra shows a disclosure.
 func (e *engine) protectComponent(runs []*indicatorRun) error {
-	src := runs[0].num.src
-	// Bases and containment.
-	bases := map[string]int{}
-	baseOf := func(o *operandState) int {
-		k := baseKey(o)
-		if i, ok := bases[k]; ok {
+	p, err := e.newProblem(runs)
+	if err != nil {
+		return err
+	}
+	if err := p.addDistinct(e, runs); err != nil {
+		return err
+	}
+	inner := p.dense + p.extra
+	if inner > 1<<24 {
+		return fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", p.src.name, inner)
+	}
+	for _, ir := range runs {
+		if ir.ind.Measure != spec.DistinctCount {
+			p.addRun(ir)
+		}
+		p.addNoNulls(ir)
+	}
+	totals := p.addSourceTotals(runs)
+	if !slices.ContainsFunc(p.cells, func(c suppress.Cell) bool { return c.Primary }) {
+		return nil // nothing to protect: every cell is published
+	}
+	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
+	if err != nil {
+		return fmt.Errorf("suppression over source %q: %w", p.src.name, err)
+	}
+	for i, s := range suppressed {
+		for _, c := range p.refs[i] {
+			c.suppressed = c.suppressed || s
+		}
+	}
+	for src, cells := range totals {
+		if slices.ContainsFunc(cells, func(i int) bool { return suppressed[i] }) && !slices.Contains(e.withheldRowCounts, src) {
+			e.withheldRowCounts = append(e.withheldRowCounts, src)
+		}
+	}
+	return nil
+}
+
+// newProblem lays out the dense block of a component's inner cells.
+func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
+	p := &problem{src: runs[0].num.src, bases: map[string]int{}, index: map[string]int{}, noNulls: map[string]bool{}}
+	baseOf := func(k string) int {
+		if i, ok := p.bases[k]; ok {
 			return i
 		}
-		bases[k] = len(bases)
-		return bases[k]
+		p.bases[k] = len(p.bases)
+		return p.bases[k]
 	}
 	type subset struct{ sub, sup int }
 	var subsets []subset
 	for _, ir := range runs {
-		nb := baseOf(ir.num)
+		nb := baseOf(baseKey(ir.num))
+		if k := nBaseKey(ir); k != baseKey(ir.num) {
+			subsets = append(subsets, subset{baseOf(k), nb})
+		}
 		if ir.ind.Measure == spec.Proportion {
-			if db := baseOf(ir.den); db != nb {
+			if db := baseOf(baseKey(ir.den)); db != nb {
 				subsets = append(subsets, subset{nb, db})
 			}
 		}
+		if publishesDenominator(ir) {
+			baseOf(baseKey(ir.den))
+		}
 	}
-	if len(bases) > 12 {
-		return fmt.Errorf("source %q: %d linked count bases in one protection problem; use fewer filter combinations", src.name, len(bases))
+	if len(p.bases) > 12 {
+		return nil, fmt.Errorf("source %q: %d linked count bases in one protection problem; use fewer filter combinations", p.src.name, len(p.bases))
 	}
 	// Membership patterns: non-empty sets of bases closed under containment.
-	var patterns []uint32
-	for pat := uint32(1); pat < 1<<len(bases); pat++ {
+	for pat := uint32(1); pat < 1<<len(p.bases); pat++ {
 		ok := true
 		for _, s := range subsets {
 			if pat&(1<<s.sub) != 0 && pat&(1<<s.sup) == 0 {
@@ -97,7 +163,7 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 			}
 		}
 		if ok {
-			patterns = append(patterns, pat)
+			p.patterns = append(p.patterns, pat)
 		}
 	}
 	// The component's cube: every dimension of its indicators, in vocabulary order.
@@ -107,113 +173,230 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 			used[d] = true
 		}
 	}
-	var dims []string
-	var sizes []int
 	for _, d := range e.plan.Dimensions {
 		if used[d.Name] {
-			dims = append(dims, d.Name)
-			sizes = append(sizes, len(d.Values)+1)
+			p.dims = append(p.dims, d.Name)
+			p.sizes = append(p.sizes, len(d.Values)+1)
 		}
 	}
-	cube := 1
-	strides := make([]int, len(sizes))
-	for i := len(sizes) - 1; i >= 0; i-- {
-		strides[i] = cube
-		cube *= sizes[i]
+	p.cube = 1
+	p.strides = make([]int, len(p.sizes))
+	for i := len(p.sizes) - 1; i >= 0; i-- {
+		p.strides[i] = p.cube
+		p.cube *= p.sizes[i]
 	}
 	// Atoms of time.
-	var bounds []int32
 	for _, ir := range runs {
 		for _, s := range ir.starts {
-			bounds = append(bounds, s, ir.grain.Next(s))
+			p.bounds = append(p.bounds, s, ir.grain.Next(s))
 		}
 	}
-	slices.Sort(bounds)
-	bounds = slices.Compact(bounds)
-	atoms := max(len(bounds)-1, 0)
-	empty := emptyAtoms(runs, bounds)
-	inner := atoms * cube * len(patterns)
-	if inner > 1<<24 {
-		return fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", src.name, inner)
+	slices.Sort(p.bounds)
+	p.bounds = slices.Compact(p.bounds)
+	atoms := max(len(p.bounds)-1, 0)
+	p.empty = emptyAtoms(runs, p.bounds)
+	if n := atoms * p.cube * len(p.patterns); n > 1<<24 {
+		return nil, fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", p.src.name, n)
+	} else {
+		p.dense = n
 	}
+	return p, nil
+}
 
-	type ref struct {
-		ir *indicatorRun
-		c  *cell
+// cellKey names a cell of a run within its base: grain, period, set and groups.
+func cellKey(ir *indicatorRun, c *cell) string {
+	gk := ir.grain.Name
+	if gk == spec.GrainYear || gk == spec.GrainQuarter {
+		gk += "/" + strconv.Itoa(ir.grain.FiscalStart)
 	}
-	index := map[string]int{}
-	var cells []suppress.Cell
-	var refs [][]ref
-	var pairs [][2]int
-	entry := func(base int, key string, ir *indicatorRun, c *cell, n int64, singleton bool, vec func() []int32) int {
-		key = strconv.Itoa(base) + "/" + key
-		i, ok := index[key]
-		if !ok {
-			i = len(cells)
-			index[key] = i
-			cells = append(cells, suppress.Cell{Key: key, Inner: vec()})
-			refs = append(refs, nil)
-		}
-		sc := &cells[i]
-		sc.N = max(sc.N, n)
-		sc.Primary = sc.Primary || c.primary
-		sc.Singleton = sc.Singleton || singleton
-		refs[i] = append(refs[i], ref{ir, c})
-		return i
+	cs := ir.sets[c.set]
+	return fmt.Sprintf("%s/%010d/%s/%v", gk, c.start, cs.key(), cs.codes(c.gi))
+}
+
+// entry adds a cell to the problem, or merges it with the cell of the same key (the same
+// units published by another indicator), and records which published cells it stands for.
+func (p *problem) entry(key string, n int64, primary, singleton bool, vec func() []int32, refs ...*cell) int {
+	i, ok := p.index[key]
+	if !ok {
+		i = len(p.cells)
+		p.index[key] = i
+		p.cells = append(p.cells, suppress.Cell{Key: key, Inner: vec()})
+		p.refs = append(p.refs, nil)
 	}
-	for _, ir := range runs {
-		gk := ir.grain.Name
-		if gk == spec.GrainYear || gk == spec.GrainQuarter {
-			gk += "/" + strconv.Itoa(ir.grain.FiscalStart)
-		}
-		nb := bases[baseKey(ir.num)]
-		db := -1
-		if ir.ind.Measure == spec.Proportion {
-			db = bases[baseKey(ir.den)]
-		}
-		for _, c := range ir.cells {
-			cs := ir.sets[c.set]
-			codes := cs.codes(c.gi)
-			key := fmt.Sprintf("%s/%010d/%s/%v", gk, c.start, cs.key(), codes)
-			vec := func(base int) func() []int32 {
-				return func() []int32 {
-					return innerCells(bounds, empty, c.start, ir.grain.Next(c.start), cube, dims, strides, sizes, cs.dims, codes, patterns, base)
-				}
-			}
-			if db < 0 {
-				entry(nb, key, ir, c, c.n, c.n == 1, vec(nb))
-				continue
-			}
-			num := int64(c.numerator)
-			ni := entry(nb, key, ir, c, num, num == 1, vec(nb))
-			di := entry(db, key, ir, c, c.n, c.n == 1, vec(db))
-			if ni != di {
-				pairs = append(pairs, [2]int{ni, di})
-			}
-		}
+	sc := &p.cells[i]
+	sc.N = max(sc.N, n)
+	sc.Primary = sc.Primary || primary
+	sc.Singleton = sc.Singleton || singleton
+	p.refs[i] = append(p.refs[i], refs...)
+	return i
+}
+
+// addRun adds the cells of an indicator that is not a distinct count.
+func (p *problem) addRun(ir *indicatorRun) {
+	k := int64(ir.ind.MinCellSize)
+	nb := p.bases[nBaseKey(ir)]
+	db := -1
+	if ir.ind.Measure == spec.Proportion {
+		nb, db = p.bases[baseKey(ir.num)], p.bases[baseKey(ir.den)]
 	}
-	for {
-		suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: cells})
-		if err != nil {
-			return fmt.Errorf("suppression over source %q: %w", src.name, err)
+	for _, c := range ir.cells {
+		cs := ir.sets[c.set]
+		codes := cs.codes(c.gi)
+		key := cellKey(ir, c)
+		from, to := c.start, ir.grain.Next(c.start)
+		vec := func(in, out int) func() []int32 {
+			return func() []int32 { return p.vector(from, to, cs.dims, codes, in, out) }
 		}
-		split := false
-		for _, p := range pairs {
-			if suppressed[p[0]] != suppressed[p[1]] {
-				cells[p[0]].Primary, cells[p[1]].Primary = true, true
-				split = true
+		if db < 0 {
+			p.entry(strconv.Itoa(nb)+"/"+key, c.n, c.primary, c.singleton, vec(nb, -1), c)
+			if publishesDenominator(ir) && c.hasDen {
+				// The denominator is published with the cell: a cell of its base.
+				b := p.bases[baseKey(ir.den)]
+				p.entry(strconv.Itoa(b)+"/"+key, c.den.Units, false, false, vec(b, -1), c)
 			}
-		}
-		if split {
 			continue
 		}
-		for i, s := range suppressed {
-			for _, r := range refs[i] {
-				r.c.suppressed = r.c.suppressed || s
+		if nb == db {
+			// Numerator and denominator count the same units: the cell is 100 % or empty,
+			// and a 100 % group is withheld whatever its size.
+			p.entry(strconv.Itoa(nb)+"/"+key, c.n, c.primary, c.singleton, vec(nb, -1), c)
+			continue
+		}
+		num, den := int64(c.numerator), c.n
+		comp := den - num
+		p.entry(strconv.Itoa(nb)+"/"+key, num, den > 0 && num < k, num == 1, vec(nb, -1), c)
+		p.entry(strconv.Itoa(db)+"/"+key, den, den > 0 && den < k, den == 1, vec(db, -1), c)
+		if den > 0 && comp < k {
+			// The complement is published by no one, and must not be derivable.
+			p.entry(fmt.Sprintf("%d-%d/%s", db, nb, key), comp, true, comp == 1, vec(db, nb))
+		}
+	}
+}
+
+// publishesDenominator reports whether an indicator publishes, beside its n, the count of
+// another base in the same period: a Ratio's denominator. (A Rate's denominator is a
+// census population, public; a denominator of the latest available period is another
+// period's.)
+func publishesDenominator(ir *indicatorRun) bool {
+	return ir.ind.Measure == spec.Ratio && ir.den != nil && ir.ind.Denominator.Alignment != spec.AlignLatestAvailable
+}
+
+// nBaseKey is the base of the units an indicator's n counts. For a Sum, a Mean, or a Ratio
+// or Rate of a Sum, n counts the units with a value of the column: the operand's units when
+// the column has no nulls, and otherwise a subset of them, a base of its own.
+func nBaseKey(ir *indicatorRun) string {
+	o := ir.num
+	switch ir.ind.Measure {
+	case spec.Sum, spec.Mean, spec.Ratio, spec.Rate:
+		if o.valueCol >= 0 && o.op.Aggregate == spec.Sum && !o.subset && o.hasNulls() {
+			return baseKey(o) + "\x00non-null " + o.op.Column
+		}
+	}
+	return baseKey(o)
+}
+
+// hasNulls reports whether any unit of the operand has no value of its column.
+func (o *operandState) hasNulls() bool {
+	units, _ := o.counts()
+	for k := slotCells; k < len(o.acc.n) && k < len(units); k++ {
+		if units[k] != o.acc.n[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// addNoNulls adds, for an indicator whose n counts the units with a value, the cells of its
+// periods and cube cells in which every unit has a value: there its units and its n are
+// equal, which anyone can check where both are published. Each is a published empty cell:
+// the units without a value there are none.
+func (p *problem) addNoNulls(ir *indicatorRun) {
+	nk := nBaseKey(ir)
+	if nk == baseKey(ir.num) || p.noNulls[nk+"\x00"+ir.grain.Name] {
+		return
+	}
+	p.noNulls[nk+"\x00"+ir.grain.Name] = true
+	o := ir.num
+	nb, ub := p.bases[nk], p.bases[baseKey(o)]
+	units, _ := o.counts()
+	proj := p.projection(o.src)
+	nulls := make([]int64, p.cube)
+	for _, start := range ir.starts {
+		clear(nulls)
+		if ord := ordinalOf(o, start); ord >= 0 {
+			b := int(o.tl.base(ord))
+			for x := 0; x < o.src.size; x++ {
+				nulls[proj[x]] += units[b+x] - o.acc.n[b+x]
 			}
 		}
-		return nil
+		from, to := start, ir.grain.Next(start)
+		for y, z := range nulls {
+			if z != 0 {
+				continue
+			}
+			codes := make([]int, len(p.dims))
+			for i := range p.dims {
+				codes[i] = (y / p.strides[i]) % p.sizes[i]
+			}
+			key := fmt.Sprintf("%d-%d/%s/%010d/%d", ub, nb, ir.grain.Name, start, y)
+			p.entry(key, 0, false, false, func() []int32 { return p.vector(from, to, p.dims, codes, ub, nb) })
+		}
 	}
+}
+
+// projection maps a source's cube cells to the component's.
+func (p *problem) projection(s *source) []int {
+	proj := make([]int, s.size)
+	pos := make([]int, len(p.dims))
+	for i, d := range p.dims {
+		pos[i] = slices.Index(s.dims, d)
+	}
+	for x := range proj {
+		y := 0
+		for i, sd := range pos {
+			if sd >= 0 { // a dimension of another source's indicators: its first group
+				y += ((x / s.strides[sd]) % s.sizes[sd]) * p.strides[i]
+			}
+		}
+		proj[x] = y
+	}
+	return proj
+}
+
+// addSourceTotals adds, for every base that counts all of a source's rows, its total over
+// every period: the snapshot's published row count (rows_ok, less the rows without a time
+// value, which every indicator reports) is that cell. It returns the cells added, by source.
+func (p *problem) addSourceTotals(runs []*indicatorRun) map[string][]int {
+	out := map[string][]int{}
+	done := map[int]bool{}
+	for _, ir := range runs {
+		for _, o := range []*operandState{ir.num, ir.den} {
+			if o == nil || len(o.op.Filters) > 0 || o.subset {
+				continue
+			}
+			b, ok := p.bases[baseKey(o)]
+			if !ok || done[b] {
+				continue
+			}
+			done[b] = true
+			var total int64
+			units, _ := o.counts()
+			for ord := range o.tl.starts {
+				base := int(o.tl.base(int32(ord)))
+				for x := 0; x < o.src.size; x++ {
+					total += units[base+x]
+				}
+			}
+			if total == 0 || total+o.noPeriod != o.src.man.RowsOK || len(p.bounds) < 2 {
+				continue
+			}
+			first, last := p.bounds[0], p.bounds[len(p.bounds)-1]
+			out[o.src.name] = append(out[o.src.name], p.entry(strconv.Itoa(b)+"/all", total, false, total == 1, func() []int32 {
+				return p.vector(first, last, nil, nil, b, -1)
+			}))
+		}
+	}
+	return out
 }
 
 // emptyAtoms marks the atoms of time known to hold no unit: those outside every period an
@@ -234,21 +417,45 @@ func emptyAtoms(runs []*indicatorRun, bounds []int32) []bool {
 	return empty
 }
 
-// innerCells lists the inner cells a published cell of one base sums: every atom inside
-// [from, to) that may hold units, every cube cell whose codes match the cell's groups,
-// and every membership pattern that contains the base.
-func innerCells(bounds []int32, empty []bool, from, to int32, cube int, dims []string, strides, sizes []int, setDims []string, codes []int, patterns []uint32, base int) []int32 {
-	first := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= from })
-	last := sort.Search(len(bounds), func(i int) bool { return bounds[i] >= to })
+// vector lists the dense inner cells a cell of base in (less those of base out, when out ≥
+// 0) sums: every atom inside [from, to) that may hold units, every cube cell whose codes
+// match the groups, and every membership pattern that contains in and not out.
+func (p *problem) vector(from, to int32, setDims []string, codes []int, in, out int) []int32 {
+	first := sort.Search(len(p.bounds), func(i int) bool { return p.bounds[i] >= from })
+	last := sort.Search(len(p.bounds), func(i int) bool { return p.bounds[i] >= to })
+	match := p.matching(setDims, codes)
+	var pats []int32
+	for i, pt := range p.patterns {
+		if pt&(1<<in) != 0 && (out < 0 || pt&(1<<out) == 0) {
+			pats = append(pats, int32(i))
+		}
+	}
+	np := int32(len(p.patterns))
+	res := make([]int32, 0, (last-first)*len(match)*len(pats))
+	for a := first; a < last; a++ {
+		if p.empty[a] {
+			continue
+		}
+		for _, c := range match {
+			for _, pt := range pats {
+				res = append(res, (int32(a*p.cube)+c)*np+pt)
+			}
+		}
+	}
+	return res
+}
+
+// matching lists, ascending, the cube cells whose codes on setDims are codes.
+func (p *problem) matching(setDims []string, codes []int) []int32 {
 	pos := make([]int, len(setDims))
 	for i, d := range setDims {
-		pos[i] = slices.Index(dims, d)
+		pos[i] = slices.Index(p.dims, d)
 	}
 	var match []int32
-	for c := 0; c < cube; c++ {
+	for c := 0; c < p.cube; c++ {
 		ok := true
-		for i, p := range pos {
-			if (c/strides[p])%sizes[p] != codes[i] {
+		for i, ps := range pos {
+			if (c/p.strides[ps])%p.sizes[ps] != codes[i] {
 				ok = false
 				break
 			}
@@ -257,23 +464,5 @@ func innerCells(bounds []int32, empty []bool, from, to int32, cube int, dims []s
 			match = append(match, int32(c))
 		}
 	}
-	var pats []int32
-	for i, p := range patterns {
-		if p&(1<<base) != 0 {
-			pats = append(pats, int32(i))
-		}
-	}
-	np := int32(len(patterns))
-	out := make([]int32, 0, (last-first)*len(match)*len(pats))
-	for a := first; a < last; a++ {
-		if empty[a] {
-			continue
-		}
-		for _, c := range match {
-			for _, p := range pats {
-				out = append(out, (int32(a*cube)+c)*np+p)
-			}
-		}
-	}
-	return out
+	return match
 }
