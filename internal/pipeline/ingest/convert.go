@@ -343,6 +343,9 @@ func (c *column) parseTimestamp(s string) (time.Time, bool) {
 		t, err := time.ParseInLocation(c.layout, s, c.loc)
 		return t, err == nil
 	}
+	if t, ok := c.localISO(s); ok {
+		return t, true
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05.999999999Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
@@ -354,6 +357,59 @@ func (c *column) parseTimestamp(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// localISO parses, without allocating, the forms of a timestamp without an offset that
+// are written most: YYYY-MM-DD, a space or T, then HH:MM, HH:MM:SS or HH:MM:SS followed by
+// a period and 1 to 9 digits, every field with its digits and in range. The time is local
+// in the Initiative's zone, normalised by time.Date as time.ParseInLocation does. Any other
+// text (offsets, one-digit hours, commas, more digits) is left to time.Parse.
+func (c *column) localISO(s string) (time.Time, bool) {
+	if len(s) != 16 && len(s) < 19 || len(s) == 20 || len(s) > 29 {
+		return time.Time{}, false
+	}
+	y, mo, d, ok := isoDate(s[:10])
+	if !ok || s[10] != ' ' && s[10] != 'T' || s[13] != ':' {
+		return time.Time{}, false
+	}
+	h, ok1 := twoDigits(s[11:13])
+	mi, ok2 := twoDigits(s[14:16])
+	if !ok1 || !ok2 || h > 23 || mi > 59 {
+		return time.Time{}, false
+	}
+	sec, nsec := 0, 0
+	if len(s) >= 19 {
+		var ok3 bool
+		sec, ok3 = twoDigits(s[17:19])
+		if s[16] != ':' || !ok3 || sec > 59 {
+			return time.Time{}, false
+		}
+		if len(s) > 19 {
+			if s[19] != '.' {
+				return time.Time{}, false
+			}
+			frac := s[20:]
+			for j := 0; j < 9; j++ {
+				nsec *= 10
+				if j < len(frac) {
+					b := frac[j]
+					if b < '0' || b > '9' {
+						return time.Time{}, false
+					}
+					nsec += int(b - '0')
+				}
+			}
+		}
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, nsec, c.loc), true
+}
+
+func twoDigits(s string) (int, bool) {
+	a, b := s[0], s[1]
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return 0, false
+	}
+	return int(a-'0')*10 + int(b-'0'), true
 }
 
 // native converts a value of a typed Arrow array (Parquet, Arrow IPC inputs).
