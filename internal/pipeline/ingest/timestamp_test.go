@@ -38,21 +38,15 @@ func timestampColumn(t testing.TB, zone string) *column {
 	return c
 }
 
-// sameTimestamp fails unless the column parses s as the reference does: the same instant
-// and the same zone offset, or both reject it.
+// sameTimestamp fails unless the column reads s as time.Parse does: the same instant and
+// the same local day, or both reject it.
 func sameTimestamp(t testing.TB, c *column, s string) {
 	t.Helper()
-	got, ok := c.parseTimestamp(s)
+	us, day, ok := c.timestamp(s)
 	want, wantOK := slowTimestamp(s, c.loc)
-	if ok != wantOK || !got.Equal(want) || got.Location().String() != want.Location().String() {
-		t.Fatalf("%q in %s: got %v (%v), time.Parse gives %v (%v)", s, c.loc, got, ok, want, wantOK)
-	}
-	if ok {
-		_, off := got.Zone()
-		_, wantOff := want.Zone()
-		if off != wantOff || dayOf(got.In(c.loc)) != dayOf(want.In(c.loc)) {
-			t.Fatalf("%q: offset %d day %d, want %d day %d", s, off, dayOf(got.In(c.loc)), wantOff, dayOf(want.In(c.loc)))
-		}
+	if ok != wantOK || ok && (us != want.UnixMicro() || day != dayOf(want.In(c.loc))) {
+		t.Fatalf("%q in %s: got %d µs, day %d (%v); time.Parse gives %v, %d µs, day %d (%v)",
+			s, c.loc, us, day, ok, want, want.UnixMicro(), dayOf(want.In(c.loc)), wantOK)
 	}
 }
 
@@ -86,15 +80,16 @@ func TestTimestampWithoutOffset(t *testing.T) {
 		{"2024-01-01 08:00:00,25", "2024-01-01T08:00:00.25-08:00"},
 		{"2024-01-01 08:00:00.1234567891", "2024-01-01T08:00:00.123456789-08:00"},
 	} {
-		got, ok := c.parseTimestamp(tc.in)
+		us, day, ok := c.timestamp(tc.in)
 		if tc.want == "" {
 			if ok {
-				t.Errorf("%q: parsed as %v, want rejected", tc.in, got)
+				t.Errorf("%q: parsed as %d µs, want rejected", tc.in, us)
 			}
 			continue
 		}
-		if !ok || got.In(c.loc).Format(time.RFC3339Nano) != tc.want {
-			t.Errorf("%q: got %v (%v), want %s", tc.in, got.In(c.loc).Format(time.RFC3339Nano), ok, tc.want)
+		want, _ := time.Parse(time.RFC3339Nano, tc.want)
+		if got := time.UnixMicro(us).In(c.loc); !ok || !got.Equal(want.Truncate(time.Microsecond)) || day != dayOf(got) {
+			t.Errorf("%q: got %s day %d (%v), want %s", tc.in, got.Format(time.RFC3339Nano), day, ok, tc.want)
 		}
 		sameTimestamp(t, c, tc.in)
 	}
@@ -151,8 +146,24 @@ func BenchmarkTimestampWithoutOffset(b *testing.B) {
 	c := timestampColumn(b, "America/Los_Angeles")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := c.parseTimestamp("2001-03-17 13:45:00"); !ok {
+		if _, _, ok := c.timestamp("2001-03-17 13:45:00"); !ok {
 			b.Fatal("rejected")
+		}
+	}
+}
+
+// Every ten minutes through two years, in order, so the span of constant offset carries
+// from value to value across each transition (the gaps and repeated hours included, at
+// 02:00, at midnight and half-hour shifts).
+func TestTimestampAcrossTransitions(t *testing.T) {
+	for _, zone := range []string{"America/Los_Angeles", "Australia/Lord_Howe", "America/Santiago", "America/Havana", "Europe/London"} {
+		c := timestampColumn(t, zone)
+		for at := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2025; at = at.Add(10 * time.Minute) {
+			sameTimestamp(t, c, at.Format("2006-01-02 15:04:05"))
+		}
+		// And backwards, through the same transitions from the other side.
+		for at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() >= 2023; at = at.Add(-7 * time.Minute) {
+			sameTimestamp(t, c, at.Format("2006-01-02T15:04"))
 		}
 	}
 }
