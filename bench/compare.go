@@ -60,7 +60,7 @@ func readJSON(file string, v any) error {
 // compareCells compares cell by cell: every Backbone cell that is published must equal
 // DuckDB's group (counts exactly, means and proportions within relTol); DuckDB's numbers
 // for cells Backbone suppressed are skipped; every DuckDB group must be a Backbone cell.
-func compareCells(bbFile, duckFile string) (*comparison, error) {
+func compareCells(sh workload.Shape, bbFile, duckFile string) (*comparison, error) {
 	var bb []aggregate.Cell
 	if err := readJSON(bbFile, &bb); err != nil {
 		return nil, fmt.Errorf("Backbone cells: %w", err)
@@ -72,16 +72,7 @@ func compareCells(bbFile, duckFile string) (*comparison, error) {
 	cmp := &comparison{backboneCells: len(bb), duckGroups: len(duck)}
 	groups := map[cellKey]workload.DuckCell{}
 	for _, d := range duck {
-		k := cellKey{month: d.Month}
-		switch {
-		case d.Race != nil && d.District != nil:
-			cmp.fail("DuckDB group %s has both a race and a district", d.Month)
-			continue
-		case d.Race != nil:
-			k.group = workload.DimRace + "=" + workload.RaceLabel(*d.Race)
-		case d.District != nil:
-			k.group = workload.DimDistrict + "=" + *d.District
-		}
+		k := cellKey{month: d.Month, group: d.Group}
 		if _, dup := groups[k]; dup {
 			cmp.fail("DuckDB has group %v twice", k)
 		}
@@ -123,11 +114,11 @@ func compareCells(bbFile, duckFile string) (*comparison, error) {
 		}
 		before := len(cmp.problems)
 		switch c.Indicator {
-		case workload.IndCount:
+		case sh.Count:
 			cmp.equalInt(c, k, "n", c.N, d.N)
 			cmp.equalFloat(c, k, "value", c.Value, float64(d.N), true)
-		case workload.IndMean:
-			cmp.equalInt(c, k, "n", c.N, d.NScore)
+		case sh.Mean:
+			cmp.equalInt(c, k, "n", c.N, d.NValue)
 			if d.Mean == nil {
 				if c.Value != nil {
 					cmp.fail("%s %v: value %v, DuckDB's mean is null", c.Indicator, k, *c.Value)
@@ -135,9 +126,9 @@ func compareCells(bbFile, duckFile string) (*comparison, error) {
 			} else {
 				cmp.equalFloat(c, k, "value", c.Value, *d.Mean, false)
 			}
-		case workload.IndProportion:
+		case sh.Proportion:
 			cmp.equalInt(c, k, "n", c.N, d.N)
-			cmp.equalFloat(c, k, "numerator", c.Numerator, float64(d.NReady), true)
+			cmp.equalFloat(c, k, "numerator", c.Numerator, float64(d.NNum), true)
 			cmp.equalFloat(c, k, "denominator", c.Denominator, float64(d.N), true)
 			cmp.equalFloat(c, k, "value", c.Value, d.Share, false)
 		default:
@@ -147,7 +138,7 @@ func compareCells(bbFile, duckFile string) (*comparison, error) {
 			cmp.published++
 		}
 	}
-	for _, ind := range []string{workload.IndCount, workload.IndMean, workload.IndProportion} {
+	for _, ind := range []string{sh.Count, sh.Mean, sh.Proportion} {
 		var missing []string
 		for k := range groups {
 			if !seen[ind][k] {

@@ -42,10 +42,11 @@ func TestCompareCells(t *testing.T) {
 	const month = "2024-01-01"
 	race := 6
 	north := "North"
+	sh := workload.Shapes["readiness"]
 	duck := []workload.DuckCell{
-		{Month: month, N: 1000, NScore: 940, Mean: ptr(50.25), NReady: 580, Share: 0.58},
-		{Month: month, Race: &race, N: 7, NScore: 7, Mean: ptr(41.0), NReady: 3, Share: 3.0 / 7},
-		{Month: month, District: &north, N: 300, NScore: 280, Mean: ptr(52.5), NReady: 170, Share: 170.0 / 300},
+		{Month: month, N: 1000, NValue: 940, Mean: ptr(50.25), NNum: 580, Share: 0.58},
+		{Month: month, Group: sh.Groups[0].Key("6"), N: 7, NValue: 7, Mean: ptr(41.0), NNum: 3, Share: 3.0 / 7},
+		{Month: month, Group: sh.Groups[1].Key(north), N: 300, NValue: 280, Mean: ptr(52.5), NNum: 170, Share: 170.0 / 300},
 	}
 	good := func() []aggregate.Cell {
 		var bb []aggregate.Cell
@@ -60,7 +61,7 @@ func TestCompareCells(t *testing.T) {
 	}
 	duckFile := writeJSON(t, duck)
 
-	cmp, err := compareCells(writeJSON(t, good()), duckFile)
+	cmp, err := compareCells(sh, writeJSON(t, good()), duckFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestCompareCells(t *testing.T) {
 		}, "DuckDB has no such group"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cmp, err := compareCells(writeJSON(t, tc.change(good())), duckFile)
+			cmp, err := compareCells(sh, writeJSON(t, tc.change(good())), duckFile)
 			if err != nil {
 				t.Fatal(err)
 			}

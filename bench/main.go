@@ -1,10 +1,10 @@
 // Command bench compares Backbone's engine with DuckDB on the same rows and the same output
 // cells (docs/performance.md). Run it from this folder (make bench does):
 //
-//	go run . -rows 1M,10M -runs 9 -threads 1,2
+//	go run . -shapes readiness,flights -rows 1M,10M -runs 9 -threads 1,2
 //
-// It builds the two runners (cmd/bbrun, cmd/duckrun), generates the data once into the
-// cache folder (${XDG_CACHE_HOME:-$HOME/.cache}/backbone/bench), and runs each engine as a
+// It builds the two runners (cmd/bbrun, cmd/duckrun), generates the data of each shape
+// once into the cache folder (${XDG_CACHE_HOME:-$HOME/.cache}/backbone/bench), and runs each engine as a
 // child process pinned with taskset: -threads 1 pins to CPU 0, -threads 2 to CPUs 0 and 1
 // and sets DuckDB's threads to 2. Before any time counts, the cells of both engines are
 // compared cell by cell (compare.go). Then, per thread count, each step gets one
@@ -31,15 +31,22 @@ import (
 	"github.com/backbone-dev/backbone/bench/internal/workload"
 )
 
-// Targets (docs/performance.md).
+// Targets (docs/performance.md): DuckDB's whole-process time / Backbone's, one thread.
 const (
-	targetAggregate     = 1.5        // DuckDB time / Backbone time, one thread
-	targetAggregateRows = 10_000_000 // the snapshot size the aggregate target is set at
-	targetIngest        = 1.0
-	targetRSSMB         = 256
+	targetAggregate = 1.5
+	targetIngest    = 1.0
+	targetRSSMB     = 256
+)
+
+// Steps.
+const (
+	stepIngest        = "ingest"         // CSV → snapshot
+	stepIngestParquet = "ingest-parquet" // Parquet written by DuckDB → snapshot (flights only)
+	stepAggregate     = "aggregate"
 )
 
 type config struct {
+	shapes  []workload.Shape
 	rows    []int64
 	runs    int
 	threads []int
@@ -53,7 +60,8 @@ func main() {
 	var cfg config
 	rows := flag.String("rows", "1M", "comma-separated row counts (suffixes k and M)")
 	threads := flag.String("threads", "1,2", "comma-separated thread counts: 1 pins to CPU 0, 2 to CPUs 0,1")
-	steps := flag.String("steps", "ingest,aggregate", "steps to time")
+	shapes := flag.String("shapes", "readiness,flights", "comma-separated data sets: readiness, flights")
+	steps := flag.String("steps", "ingest,ingest-parquet,aggregate", "steps to time (ingest-parquet: flights only)")
 	flag.IntVar(&cfg.runs, "runs", 9, "timed runs per engine, step and thread count")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "seed of the data generator")
 	flag.StringVar(&cfg.cache, "cache", "", "cache folder (default ${XDG_CACHE_HOME:-$HOME/.cache}/backbone/bench)")
@@ -72,10 +80,17 @@ func main() {
 	}
 	for _, s := range strings.Split(*steps, ",") {
 		s = strings.TrimSpace(s)
-		if s != "ingest" && s != "aggregate" {
-			fatal(fmt.Errorf("-steps: %q is neither ingest nor aggregate", s))
+		if s != stepIngest && s != stepIngestParquet && s != stepAggregate {
+			fatal(fmt.Errorf("-steps: %q is not ingest, ingest-parquet or aggregate", s))
 		}
 		cfg.steps = append(cfg.steps, s)
+	}
+	for _, s := range strings.Split(*shapes, ",") {
+		sh, err := workload.ShapeNamed(strings.TrimSpace(s))
+		if err != nil {
+			fatal(fmt.Errorf("-shapes: %w", err))
+		}
+		cfg.shapes = append(cfg.shapes, sh)
 	}
 	if cfg.runs < 1 {
 		fatal(fmt.Errorf("-runs must be at least 1"))
@@ -117,17 +132,21 @@ func parseRows(s string) ([]int64, error) {
 
 // measurement is one timed run of one engine.
 type measurement struct {
-	Rows    int64            `json:"rows"`
-	Step    string           `json:"step"`
-	Threads int              `json:"threads"`
-	Engine  string           `json:"engine"`
-	Run     int              `json:"run"`
-	WallNS  int64            `json:"wallNs"` // the child process, start to exit
-	Report  *workload.Report `json:"report"`
+	Shape   string `json:"shape"`
+	Rows    int64  `json:"rows"`
+	Step    string `json:"step"`
+	Threads int    `json:"threads"`
+	Engine  string `json:"engine"`
+	Run     int    `json:"run"`
+	WallNS  int64  `json:"wallNs"` // the child process, start to exit
+	// ProcessCPUNS is the child's user and system CPU time, start to exit, every thread.
+	ProcessCPUNS int64            `json:"processCpuNs"`
+	Report       *workload.Report `json:"report"`
 }
 
 // summary is the median of one engine's runs of one step.
 type summary struct {
+	shape              string
 	rows               int64
 	step               string
 	threads            int
@@ -135,8 +154,9 @@ type summary struct {
 	median, lo, hi     time.Duration
 	cpu                time.Duration // median CPU time over the same span
 	wall               time.Duration
-	peakRSS            int64 // KB, the largest of the runs
-	anonKB, fileKB     int64 // at the end of the run with the largest peak
+	procCPU            time.Duration // median CPU time of the whole process
+	peakRSS            int64         // KB, the largest of the runs
+	anonKB, fileKB     int64         // at the end of the run with the largest peak
 	startup            time.Duration
 	parquetMB, engineM float64
 }
@@ -168,9 +188,11 @@ func run(cfg *config) error {
 			return fmt.Errorf("building %s: %w", r, err)
 		}
 	}
-	for _, n := range cfg.rows {
-		if err := h.size(n); err != nil {
-			return err
+	for _, sh := range cfg.shapes {
+		for _, n := range cfg.rows {
+			if err := h.size(sh, n); err != nil {
+				return err
+			}
 		}
 	}
 	h.print()
@@ -199,6 +221,12 @@ func cpus(threads int) string {
 
 // child runs one runner pinned to the thread count's cores and decodes its report.
 func (h *harness) child(threads int, name string, args ...string) (*workload.Report, time.Duration, error) {
+	rep, wall, _, err := h.childCPU(threads, name, args...)
+	return rep, wall, err
+}
+
+// childCPU is child, with the process's CPU time from start to exit.
+func (h *harness) childCPU(threads int, name string, args ...string) (*workload.Report, time.Duration, time.Duration, error) {
 	cmd := exec.Command("taskset", append([]string{"-c", cpus(threads), filepath.Join(h.bin, name)}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -206,45 +234,61 @@ func (h *harness) child(threads int, name string, args ...string) (*workload.Rep
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+		return nil, 0, 0, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
 	}
 	var rep workload.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		return nil, 0, fmt.Errorf("%s: reading its report: %w\n%s", name, err, stdout.String())
+		return nil, 0, 0, fmt.Errorf("%s: reading its report: %w\n%s", name, err, stdout.String())
 	}
 	// The kernel's view of the child's peak, a cross-check of the runner's own.
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > rep.MaxRSSKB {
 		rep.MaxRSSKB = ru.Maxrss
 	}
-	return &rep, wall, nil
+	return &rep, wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
-// paths of one data size's files.
+// paths of one shape's and data size's files.
 type paths struct {
-	csv, work                 string
+	csv, parquet, work        string // parquet: the flights' Parquet input
 	ingestPlan, aggregatePlan string
+	ingestParquetPlan         string // flights
 	bbStore, duckParquet      string // the aggregate's inputs
+	bbStoreParquet            string // flights: the snapshot of the Parquet input
 	bbScratch, duckScratch    string // written by the timed ingest runs
 	bbTmp, bbCells, duckCells string
 }
 
-func (h *harness) size(n int64) error {
-	p := paths{csv: workload.CSVPath(h.cfg.cache, n, h.cfg.seed), work: filepath.Join(h.cfg.cache, "work", strconv.FormatInt(n, 10))}
-	p.ingestPlan = filepath.Join(p.work, "ingest-plan.json")
-	p.aggregatePlan = filepath.Join(p.work, "aggregate-plan.json")
-	p.bbStore = filepath.Join(p.work, "backbone-store")
-	p.duckParquet = filepath.Join(p.work, "duckdb.parquet")
-	p.bbScratch = filepath.Join(p.work, "backbone-store-ingest")
-	p.duckScratch = filepath.Join(p.work, "duckdb-ingest.parquet")
-	p.bbTmp = filepath.Join(p.work, "tmp")
-	p.bbCells = filepath.Join(p.work, "backbone-cells.json")
-	p.duckCells = filepath.Join(p.work, "duckdb-cells.json")
-
-	fmt.Printf("\n== %d rows ==\n", n)
+// input makes sure the shape's input files exist, generating them once.
+func (h *harness) input(sh workload.Shape, n int64, p *paths) error {
 	start := time.Now()
-	created, err := workload.Generate(p.csv, n, h.cfg.seed)
-	if err != nil {
-		return fmt.Errorf("generating %s: %w", p.csv, err)
+	var created bool
+	var err error
+	switch sh.Name {
+	case "flights":
+		p.csv, p.parquet = workload.FlightsPaths(h.cfg.cache, n)
+		if _, err = os.Stat(p.csv); err != nil {
+			if err := os.MkdirAll(filepath.Dir(p.csv), 0o755); err != nil {
+				return err
+			}
+			// Written under temporary names and renamed: a file exists only when complete.
+			tmpCSV, tmpPQ := p.csv+".tmp.csv", p.parquet+".tmp.parquet"
+			if _, _, err := h.child(runtime.NumCPU(), "duckrun", "generate", "-shape", sh.Name, "-rows", strconv.FormatInt(n, 10),
+				"-csv", tmpCSV, "-parquet", tmpPQ, "-threads", strconv.Itoa(runtime.NumCPU())); err != nil {
+				return fmt.Errorf("generating the flights: %w", err)
+			}
+			if err := os.Rename(tmpPQ, p.parquet); err != nil {
+				return err
+			}
+			if err := os.Rename(tmpCSV, p.csv); err != nil {
+				return err
+			}
+			created = true
+		}
+	default:
+		p.csv = workload.CSVPath(h.cfg.cache, n, h.cfg.seed)
+		if created, err = workload.Generate(p.csv, n, h.cfg.seed); err != nil {
+			return fmt.Errorf("generating %s: %w", p.csv, err)
+		}
 	}
 	st, err := os.Stat(p.csv)
 	if err != nil {
@@ -255,58 +299,111 @@ func (h *harness) size(n int64) error {
 	} else {
 		fmt.Printf("reusing %s (%.0f MB)\n", p.csv, mb(st.Size()))
 	}
+	if p.parquet != "" {
+		if st, err = os.Stat(p.parquet); err != nil {
+			return err
+		}
+		fmt.Printf("and %s (%.0f MB)\n", p.parquet, mb(st.Size()))
+	}
+	return nil
+}
+
+func (h *harness) size(sh workload.Shape, n int64) error {
+	p := paths{work: filepath.Join(h.cfg.cache, "work", sh.Name, strconv.FormatInt(n, 10))}
+	p.ingestPlan = filepath.Join(p.work, "ingest-plan.json")
+	p.ingestParquetPlan = filepath.Join(p.work, "ingest-parquet-plan.json")
+	p.aggregatePlan = filepath.Join(p.work, "aggregate-plan.json")
+	p.bbStore = filepath.Join(p.work, "backbone-store")
+	p.bbStoreParquet = filepath.Join(p.work, "backbone-store-parquet")
+	p.duckParquet = filepath.Join(p.work, "duckdb.parquet")
+	p.bbScratch = filepath.Join(p.work, "backbone-store-ingest")
+	p.duckScratch = filepath.Join(p.work, "duckdb-ingest.parquet")
+	p.bbTmp = filepath.Join(p.work, "tmp")
+	p.bbCells = filepath.Join(p.work, "backbone-cells.json")
+	p.duckCells = filepath.Join(p.work, "duckdb-cells.json")
+
+	fmt.Printf("\n== %s, %d rows ==\n", sh.Name, n)
+	if err := h.input(sh, n, &p); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(p.work); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(p.bbTmp, 0o755); err != nil {
 		return err
 	}
-	for file, plan := range map[string]any{p.ingestPlan: workload.IngestPlan(p.csv), p.aggregatePlan: workload.AggregatePlan()} {
+	plans := map[string]any{p.ingestPlan: workload.IngestPlan(p.csv), p.aggregatePlan: workload.AggregatePlan()}
+	if sh.Name == "flights" {
+		plans = map[string]any{
+			p.ingestPlan:        workload.FlightsIngestPlan(p.csv),
+			p.ingestParquetPlan: workload.FlightsIngestPlan(p.parquet),
+			p.aggregatePlan:     workload.FlightsAggregatePlan(),
+		}
+	}
+	for file, plan := range plans {
 		b, _ := json.MarshalIndent(plan, "", "  ")
 		if err := os.WriteFile(file, b, 0o644); err != nil {
 			return err
 		}
 	}
 
-	// The aggregate's inputs: one ingest per engine, on one thread. These runs also warm
-	// the page cache with the CSV.
+	// The aggregate's inputs: one ingest of the CSV per engine, on one thread. These runs
+	// also warm the page cache with the CSV.
 	fmt.Println("ingesting the aggregate's inputs")
 	if _, _, err := h.child(1, "bbrun", "ingest", "-plan", p.ingestPlan, "-store", p.bbStore, "-tmp", p.bbTmp); err != nil {
 		return err
 	}
-	if _, _, err := h.child(1, "duckrun", "ingest", "-csv", p.csv, "-out", p.duckParquet, "-threads", "1"); err != nil {
+	if _, _, err := h.child(1, "duckrun", "ingest", "-shape", sh.Name, "-csv", p.csv, "-out", p.duckParquet, "-threads", "1"); err != nil {
 		return err
+	}
+	// The snapshot of the Parquet input must give the same cells as the CSV's (checked
+	// when its ingest is timed).
+	stores := []string{p.bbStore}
+	if p.parquet != "" && slices.Contains(h.cfg.steps, stepIngestParquet) {
+		if _, _, err := h.child(1, "bbrun", "ingest", "-plan", p.ingestParquetPlan, "-store", p.bbStoreParquet, "-tmp", p.bbTmp); err != nil {
+			return err
+		}
+		stores = append(stores, p.bbStoreParquet)
 	}
 
 	// The correctness check, for every thread count, before any time counts.
 	for _, t := range h.cfg.threads {
-		if _, _, err := h.child(t, "bbrun", "aggregate", "-plan", p.aggregatePlan, "-store", p.bbStore, "-cells", p.bbCells); err != nil {
+		if _, _, err := h.child(t, "duckrun", "aggregate", "-shape", sh.Name, "-parquet", p.duckParquet, "-threads", strconv.Itoa(t), "-cells", p.duckCells); err != nil {
 			return err
 		}
-		if _, _, err := h.child(t, "duckrun", "aggregate", "-parquet", p.duckParquet, "-threads", strconv.Itoa(t), "-cells", p.duckCells); err != nil {
-			return err
-		}
-		cmp, err := compareCells(p.bbCells, p.duckCells)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("cells, %d thread(s): %s\n", t, cmp)
-		if !cmp.ok() {
-			for i, pr := range cmp.problems {
-				if i == 30 {
-					fmt.Printf("  … and %d more\n", len(cmp.problems)-i)
-					break
-				}
-				fmt.Println("  " + pr)
+		for _, store := range stores {
+			input := "CSV"
+			if store == p.bbStoreParquet {
+				input = "Parquet"
 			}
-			return fmt.Errorf("%d rows, %d thread(s): the engines' cells differ; nothing is timed", n, t)
+			if _, _, err := h.child(t, "bbrun", "aggregate", "-plan", p.aggregatePlan, "-store", store, "-as-of", sh.AsOf.Format(time.DateOnly), "-cells", p.bbCells); err != nil {
+				return err
+			}
+			cmp, err := compareCells(sh, p.bbCells, p.duckCells)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("cells, %s input, %d thread(s): %s\n", input, t, cmp)
+			if !cmp.ok() {
+				for i, pr := range cmp.problems {
+					if i == 30 {
+						fmt.Printf("  … and %d more\n", len(cmp.problems)-i)
+						break
+					}
+					fmt.Println("  " + pr)
+				}
+				return fmt.Errorf("%s, %d rows, %s input, %d thread(s): the engines' cells differ; nothing is timed", sh.Name, n, input, t)
+			}
+			h.checks = append(h.checks, fmt.Sprintf("%s, %d rows, %s input, %d thread(s): %s", sh.Name, n, input, t, cmp))
 		}
-		h.checks = append(h.checks, fmt.Sprintf("%d rows, %d thread(s): %s", n, t, cmp))
 	}
 
 	for _, t := range h.cfg.threads {
 		for _, step := range h.cfg.steps {
-			if err := h.step(n, t, step, p); err != nil {
+			if step == stepIngestParquet && p.parquet == "" {
+				continue
+			}
+			if err := h.step(sh, n, t, step, p); err != nil {
 				return err
 			}
 		}
@@ -316,7 +413,7 @@ func (h *harness) size(n int64) error {
 
 // step times one step at one thread count: a warm-up run per engine, then runs
 // alternated between the engines.
-func (h *harness) step(n int64, threads int, step string, p paths) error {
+func (h *harness) step(sh workload.Shape, n int64, threads int, step string, p paths) error {
 	type engine struct {
 		name   string
 		before func() error
@@ -325,15 +422,20 @@ func (h *harness) step(n int64, threads int, step string, p paths) error {
 	ts := strconv.Itoa(threads)
 	var engines []engine
 	switch step {
-	case "ingest":
+	case stepIngest:
 		engines = []engine{
 			{"backbone", func() error { return os.RemoveAll(p.bbScratch) }, []string{"bbrun", "ingest", "-plan", p.ingestPlan, "-store", p.bbScratch, "-tmp", p.bbTmp}},
-			{"duckdb", func() error { return removeIfExists(p.duckScratch) }, []string{"duckrun", "ingest", "-csv", p.csv, "-out", p.duckScratch, "-threads", ts}},
+			{"duckdb", func() error { return removeIfExists(p.duckScratch) }, []string{"duckrun", "ingest", "-shape", sh.Name, "-csv", p.csv, "-out", p.duckScratch, "-threads", ts}},
 		}
-	case "aggregate":
+	case stepIngestParquet:
 		engines = []engine{
-			{"backbone", nil, []string{"bbrun", "aggregate", "-plan", p.aggregatePlan, "-store", p.bbStore}},
-			{"duckdb", nil, []string{"duckrun", "aggregate", "-parquet", p.duckParquet, "-threads", ts}},
+			{"backbone", func() error { return os.RemoveAll(p.bbScratch) }, []string{"bbrun", "ingest", "-plan", p.ingestParquetPlan, "-store", p.bbScratch, "-tmp", p.bbTmp}},
+			{"duckdb", func() error { return removeIfExists(p.duckScratch) }, []string{"duckrun", "ingest", "-shape", sh.Name, "-in", p.parquet, "-out", p.duckScratch, "-threads", ts}},
+		}
+	case stepAggregate:
+		engines = []engine{
+			{"backbone", nil, []string{"bbrun", "aggregate", "-plan", p.aggregatePlan, "-store", p.bbStore, "-as-of", sh.AsOf.Format(time.DateOnly)}},
+			{"duckdb", nil, []string{"duckrun", "aggregate", "-shape", sh.Name, "-parquet", p.duckParquet, "-threads", ts}},
 		}
 	}
 	fmt.Printf("%s, %d thread(s), load average %s: warm-up and %d runs per engine ", step, threads, loadAverage(), h.cfg.runs)
@@ -350,7 +452,7 @@ func (h *harness) step(n int64, threads int, step string, p paths) error {
 					return err
 				}
 			}
-			rep, wall, err := h.child(threads, e.args[0], e.args[1:]...)
+			rep, wall, cpu, err := h.childCPU(threads, e.args[0], e.args[1:]...)
 			if err != nil {
 				return err
 			}
@@ -358,14 +460,14 @@ func (h *harness) step(n int64, threads int, step string, p paths) error {
 			if r == 0 {
 				continue
 			}
-			m := measurement{Rows: n, Step: step, Threads: threads, Engine: e.name, Run: r, WallNS: wall.Nanoseconds(), Report: rep}
+			m := measurement{Shape: sh.Name, Rows: n, Step: step, Threads: threads, Engine: e.name, Run: r, WallNS: wall.Nanoseconds(), ProcessCPUNS: cpu.Nanoseconds(), Report: rep}
 			h.results = append(h.results, m)
 			byEngine[e.name] = append(byEngine[e.name], m)
 		}
 	}
 	fmt.Println()
 	for _, e := range engines {
-		h.sums = append(h.sums, summarize(n, step, threads, e.name, byEngine[e.name]))
+		h.sums = append(h.sums, summarize(sh.Name, n, step, threads, e.name, byEngine[e.name]))
 	}
 	// The timed ingests' outputs are not needed after the step.
 	if err := os.RemoveAll(p.bbScratch); err != nil {
@@ -399,13 +501,14 @@ func median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func summarize(n int64, step string, threads int, engine string, ms []measurement) summary {
-	s := summary{rows: n, step: step, threads: threads, engine: engine}
-	var el, cpu, wall, startup []time.Duration
+func summarize(shape string, n int64, step string, threads int, engine string, ms []measurement) summary {
+	s := summary{shape: shape, rows: n, step: step, threads: threads, engine: engine}
+	var el, cpu, wall, procCPU, startup []time.Duration
 	for _, m := range ms {
 		el = append(el, time.Duration(m.Report.ElapsedNS))
 		cpu = append(cpu, time.Duration(m.Report.CPUNS))
 		wall = append(wall, time.Duration(m.WallNS))
+		procCPU = append(procCPU, time.Duration(m.ProcessCPUNS))
 		startup = append(startup, time.Duration(m.Report.StartupNS))
 		if m.Report.MaxRSSKB > s.peakRSS {
 			s.peakRSS, s.anonKB, s.fileKB = m.Report.MaxRSSKB, m.Report.RSSAnonKB, m.Report.RSSFileKB
@@ -414,7 +517,7 @@ func summarize(n int64, step string, threads int, engine string, ms []measuremen
 			s.parquetMB, s.engineM = mb(b["parquet"]), mb(b["engine"])
 		}
 	}
-	s.median, s.cpu, s.wall, s.startup = median(el), median(cpu), median(wall), median(startup)
+	s.median, s.cpu, s.wall, s.procCPU, s.startup = median(el), median(cpu), median(wall), median(procCPU), median(startup)
 	s.lo, s.hi = slices.Min(el), slices.Max(el)
 	return s
 }
@@ -423,7 +526,10 @@ func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 1, 64) }
 
-// print writes the table: per size, step and thread count, both engines and the ratio.
+// print writes the table: per shape, size, step and thread count, both engines and the
+// ratios. The targets are judged on whole processes, one thread: on their CPU time, which
+// other work on a shared machine disturbs far less than their elapsed time (both are
+// shown).
 func (h *harness) print() {
 	fmt.Println("\ncorrectness:")
 	for _, c := range h.checks {
@@ -431,48 +537,50 @@ func (h *harness) print() {
 	}
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	fmt.Fprintln(tw, "rows\tstep\tthreads\tengine\tmedian ms\tmin–max ms\tCPU ms\tprocess ms\trows/s\tpeak RSS MB\t(anon+file at end)\tDuckDB/Backbone\ttarget\t")
+	fmt.Fprintln(tw, "shape\trows\tstep\tthreads\tengine\tmedian ms\tmin–max ms\tCPU ms\tprocess ms\tprocess CPU ms\trows/s\tpeak RSS MB\t(anon+file at end)\tDuckDB/Backbone\tprocesses (CPU)\ttarget\t")
 	for i := 0; i+1 < len(h.sums); i += 2 {
 		bb, duck := h.sums[i], h.sums[i+1]
 		ratio := float64(duck.median) / float64(bb.median)
+		proc := float64(duck.wall) / float64(bb.wall)
+		procCPU := float64(duck.procCPU) / float64(bb.procCPU)
 		target := targetIngest
-		if bb.step == "aggregate" {
+		if bb.step == stepAggregate {
 			target = targetAggregate
 		}
-		verdict := fmt.Sprintf("≥ %.1f× %s", target, pass(ratio >= target))
-		switch {
-		case bb.threads != 1 && bb.step == "aggregate":
+		verdict := fmt.Sprintf("≥ %.1f× %s", target, pass(procCPU >= target))
+		if bb.threads != 1 {
 			verdict = "(1 thread only)"
-		case bb.step == "aggregate" && bb.rows < targetAggregateRows:
-			verdict = "(set at 10M rows)"
 		}
 		for _, s := range []summary{bb, duck} {
-			r := ""
+			r, pr, v := "", "", ""
 			if s.engine == "backbone" {
 				r = fmt.Sprintf("%.2f× (CPU %.2f×)", ratio, float64(duck.cpu)/float64(bb.cpu))
-			}
-			v := ""
-			if s.engine == "backbone" {
+				pr = fmt.Sprintf("%.2f× (%.2f×)", proc, procCPU)
 				v = verdict
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s–%s\t%s\t%s\t%.2fM\t%.0f %s\t%.0f+%.0f\t%s\t%s\t\n",
-				s.rows, s.step, s.threads, s.engine, ms(s.median), ms(s.lo), ms(s.hi), ms(s.cpu), ms(s.wall),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s–%s\t%s\t%s\t%s\t%.2fM\t%.0f %s\t%.0f+%.0f\t%s\t%s\t%s\t\n",
+				s.shape, s.rows, s.step, s.threads, s.engine, ms(s.median), ms(s.lo), ms(s.hi), ms(s.cpu), ms(s.wall), ms(s.procCPU),
 				float64(s.rows)/s.median.Seconds()/1e6, float64(s.peakRSS)/1024, rssVerdict(s),
-				float64(s.anonKB)/1024, float64(s.fileKB)/1024, r, v)
+				float64(s.anonKB)/1024, float64(s.fileKB)/1024, r, pr, v)
 		}
 	}
 	tw.Flush()
-	files := map[int64]bool{}
+	type key struct {
+		shape, step string
+		rows        int64
+	}
+	files := map[key]bool{}
 	for i := 0; i+1 < len(h.sums); i += 2 {
 		bb, duck := h.sums[i], h.sums[i+1]
-		if bb.step == "ingest" && !files[bb.rows] {
-			files[bb.rows] = true
-			fmt.Printf("\nfiles at %d rows: Backbone snapshot %.0f MB Parquet + %.0f MB engine layout; DuckDB %.0f MB Parquet\n", bb.rows, bb.parquetMB, bb.engineM, duck.parquetMB)
+		k := key{bb.shape, bb.step, bb.rows}
+		if bb.step != stepAggregate && !files[k] {
+			files[k] = true
+			fmt.Printf("\nfiles, %s %s at %d rows: Backbone snapshot %.0f MB Parquet + %.0f MB engine layout; DuckDB %.0f MB Parquet\n", bb.shape, bb.step, bb.rows, bb.parquetMB, bb.engineM, duck.parquetMB)
 		}
 	}
 	for _, s := range h.sums {
 		if s.engine == "duckdb" && s.startup > 0 {
-			fmt.Printf("DuckDB instance start-up before the clock (median, %d rows, %s, %d thread(s)): %s ms\n", s.rows, s.step, s.threads, ms(s.startup))
+			fmt.Printf("DuckDB instance start-up before its clock, in its process time (median, %s, %d rows, %s, %d thread(s)): %s ms\n", s.shape, s.rows, s.step, s.threads, ms(s.startup))
 		}
 	}
 }

@@ -2,7 +2,7 @@
 // workload.Report as JSON on standard output.
 //
 //	bbrun ingest    -plan ingest.json -store /abs/dir [-tmp dir]
-//	bbrun aggregate -plan aggregate.json -store /abs/dir [-cells cells.json]
+//	bbrun aggregate -plan aggregate.json -store /abs/dir [-as-of 2006-01-02] [-cells cells.json]
 //
 // ingest times ingest.Run: the CSV read, validated and mapped, the Parquet snapshot and the
 // engine layout written, hashed and put into the file store, the manifests written.
@@ -42,9 +42,11 @@ func main() {
 	tmp := fs.String("tmp", "", "folder for files being written (ingest); default the system's")
 	cells := fs.String("cells", "", "write the cells here as JSON (aggregate)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed work here")
+	asOf := fs.String("as-of", workload.AsOf.Format(time.DateOnly), "the day that decides which periods are complete (aggregate)")
 	repeat := fs.Int("repeat", 1, "run the aggregate this many times in the process (for profiles); the report is the last run's")
 	_ = fs.Parse(os.Args[2:])
-	if *planFile == "" || *dir == "" || *repeat < 1 {
+	day, err := time.Parse(time.DateOnly, *asOf)
+	if *planFile == "" || *dir == "" || *repeat < 1 || err != nil {
 		fs.Usage()
 		os.Exit(2)
 	}
@@ -61,13 +63,12 @@ func main() {
 	}
 	mempool.InstallDefault() // as the backbone command does
 	var rep *workload.Report
-	var err error
 	switch os.Args[1] {
 	case "ingest":
 		rep, err = runIngest(*planFile, *dir, *tmp)
 	case "aggregate":
 		for i := 0; i < *repeat && err == nil; i++ {
-			rep, err = runAggregate(*planFile, *dir, *cells)
+			rep, err = runAggregate(*planFile, *dir, *cells, day)
 		}
 	default:
 		err = fmt.Errorf("unknown step %q", os.Args[1])
@@ -124,7 +125,7 @@ func runIngest(planFile, dir, tmp string) (*workload.Report, error) {
 	return rep, nil
 }
 
-func runAggregate(planFile, dir, cellsFile string) (*workload.Report, error) {
+func runAggregate(planFile, dir, cellsFile string, asOf time.Time) (*workload.Report, error) {
 	var p spec.Aggregate
 	if err := readPlan(planFile, &p); err != nil {
 		return nil, err
@@ -144,12 +145,12 @@ func runAggregate(planFile, dir, cellsFile string) (*workload.Report, error) {
 		return nil, err
 	}
 	defer release()
-	res, err := aggregate.Run(ctx, &p, inputs, aggregate.Options{AsOf: workload.AsOf})
+	res, err := aggregate.Run(ctx, &p, inputs, aggregate.Options{AsOf: asOf})
 	if err != nil {
 		return nil, err
 	}
 	elapsed, cpuTime := time.Since(start), workload.CPUTime()-cpu
-	rep := &workload.Report{Engine: "backbone", Op: "aggregate", Threads: runtime.GOMAXPROCS(0), Rows: inputs[workload.Source].Manifest.RowsOK, ElapsedNS: elapsed.Nanoseconds(), CPUNS: cpuTime.Nanoseconds(), Cells: len(res.Cells)}
+	rep := &workload.Report{Engine: "backbone", Op: "aggregate", Threads: runtime.GOMAXPROCS(0), Rows: rowsOf(inputs), ElapsedNS: elapsed.Nanoseconds(), CPUNS: cpuTime.Nanoseconds(), Cells: len(res.Cells)}
 	rep.Measure()
 	if cellsFile != "" {
 		b, err := json.Marshal(res.Cells)
@@ -176,4 +177,13 @@ func pinLatest(ctx context.Context, st *store.Store, p *spec.Aggregate) error {
 		p.Inputs = append(p.Inputs, spec.Input{Source: src, Snapshot: m.ID})
 	}
 	return nil
+}
+
+// rowsOf is the rows of the plan's sources.
+func rowsOf(inputs map[string]aggregate.Input) int64 {
+	var n int64
+	for _, in := range inputs {
+		n += in.Manifest.RowsOK
+	}
+	return n
 }

@@ -76,15 +76,16 @@ func (r *Report) Measure() {
 	}
 }
 
-// DuckCell is one row of DuckDB's aggregate: a (month), (month, race) or (month,
-// district) group.
+// DuckCell is one row of DuckDB's aggregate: one group of the GROUPING SETS query.
 type DuckCell struct {
-	Month    string   `json:"month"`
-	Race     *int     `json:"race"`
-	District *string  `json:"district"`
-	N        int64    `json:"n"`
-	NScore   int64    `json:"nScore"`
-	Mean     *float64 `json:"mean"`
-	NReady   int64    `json:"nReady"`
-	Share    float64  `json:"share"`
+	Month string `json:"month"`
+	// Group is "" for the month's total, else "dimension=group" with Backbone's group name.
+	Group string `json:"group"`
+	// N counts the rows; NValue the rows with a value of the mean's column, whose mean is
+	// Mean; NNum the rows of the proportion's numerator, Share = NNum / N.
+	N      int64    `json:"n"`
+	NValue int64    `json:"nValue"`
+	Mean   *float64 `json:"mean"`
+	NNum   int64    `json:"nNum"`
+	Share  float64  `json:"share"`
 }

@@ -437,7 +437,10 @@ func (ir *indicatorRun) groupsOf(p *spec.Aggregate, c *cell) map[string]string {
 	for i, code := range cs.codes(c.gi) {
 		for _, d := range p.Dimensions {
 			if d.Name == cs.dims[i] {
-				out[d.Name] = d.Groups()[code]
+				out[d.Name] = d.Unknown
+				if int(code) < len(d.Values) {
+					out[d.Name] = d.Values[code]
+				}
 			}
 		}
 	}

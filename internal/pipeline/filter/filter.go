@@ -93,6 +93,10 @@ func Compile(f spec.Filter, colType string, groups []string) (*Pred, error) {
 // Op is the filter's operator.
 func (p *Pred) Op() string { return p.op }
 
+// Bound is the bound of a Gt or Lt filter: MatchNumber(v, true) is v > Bound() or
+// v < Bound().
+func (p *Pred) Bound() float64 { return p.bound }
+
 // result applies the operator to "the value is in the set" for a non-null value.
 func (p *Pred) result(valid, in bool) bool {
 	switch p.op {

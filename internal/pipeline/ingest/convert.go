@@ -31,6 +31,7 @@ type column struct {
 
 	loc    *time.Location
 	layout string
+	zone   zoneSpan // the zone's span of constant offset found last (timestamps)
 
 	// Per-batch outputs (length = batch rows).
 	valid []bool
@@ -303,12 +304,11 @@ func (c *column) parse(i int, s string) string {
 		}
 		c.days[i] = d
 	case spec.TypeTimestamp:
-		ts, ok := c.parseTimestamp(t)
+		us, day, ok := c.timestamp(t)
 		if !ok {
 			return fmt.Sprintf("%q is not a timestamp (%s)", s, c.timestampLayout())
 		}
-		c.ints[i] = ts.UnixMicro()
-		c.days[i] = dayOf(ts.In(c.loc))
+		c.ints[i], c.days[i] = us, day
 	default:
 		c.strs[i] = s
 	}
@@ -359,6 +359,115 @@ func (c *column) parseTimestamp(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// timestamp returns a timestamp's µs since the epoch and the day number of its date in
+// the Initiative's zone.
+func (c *column) timestamp(s string) (us int64, day int32, ok bool) {
+	if c.layout == "" {
+		if f, ok := localISO(s); ok {
+			us, day := c.local(f)
+			return us, day, true
+		}
+	}
+	t, ok := c.parseTimestamp(s)
+	if !ok {
+		return 0, 0, false
+	}
+	return t.UnixMicro(), dayOf(t.In(c.loc)), true
+}
+
+// localFields are the fields of a timestamp written without an offset.
+type localFields struct {
+	y, mo, d, h, mi, sec, nsec int
+}
+
+// localISO parses, without allocating, the forms of a timestamp without an offset that
+// are written most: YYYY-MM-DD, a space or T, then HH:MM, HH:MM:SS or HH:MM:SS followed by
+// a period and 1 to 9 digits, every field with its digits and in range. Any other text
+// (offsets, one-digit hours, commas, more digits) is left to time.Parse.
+func localISO(s string) (localFields, bool) {
+	var f localFields
+	if len(s) != 16 && len(s) < 19 || len(s) == 20 || len(s) > 29 {
+		return f, false
+	}
+	var ok bool
+	if f.y, f.mo, f.d, ok = isoDate(s[:10]); !ok || s[10] != ' ' && s[10] != 'T' || s[13] != ':' {
+		return f, false
+	}
+	var ok1, ok2 bool
+	f.h, ok1 = twoDigits(s[11:13])
+	f.mi, ok2 = twoDigits(s[14:16])
+	if !ok1 || !ok2 || f.h > 23 || f.mi > 59 {
+		return f, false
+	}
+	if len(s) == 16 {
+		return f, true
+	}
+	if f.sec, ok = twoDigits(s[17:19]); s[16] != ':' || !ok || f.sec > 59 {
+		return f, false
+	}
+	if len(s) == 19 {
+		return f, true
+	}
+	if s[19] != '.' {
+		return f, false
+	}
+	frac := s[20:]
+	for j := 0; j < 9; j++ {
+		f.nsec *= 10
+		if j < len(frac) {
+			b := frac[j]
+			if b < '0' || b > '9' {
+				return f, false
+			}
+			f.nsec += int(b - '0')
+		}
+	}
+	return f, true
+}
+
+// zoneSpan is one span of the Initiative's zone with a constant offset: [start, end) in
+// seconds since the epoch.
+type zoneSpan struct {
+	start, end, offset int64
+	ok                 bool
+}
+
+// local is the instant of a local time in the Initiative's zone, as time.Date (and so
+// time.ParseInLocation) normalises it, in µs since the epoch, and its day number. Within
+// the span of constant offset found last, time.Date's answer is the local time minus that
+// offset and the date is the one written: no zone lookup, no calendar arithmetic. Near a
+// transition, and on the first value, time.Date decides.
+func (c *column) local(f localFields) (int64, int32) {
+	day := period.DaysFromCivil(f.y, f.mo, f.d)
+	l := int64(day)*86400 + int64(f.h*3600+f.mi*60+f.sec)
+	z := &c.zone
+	// time.Date looks up the zone at l as if it were UTC, then checks l - offset is in
+	// the same span: when both are in the cached span, it returns l - offset.
+	if z.ok && l >= z.start && l < z.end && l-z.offset >= z.start && l-z.offset < z.end {
+		return (l-z.offset)*1_000_000 + int64(f.nsec/1000), day
+	}
+	t := time.Date(f.y, time.Month(f.mo), f.d, f.h, f.mi, f.sec, f.nsec, c.loc)
+	at := time.Unix(l, 0).In(c.loc)
+	_, off := at.Zone()
+	start, end := at.ZoneBounds()
+	*z = zoneSpan{start: math.MinInt64, end: math.MaxInt64, offset: int64(off), ok: true}
+	if !start.IsZero() {
+		z.start = start.Unix()
+	}
+	if !end.IsZero() {
+		z.end = end.Unix()
+	}
+	return t.UnixMicro(), dayOf(t.In(c.loc))
+}
+
+func twoDigits(s string) (int, bool) {
+	a, b := s[0], s[1]
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return 0, false
+	}
+	return int(a-'0')*10 + int(b-'0'), true
 }
 
 // native converts a value of a typed Arrow array (Parquet, Arrow IPC inputs).

@@ -68,7 +68,12 @@ func DayOf(t time.Time) int32 {
 // Format writes a day number as an ISO date.
 func Format(day int32) string {
 	y, m, d := CivilFromDays(day)
-	return fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+	if y < 0 || y > 9999 {
+		return fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }
 
 // Parse reads an ISO date into a day number.

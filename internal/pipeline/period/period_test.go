@@ -15,6 +15,9 @@ func TestDaysRoundTrip(t *testing.T) {
 		if want.Year() != y || int(want.Month()) != m || want.Day() != dd {
 			t.Fatalf("day %d: got %04d-%02d-%02d, time package says %s", d, y, m, dd, want.Format(time.DateOnly))
 		}
+		if y >= 0 && y <= 9999 && Format(d) != want.Format(time.DateOnly) {
+			t.Fatalf("day %d: Format gives %s, time package %s", d, Format(d), want.Format(time.DateOnly))
+		}
 	}
 }
 

@@ -157,3 +157,22 @@ func TestSEFromInterval(t *testing.T) {
 		t.Errorf("SEFromInterval = %g, want 2", got)
 	}
 }
+
+// Garwood's bounds by Newton's method equal distuv.Gamma's quantiles to 1e-14 relative,
+// from the smallest counts to millions.
+func TestGarwoodAgreesWithGammaQuantile(t *testing.T) {
+	for x := 0.0; x < 5e6; x = math.Max(x+1, math.Ceil(x*1.01)) {
+		ci, ok := Garwood(x)
+		if !ok {
+			t.Fatalf("Garwood(%g) not defined", x)
+		}
+		lo := 0.0
+		if x > 0 {
+			lo = distuv.Gamma{Alpha: x, Beta: 1}.Quantile(alpha / 2)
+		}
+		hi := distuv.Gamma{Alpha: x + 1, Beta: 1}.Quantile(1 - alpha/2)
+		if math.Abs(ci.Lower-lo) > 1e-14*lo || math.Abs(ci.Upper-hi) > 1e-14*hi {
+			t.Fatalf("Garwood(%g) = [%.17g, %.17g], gamma quantiles [%.17g, %.17g]", x, ci.Lower, ci.Upper, lo, hi)
+		}
+	}
+}
