@@ -295,6 +295,7 @@ func (s *source) reset() {
 		}
 		clear(a.sets)
 		a.pending = 0
+		a.mag = magnitude{}
 	}
 }
 
@@ -317,6 +318,10 @@ func (s *source) merge(f *source) error {
 		}
 		o.acc.grow(o)
 		a := &o.acc
+		a.mag.add(fa.mag.hi, fa.mag.lo)
+		if !a.mag.fits() {
+			return o.overflowError()
+		}
 		for bi, b := range bases {
 			width := s.size
 			if bi == 0 {

@@ -478,7 +478,14 @@ func (w *writer) write(k int) error {
 		}
 	}
 	if units != nil {
+		// Frequencies are not negative: a sum past the largest int64 wraps below zero. Every
+		// count the aggregation makes is a sum over a subset of these rows, so a total that
+		// fits makes all of them exact.
 		for _, u := range units {
+			if u > math.MaxInt64-w.m.Units {
+				return fmt.Errorf("frequency column %q: the frequencies sum past %d, more people than an exact count can hold; check the column for sentinel or corrupt values",
+					w.p.FrequencyColumn, int64(math.MaxInt64))
+			}
 			w.m.Units += u
 		}
 	} else {
