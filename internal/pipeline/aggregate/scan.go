@@ -814,7 +814,7 @@ func magnitudeOf(xs []int64, slots []int32, weights []int64, perUnit bool) (hi, 
 				continue
 			}
 			x := xs[i]
-			m := uint64(x>>63) // all ones for a negative x
+			m := uint64(x >> 63) // all ones for a negative x
 			lo, c = bits.Add64(lo, (uint64(x)^m)-m, 0)
 			hi += c
 		}
@@ -825,7 +825,7 @@ func magnitudeOf(xs []int64, slots []int32, weights []int64, perUnit bool) (hi, 
 			continue
 		}
 		x := xs[i]
-		m := uint64(x>>63)
+		m := uint64(x >> 63)
 		ph, pl := bits.Mul64((uint64(x)^m)-m, uint64(weights[i])) // frequencies are never negative
 		lo, c = bits.Add64(lo, pl, 0)
 		hi += ph + c
