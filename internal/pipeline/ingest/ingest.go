@@ -168,6 +168,9 @@ type writer struct {
 	rej                 *csv.Writer
 	rejSum              hash.Hash
 
+	// plausible is, by column, the range of days a Date or Timestamp value may take.
+	plausible []dayRange
+
 	keep       []bool
 	excl       []bool
 	fails      []failure
@@ -194,6 +197,15 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 			return nil, err
 		}
 		w.cols = append(w.cols, col)
+		var r dayRange
+		if c.Type == spec.TypeDate || c.Type == spec.TypeTimestamp {
+			lo, hi, err := c.PlausibleDays()
+			if err != nil {
+				return nil, err
+			}
+			r = dayRange{lo, hi, true}
+		}
+		w.plausible = append(w.plausible, r)
 		if c.Name == p.FrequencyColumn {
 			w.freq = i
 		}
@@ -338,6 +350,7 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 			}
 		}
 	}
+	w.fails = w.implausible(rec, n, w.fails)
 	for _, f := range w.fails {
 		w.keep[f.row] = false
 	}
@@ -366,6 +379,37 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 		return nil
 	}
 	return w.write(k)
+}
+
+// dayRange is a plausible range of day numbers, inclusive.
+type dayRange struct {
+	lo, hi int32
+	on     bool
+}
+
+// implausible adds a failure for every valid Date or Timestamp value outside its column's
+// plausible range.
+func (w *writer) implausible(rec arrow.RecordBatch, n int, fails []failure) []failure {
+	for ci, c := range w.cols {
+		r := w.plausible[ci]
+		if !r.on {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if !c.valid[i] || w.excl[i] || (c.days[i] >= r.lo && c.days[i] <= r.hi) {
+				continue
+			}
+			fails = append(fails, failure{i, c.spec.Name, rec.Column(ci).ValueStr(i), fmt.Sprintf(
+				"%s is outside the plausible range %s to %s of the column (a sentinel such as 9999-12-31, or a typo in the year?); if such dates are real, declare earliest or latest on the column",
+				dateOf(c.days[i]), dateOf(r.lo), dateOf(r.hi))})
+		}
+	}
+	return fails
+}
+
+// dateOf formats a day number as YYYY-MM-DD.
+func dateOf(day int32) string {
+	return time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly)
 }
 
 func failed(fails []failure, row int, col string) bool {
@@ -669,6 +713,14 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		m.Promoted = false
 		m.Reason = fmt.Sprintf("%d of %d rows (%.1f%%) were rejected, above maxRejectPercent %d: the snapshot is not promoted; the rejected rows and reasons are in %s",
 			m.RowsRejected, m.RowsIn, 100*float64(m.RowsRejected)/float64(m.RowsIn), w.p.MaxRejectPercent, st.URI(m.Rejects))
+	} else {
+		reason, err := w.shrunk(ctx, path.Join(prefix, "latest.json"))
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			m.Promoted, m.Reason = false, reason
+		}
 	}
 	key := path.Join(prefix, "snapshots", pqHash+".json")
 	if err := st.PutJSON(ctx, key, m); err != nil {
@@ -681,6 +733,39 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: *m, ManifestKey: key}, nil
+}
+
+// shrunk returns why the snapshot must not replace the promoted one (latest, a key of the
+// store), or "": an export cut short (empty, or only its header) would otherwise silently
+// replace good data. A snapshot without accepted rows needs maxShrinkPercent 100; one whose
+// accepted rows fell by more than maxShrinkPercent against the promoted snapshot is kept
+// but not promoted.
+func (w *writer) shrunk(ctx context.Context, latest string) (string, error) {
+	m, limit := &w.m, w.p.ShrinkLimit()
+	if limit >= 100 {
+		return "", nil
+	}
+	const optIn = "; if the source really shrank, ingest it once with maxShrinkPercent 100 (now %d)"
+	if m.RowsOK == 0 {
+		return fmt.Sprintf("the input has no accepted rows (%d read): an empty export is not promoted over the source's data"+optIn, m.RowsIn, limit), nil
+	}
+	var prev store.SnapshotManifest
+	err := w.opts.Store.GetJSON(ctx, latest, &prev)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the promoted snapshot to compare sizes: %w", err)
+	}
+	if prev.RowsOK == 0 || m.RowsOK >= prev.RowsOK {
+		return "", nil
+	}
+	drop := 100 * float64(prev.RowsOK-m.RowsOK) / float64(prev.RowsOK)
+	if drop <= float64(limit) {
+		return "", nil
+	}
+	return fmt.Sprintf("accepted rows fell from %d in the promoted snapshot %s to %d (%.1f%% fewer), above maxShrinkPercent %d: the snapshot is not promoted"+optIn,
+		prev.RowsOK, prev.ID, m.RowsOK, drop, limit, limit), nil
 }
 
 func (w *writer) cleanup() {

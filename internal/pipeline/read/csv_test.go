@@ -90,10 +90,10 @@ func TestCSV(t *testing.T) {
 			want: nil,
 		},
 		{
-			name: "no header, empty file",
-			file: "",
-			opts: Options{},
-			want: nil,
+			name:    "no header, empty file",
+			file:    "",
+			opts:    Options{},
+			wantErr: []string{"the file is empty (0 bytes)"},
 		},
 		{
 			name:    "missing column",
@@ -113,7 +113,7 @@ func TestCSV(t *testing.T) {
 			name:    "empty file",
 			file:    "",
 			opts:    hdr,
-			wantErr: []string{"empty"},
+			wantErr: []string{"the file is empty (0 bytes)"},
 		},
 		{
 			name:    "short row",

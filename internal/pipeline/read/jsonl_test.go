@@ -55,9 +55,14 @@ func TestJSONLines(t *testing.T) {
 			wantFirst: []int64{1, 4, 7, 10},
 		},
 		{
-			name: "empty file",
+			name: "blank lines only",
 			file: "\n\n",
 			want: nil,
+		},
+		{
+			name:    "empty file",
+			file:    "",
+			wantErr: []string{"the file is empty (0 bytes)"},
 		},
 		{
 			name:    "nested object",

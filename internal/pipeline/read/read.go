@@ -56,6 +56,8 @@ var (
 	ErrTooLarge = errors.New("row too large")
 	// ErrSheetNotFound: the requested XLSX sheet does not exist.
 	ErrSheetNotFound = errors.New("sheet not found")
+	// ErrEmpty: the file has no bytes at all (an export cut short), in any format.
+	ErrEmpty = errors.New("the file is empty (0 bytes)")
 	// ErrMalformed: a decoder failed on a malformed file.
 	ErrMalformed = errors.New("malformed file")
 )
@@ -115,6 +117,10 @@ func Open(r io.ReaderAt, size int64, opts Options) (rd Reader, err error) {
 			rd, err = nil, recovered(opts.Format, p)
 		}
 	}()
+	if size == 0 {
+		// Every format alike: an export cut to nothing is an error, not a file without rows.
+		return nil, fmt.Errorf("%s: %w", format, ErrEmpty)
+	}
 	var in batchReader
 	switch opts.Format {
 	case CSV:
