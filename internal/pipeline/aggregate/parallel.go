@@ -262,7 +262,7 @@ func (s *source) fork(scr *scratch) *source {
 	tls := map[*timeline]*timeline{}
 	for i, t := range s.timelines {
 		nt := &timeline{grain: t.grain, timeCol: t.timeCol, timeYear: t.timeYear, name: t.name, size: t.size, idx: t.idx,
-			ordinal: map[int32]int32{}, lastBase: -1}
+			ordinal: map[int32]int32{}, lastBase: -1, span: t.span}
 		f.timelines[i] = nt
 		tls[t] = nt
 	}

@@ -162,6 +162,8 @@ type timeline struct {
 	name     string
 	size     int // cube cells of the source
 	idx      int // index in the source's timelines
+	// span is the snapshot's first and last day (of all its date columns), for messages.
+	span [2]int32
 
 	starts  []int32 // first day of each period, by ordinal
 	ordinal map[int32]int32
@@ -192,12 +194,36 @@ func (t *timeline) addPeriod(start int32) (int32, error) {
 		return ord, nil
 	}
 	ord := int32(len(t.starts))
+	if int(ord) >= maxPeriods {
+		return 0, t.tooManyPeriods(start)
+	}
 	if int64(slotCells)+int64(ord+1)*int64(t.size) > math.MaxInt32 {
 		return 0, fmt.Errorf("time column %q: more than %d periods of %d cube cells; use a coarser grain or fewer dimensions", t.name, ord, t.size)
 	}
 	t.starts = append(t.starts, start)
 	t.ordinal[start] = ord
 	return ord, nil
+}
+
+// maxPeriods bounds the periods of one timeline: 100,000 days are 273 years, far more than
+// any plausible range of dates yields at a useful grain, while a sentinel date declared
+// plausible (or an old snapshot written before ranges were checked) cannot make the
+// engine build periods without end.
+var maxPeriods = 100_000
+
+// tooManyPeriods names the earliest and latest periods met, so the partner can find the
+// rows that stretch the time column.
+func (t *timeline) tooManyPeriods(start int32) error {
+	lo, hi := start, start
+	for _, s := range t.starts {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	span := ""
+	if !t.timeYear {
+		span = fmt.Sprintf(" (the snapshot's dates run from %s to %s)", period.Format(t.span[0]), period.Format(t.span[1]))
+	}
+	return fmt.Errorf("time column %q: more than %d %s periods, from %s to %s%s: look for sentinel dates (e.g. 9999-12-31) or mistyped years in the rows with these values, "+
+		"narrow the column's plausible range (earliest, latest), or use a coarser grain", t.name, maxPeriods, t.grain.Name, period.Format(lo), period.Format(hi), span)
 }
 
 // base returns the first slot of a period ordinal.
@@ -339,7 +365,8 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 			return t
 		}
 	}
-	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, idx: len(s.timelines), ordinal: map[int32]int32{}, lastBase: -1}
+	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, idx: len(s.timelines), ordinal: map[int32]int32{}, lastBase: -1,
+		span: [2]int32{s.man.MinDay, s.man.MaxDay}}
 	s.timelines = append(s.timelines, t)
 	return t
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,7 +42,10 @@ func OpenInputs(ctx context.Context, st *store.Store, p *spec.Aggregate, tmp str
 		m := &store.SnapshotManifest{}
 		if err := st.GetJSON(ctx, key, m); err != nil {
 			release()
-			return nil, nil, fmt.Errorf("source %q has no promoted snapshot: %w", name, err)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, nil, fmt.Errorf("source %q has no promoted snapshot: %w", name, err)
+			}
+			return nil, nil, fmt.Errorf("source %q: reading its promoted snapshot: %w", name, err)
 		}
 		in := Input{Manifest: m}
 		// The objects to open, and where they go.

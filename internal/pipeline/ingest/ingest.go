@@ -38,6 +38,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/filter"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
+	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/read"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -401,15 +402,10 @@ func (w *writer) implausible(rec arrow.RecordBatch, n int, fails []failure) []fa
 			}
 			fails = append(fails, failure{i, c.spec.Name, rec.Column(ci).ValueStr(i), fmt.Sprintf(
 				"%s is outside the plausible range %s to %s of the column (a sentinel such as 9999-12-31, or a typo in the year?); if such dates are real, declare earliest or latest on the column",
-				dateOf(c.days[i]), dateOf(r.lo), dateOf(r.hi))})
+				period.Format(c.days[i]), period.Format(r.lo), period.Format(r.hi))})
 		}
 	}
 	return fails
-}
-
-// dateOf formats a day number as YYYY-MM-DD.
-func dateOf(day int32) string {
-	return time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly)
 }
 
 func failed(fails []failure, row int, col string) bool {
