@@ -40,3 +40,30 @@ func TestMagnitudeOf(t *testing.T) {
 		})
 	}
 }
+
+// The bound costs one sequential pass beside the scattered accumulation of an Integer Sum.
+func BenchmarkIntegerSum(b *testing.B) {
+	const n, cells = 65536, 4000
+	xs := make([]int64, n)
+	slots := make([]int32, n)
+	for i := range xs {
+		xs[i] = int64(i*7919%1000) - 300
+		slots[i] = int32(slotCells + i*104729%cells)
+	}
+	cnt, sum, sq := make([]int64, slotCells+cells), make([]int64, slotCells+cells), make([]float64, slotCells+cells)
+	b.Run("accumulate", func(b *testing.B) {
+		for range b.N {
+			accumulate(xs, slots, nil, false, cnt, sum, sq)
+		}
+	})
+	b.Run("bound+accumulate", func(b *testing.B) {
+		var m magnitude
+		for range b.N {
+			m.add(magnitudeOf(xs, slots, nil, false))
+			if !m.fits() {
+				m = magnitude{}
+			}
+			accumulate(xs, slots, nil, false, cnt, sum, sq)
+		}
+	})
+}
