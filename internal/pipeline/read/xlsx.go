@@ -38,6 +38,9 @@ type xlsxReader struct {
 }
 
 func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) {
+	if err := checkXLSXCells(r, size); err != nil {
+		return nil, err
+	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: maxUnzipped})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -103,6 +106,10 @@ func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 	b.begin()
 	for x.rows.Next() {
 		x.sheetRow++
+		if x.sheetRow > maxSheetRows {
+			b.discard()
+			return nil, fmt.Errorf("sheet %q has more than %d rows, more than a spreadsheet holds", x.sheet, maxSheetRows)
+		}
 		cells, err := x.rows.Columns()
 		if err != nil {
 			b.discard()
