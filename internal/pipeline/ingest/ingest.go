@@ -26,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -89,6 +90,11 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
 	}
+	// Stat first: opening a named pipe blocks until a writer comes, and a device has no
+	// size to read to.
+	if err := regularFile(p.Path, os.Stat); err != nil {
+		return nil, err
+	}
 	in, err := os.Open(p.Path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", p.Path, err)
@@ -96,6 +102,9 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 	defer in.Close()
 	st, err := in.Stat()
 	if err != nil {
+		return nil, err
+	}
+	if err := regularFile(p.Path, func(string) (os.FileInfo, error) { return st, nil }); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(p.Columns))
@@ -146,6 +155,29 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		}
 	}
 	return w.finish(ctx)
+}
+
+// regularFile fails unless path (as stat sees it) is a regular file, naming what it is.
+func regularFile(path string, stat func(string) (os.FileInfo, error)) error {
+	fi, err := stat(path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	kind := "special file"
+	switch t := fi.Mode().Type(); {
+	case t&os.ModeDir != 0:
+		kind = "directory"
+	case t&os.ModeNamedPipe != 0:
+		kind = "named pipe"
+	case t&os.ModeSocket != 0:
+		kind = "socket"
+	case t&os.ModeDevice != 0:
+		kind = "device"
+	}
+	return fmt.Errorf("%s is a %s, not a regular file: only regular files are read", path, kind)
 }
 
 // writer converts batches and writes the snapshot files.
@@ -364,7 +396,7 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 	}
 	slices.SortStableFunc(w.fails, func(a, b failure) int { return a.row - b.row })
 	for _, f := range w.fails {
-		if err := w.rej.Write([]string{strconv.FormatInt(firstRow+int64(f.row), 10), f.column, f.value, f.reason}); err != nil {
+		if err := w.rej.Write([]string{strconv.FormatInt(firstRow+int64(f.row), 10), f.column, rejectValue(f.value), rejectReason(f)}); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)
 		}
 	}
@@ -406,6 +438,41 @@ func (w *writer) implausible(rec arrow.RecordBatch, n int, fails []failure) []fa
 		}
 	}
 	return fails
+}
+
+// maxRejectValue bounds a value as the rejects file shows it.
+const maxRejectValue = 256
+
+// rejectValue returns a rejected value as the rejects file shows it: whole when short,
+// else its first maxRejectValue bytes (whole characters) with its length and hash, so a
+// 10 MB bad value neither doubles into the rejects file nor loses what identifies it.
+func rejectValue(v string) string {
+	if len(v) <= maxRejectValue {
+		return v
+	}
+	cut := maxRejectValue
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	sum := sha256.Sum256([]byte(v))
+	return fmt.Sprintf("%s… (%d bytes, sha256:%s)", v[:cut], len(v), hex.EncodeToString(sum[:]))
+}
+
+// rejectReason returns a failure's reason with a long value quoted in it shortened as
+// rejectValue shortens it, and bounded as a whole.
+func rejectReason(f failure) string {
+	r := f.reason
+	if len(f.value) > maxRejectValue {
+		r = strings.ReplaceAll(r, f.value, rejectValue(f.value))
+	}
+	if len(r) <= 4*maxRejectValue {
+		return r
+	}
+	cut := 4 * maxRejectValue
+	for cut > 0 && !utf8.RuneStart(r[cut]) {
+		cut--
+	}
+	return r[:cut] + "…"
 }
 
 func failed(fails []failure, row int, col string) bool {
