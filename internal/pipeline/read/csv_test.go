@@ -90,6 +90,18 @@ func TestCSV(t *testing.T) {
 			want: nil,
 		},
 		{
+			name:    "CR-only line endings",
+			file:    "a,b\r1,2\r3,4\r",
+			opts:    hdr,
+			wantErr: []string{`the lines end with a carriage return only ("\r", as old Mac exports do)`},
+		},
+		{
+			name: "a carriage return at the very end only",
+			file: "a,b\r",
+			opts: hdr,
+			want: nil,
+		},
+		{
 			name:    "no header, empty file",
 			file:    "",
 			opts:    Options{},
