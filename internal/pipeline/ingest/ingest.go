@@ -384,6 +384,7 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 		}
 	}
 	w.fails = w.implausible(rec, n, w.fails)
+	w.fails = invalidText(rec, w.excl, w.fails)
 	for _, f := range w.fails {
 		w.keep[f.row] = false
 	}
@@ -412,6 +413,37 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 		return nil
 	}
 	return w.write(k)
+}
+
+// invalidText adds a failure for every text value of the input that is not valid UTF-8
+// (a Latin-1 "ó" in a file read as UTF-8), unless the cell failed already: stored as it
+// is, it would be a broken string in the snapshot's UTF-8 columns. A batch is checked in
+// one pass over each column's bytes; rows are looked at only when that finds a bad byte.
+func invalidText(rec arrow.RecordBatch, excl []bool, fails []failure) []failure {
+	for ci, col := range rec.Columns() {
+		a, ok := col.(*array.String)
+		if !ok || utf8.Valid(a.ValueBytes()) {
+			continue
+		}
+		name := rec.ColumnName(ci)
+		for i := 0; i < a.Len(); i++ {
+			v := a.Value(i)
+			if a.IsNull(i) || excl[i] || utf8.ValidString(v) || failed(fails, i, name) {
+				continue
+			}
+			at := 0
+			for at < len(v) {
+				r, size := utf8.DecodeRuneInString(v[at:])
+				if r == utf8.RuneError && size <= 1 {
+					break
+				}
+				at += size
+			}
+			fails = append(fails, failure{i, name, v, fmt.Sprintf(
+				"not UTF-8 text: byte 0x%02X at position %d (the file is likely in another encoding, such as Latin-1 or Windows-1252); export it as UTF-8", v[at], at+1)})
+		}
+	}
+	return fails
 }
 
 // dayRange is a plausible range of day numbers, inclusive.
@@ -447,15 +479,21 @@ const maxRejectValue = 256
 // else its first maxRejectValue bytes (whole characters) with its length and hash, so a
 // 10 MB bad value neither doubles into the rejects file nor loses what identifies it.
 func rejectValue(v string) string {
-	if len(v) <= maxRejectValue {
-		return v
+	shown := v
+	if !utf8.ValidString(v) {
+		// The rejects file is UTF-8: invalid bytes are shown escaped (\xF3).
+		q := strconv.Quote(v)
+		shown = q[1 : len(q)-1]
+	}
+	if len(shown) <= maxRejectValue {
+		return shown
 	}
 	cut := maxRejectValue
-	for cut > 0 && !utf8.RuneStart(v[cut]) {
+	for cut > 0 && !utf8.RuneStart(shown[cut]) {
 		cut--
 	}
 	sum := sha256.Sum256([]byte(v))
-	return fmt.Sprintf("%s… (%d bytes, sha256:%s)", v[:cut], len(v), hex.EncodeToString(sum[:]))
+	return fmt.Sprintf("%s… (%d bytes, sha256:%s)", shown[:cut], len(v), hex.EncodeToString(sum[:]))
 }
 
 // rejectReason returns a failure's reason with a long value quoted in it shortened as

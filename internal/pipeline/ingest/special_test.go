@@ -54,6 +54,7 @@ func TestRejectValue(t *testing.T) {
 	long := strings.Repeat("é", 200) // 400 bytes; byte 256 is inside no character
 	for _, tc := range []struct{ in, want string }{
 		{"abc", "abc"},
+		{"Le\xf3n", `Le\xf3n`}, // invalid UTF-8 is shown escaped
 		{strings.Repeat("x", 256), strings.Repeat("x", 256)},
 		{strings.Repeat("x", 257), strings.Repeat("x", 256) + "… (257 bytes, sha256:"},
 		{long, strings.Repeat("é", 128) + "… (400 bytes, sha256:"},
