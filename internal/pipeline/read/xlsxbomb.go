@@ -18,8 +18,8 @@ import (
 // over while it is decoded), is ever given.
 const maxCellBytes = 1 << 20
 
-// maxSheetRows is the number of rows a worksheet holds.
-const maxSheetRows = 1 << 20
+// maxSheetRows is the number of rows a worksheet holds (a variable for tests).
+var maxSheetRows int64 = 1 << 20
 
 // ErrCellTooLarge: a cell's text is longer than any spreadsheet cell (a decompression
 // bomb, or not an export of a spreadsheet).

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -118,5 +119,33 @@ func TestXLSXBombs(t *testing.T) {
 				t.Errorf("temporary files left behind: %v", left)
 			}
 		})
+	}
+}
+
+// A sheet of more rows than a spreadsheet holds is refused naming the sheet (the bound
+// lowered to 3 rows here: a header and two data rows pass, a third data row does not).
+func TestXLSXRowBound(t *testing.T) {
+	defer func(old int64) { maxSheetRows = old }(maxSheetRows)
+	maxSheetRows = 3
+	for _, tc := range []struct {
+		rows    int
+		wantErr string
+	}{{2, ""}, {3, `sheet "Data" has more than 3 rows, more than a spreadsheet holds`}} {
+		f := excelize.NewFile()
+		must(t, f.SetSheetName("Sheet1", "Data"))
+		must(t, f.SetSheetRow("Data", "A1", &[]any{"a", "b"}))
+		for r := 0; r < tc.rows; r++ {
+			must(t, f.SetSheetRow("Data", fmt.Sprintf("A%d", r+2), &[]any{r, r}))
+		}
+		p := filepath.Join(t.TempDir(), "rows.xlsx")
+		must(t, f.SaveAs(p))
+		f.Close()
+		res, err := readFile(t, p, Options{Format: XLSX, Columns: []string{"a", "b"}})
+		switch {
+		case tc.wantErr == "" && (err != nil || len(res.rows) != tc.rows):
+			t.Errorf("%d rows: %d read, error %v", tc.rows, len(res.rows), err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%d rows: error %v, want %q", tc.rows, err, tc.wantErr)
+		}
 	}
 }
