@@ -145,7 +145,7 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p.Path, err)
 		}
-		err = w.batch(rec, rd.FirstRow())
+		err = w.batch(rec, rd.FirstRow(), rd.SourceRows())
 		rec.Release()
 		if err != nil {
 			return nil, err
@@ -353,7 +353,9 @@ func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
 	return arrow.BinaryTypes.String, nil
 }
 
-func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
+// batch converts and writes one batch. Rejected rows are numbered from firstRow on, or by
+// sourceRows (the worksheet rows of an XLSX sheet) when it is not nil.
+func (w *writer) batch(rec arrow.RecordBatch, firstRow int64, sourceRows []int64) error {
 	n := int(rec.NumRows())
 	w.m.RowsIn += int64(n)
 	w.excl = grow(w.excl, n)
@@ -397,7 +399,11 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 	}
 	slices.SortStableFunc(w.fails, func(a, b failure) int { return a.row - b.row })
 	for _, f := range w.fails {
-		if err := w.rej.Write([]string{strconv.FormatInt(firstRow+int64(f.row), 10), f.column, rejectValue(f.value), rejectReason(f)}); err != nil {
+		row := firstRow + int64(f.row)
+		if sourceRows != nil {
+			row = sourceRows[f.row]
+		}
+		if err := w.rej.Write([]string{strconv.FormatInt(row, 10), f.column, rejectValue(f.value), rejectReason(f)}); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)
 		}
 	}

@@ -99,6 +99,11 @@ type Reader interface {
 	// returned by Next (0 before the first batch). Rows count data rows
 	// only, and run on across batches.
 	FirstRow() int64
+	// SourceRows, when not nil, is the row of the source of each row of the batch last
+	// returned: for XLSX the worksheet row, as the partner sees it in the sheet (blank rows
+	// are skipped, so data rows do not count them). Nil means the rows are numbered from
+	// FirstRow on.
+	SourceRows() []int64
 	// Close releases the reader's resources. It does not close the
 	// io.ReaderAt given to Open.
 	Close() error
@@ -217,6 +222,13 @@ type guarded struct {
 func (g *guarded) Schema() *arrow.Schema { return g.in.schema() }
 
 func (g *guarded) FirstRow() int64 { return g.first }
+
+func (g *guarded) SourceRows() []int64 {
+	if s, ok := g.in.(interface{ sourceRows() []int64 }); ok {
+		return s.sourceRows()
+	}
+	return nil
+}
 
 func (g *guarded) Next() (rec arrow.RecordBatch, err error) {
 	if g.closed {
