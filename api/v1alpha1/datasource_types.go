@@ -48,6 +48,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.csv) || self.format == 'CSV'",message="spec.csv is only allowed with format CSV",fieldPath=".csv",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.xlsx) || self.format == 'XLSX'",message="spec.xlsx is only allowed with format XLSX",fieldPath=".xlsx",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.maxRejectPercent) || (self.maxRejectPercent >= 0 && self.maxRejectPercent <= 100)",message="spec.maxRejectPercent must be between 0 and 100",fieldPath=".maxRejectPercent",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule="!has(self.maxShrinkPercent) || (self.maxShrinkPercent >= 0 && self.maxShrinkPercent <= 100)",message="spec.maxShrinkPercent must be between 0 and 100",fieldPath=".maxShrinkPercent",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.schedule) || self.schedule.matches('^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$') || self.schedule.matches('^[^ \\t]+([ \\t]+[^ \\t]+){4}$')",message="spec.schedule must be five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 6 * * *\", or a macro such as @daily",fieldPath=".schedule",reason=FieldValueInvalid
 type DataSourceSpec struct {
 	// InitiativeRef names the Initiative this source feeds, in the same namespace. Immutable.
@@ -103,6 +104,14 @@ type DataSourceSpec struct {
 	// +optional
 	// +kubebuilder:default=5
 	MaxRejectPercent *int32 `json:"maxRejectPercent,omitempty"`
+
+	// MaxShrinkPercent is the largest drop (0–100) in accepted rows, against the source's
+	// promoted snapshot, with which a new snapshot is still promoted. A snapshot without
+	// accepted rows (an empty export, a CSV of only its header) is promoted only with 100.
+	// A snapshot held back is kept in the store, and its status says why.
+	// +optional
+	// +kubebuilder:default=50
+	MaxShrinkPercent *int32 `json:"maxShrinkPercent,omitempty"`
 
 	// Retention says how many snapshots are kept in the store.
 	// +optional
@@ -281,6 +290,8 @@ type Schema struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.dimension) || self.type == 'String'",message="a dimension column must have type String (codes are mapped through valueMap)",fieldPath=".type",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule="!has(self.valueMap) || has(self.dimension)",message="valueMap is only allowed on a dimension column: set dimension too",fieldPath=".valueMap",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.valueKind) || self.type == 'Integer' || self.type == 'Number'",message="valueKind is only allowed on Integer or Number columns",fieldPath=".valueKind",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="(!has(self.earliest) && !has(self.latest)) || self.type == 'Date' || self.type == 'Timestamp'",message="earliest and latest are only allowed on Date or Timestamp columns",fieldPath=".type",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.earliest) || !has(self.latest) || self.earliest <= self.latest",message="earliest must not be after latest",fieldPath=".earliest",reason=FieldValueInvalid
 type Column struct {
 	// Name of the column in the data (the header, the field name, or the SQL column).
 	// +required
@@ -319,6 +330,20 @@ type Column struct {
 	// RowTotal (already summed over the row's people) or PerUnit (each person's value).
 	// +optional
 	ValueKind ValueKind `json:"valueKind,omitempty"`
+
+	// Earliest and Latest are the plausible range of a Date or Timestamp column, as dates
+	// (YYYY-MM-DD, inclusive; a timestamp is compared by its day in the Initiative's time
+	// zone). A row outside is rejected with its value and the range: a "no end date"
+	// sentinel such as 9999-12-31 or a year-1 typo would otherwise stretch every indicator
+	// over thousands of years. Defaults 1900-01-01 and 2100-12-31.
+	// +optional
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	Earliest string `json:"earliest,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=10
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	Latest string `json:"latest,omitempty"`
 }
 
 // Retention says how many snapshots are kept.

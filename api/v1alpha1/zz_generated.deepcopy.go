@@ -219,6 +219,11 @@ func (in *DataSourceSpec) DeepCopyInto(out *DataSourceSpec) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.MaxShrinkPercent != nil {
+		in, out := &in.MaxShrinkPercent, &out.MaxShrinkPercent
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Retention != nil {
 		in, out := &in.Retention, &out.Retention
 		*out = new(Retention)

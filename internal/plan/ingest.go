@@ -42,6 +42,11 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 	if ds.Spec.MaxRejectPercent != nil {
 		p.MaxRejectPercent = int(*ds.Spec.MaxRejectPercent)
 	}
+	shrink := spec.DefaultMaxShrinkPercent
+	if ds.Spec.MaxShrinkPercent != nil {
+		shrink = int(*ds.Spec.MaxShrinkPercent)
+	}
+	p.MaxShrinkPercent = &shrink
 	if ds.Spec.CSV != nil {
 		p.Delimiter = ds.Spec.CSV.Delimiter
 		if ds.Spec.CSV.Header != nil {
@@ -94,7 +99,10 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 			Dimension: string(c.Dimension),
 			Format:    c.Format,
 			ValueKind: string(c.ValueKind),
+			Earliest:  c.Earliest,
+			Latest:    c.Latest,
 		}
+		checkRange(e, field, col)
 		if c.Dimension != "" {
 			d, ok := p.Dimension(col.Dimension)
 			if !ok {
@@ -125,6 +133,23 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 		checkFilter(e, field, f, ds, nil)
 	}
 	return p, e.err()
+}
+
+// checkRange checks a column's plausible range: real dates, in order.
+func checkRange(e *errs, field string, c spec.Column) {
+	if c.Earliest == "" && c.Latest == "" {
+		return
+	}
+	if c.Type != spec.TypeDate && c.Type != spec.TypeTimestamp {
+		e.add(field+".type", "earliest and latest are only allowed on Date or Timestamp columns")
+		return
+	}
+	lo, hi, err := c.PlausibleDays()
+	if err != nil {
+		e.add(field, "%v", err)
+	} else if lo > hi {
+		e.add(field+".earliest", "earliest %s is after latest %s", c.Earliest, c.Latest)
+	}
 }
 
 func timeZone(ini *impactv1.Initiative) string {

@@ -7,7 +7,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -20,6 +19,8 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
 // Store is an open blob store.
@@ -46,7 +47,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("creating store folder: %w", err)
 		}
-		b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: false})
+		// Objects are written to a temporary file beside their key and renamed, so a reader
+		// sees the old object or the new one, whole; and no metadata sidecar is written,
+		// since fileblob rewrites a sidecar in place, where a concurrent reader of the
+		// object finds it empty. Nothing here stores metadata.
+		b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 		if err != nil {
 			return nil, fmt.Errorf("opening store %s: %w", rawURL, err)
 		}
@@ -202,4 +207,4 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 }
 
 // ErrNotFound is returned for keys that do not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = layout.ErrNotFound

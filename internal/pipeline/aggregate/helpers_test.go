@@ -198,12 +198,16 @@ func writeCSV(t testing.TB, dir string, tb *table, dims []spec.Dimension, enc *e
 	return path
 }
 
+var anyShrink = 100
+
 // ingestPlan is the plan of one table, built by hand as internal/plan would.
 func ingestPlan(tb *table, path, tz string, dims []spec.Dimension) *spec.Ingest {
 	p := &spec.Ingest{
 		Namespace: "ns", Initiative: "ini", Source: tb.Source, Partner: "partner",
 		Format: "CSV", Header: true, Path: path, TimeZone: tz, Dimensions: dims,
 		FrequencyColumn: tb.Frequency, MissingValues: tb.Missing,
+		// The engine's tests promote every table they ingest, empty ones too.
+		MaxShrinkPercent: &anyShrink,
 	}
 	for _, c := range tb.Cols {
 		sc := spec.Column{Name: c.Name, Type: c.Type, Dimension: c.Dimension, ValueKind: c.ValueKind}

@@ -262,7 +262,7 @@ func (s *source) fork(scr *scratch) *source {
 	tls := map[*timeline]*timeline{}
 	for i, t := range s.timelines {
 		nt := &timeline{grain: t.grain, timeCol: t.timeCol, timeYear: t.timeYear, name: t.name, size: t.size, idx: t.idx,
-			ordinal: map[int32]int32{}, lastBase: -1}
+			ordinal: map[int32]int32{}, lastBase: -1, span: t.span}
 		f.timelines[i] = nt
 		tls[t] = nt
 	}
@@ -295,6 +295,7 @@ func (s *source) reset() {
 		}
 		clear(a.sets)
 		a.pending = 0
+		a.mag = magnitude{}
 	}
 }
 
@@ -317,6 +318,10 @@ func (s *source) merge(f *source) error {
 		}
 		o.acc.grow(o)
 		a := &o.acc
+		a.mag.add(fa.mag.hi, fa.mag.lo)
+		if !a.mag.fits() {
+			return o.overflowError()
+		}
 		for bi, b := range bases {
 			width := s.size
 			if bi == 0 {

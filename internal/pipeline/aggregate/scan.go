@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,6 +128,28 @@ type accumulators struct {
 	pending            int // rows summed into psq since the last flush
 	// sets holds the distinct values by slot (DistinctCount).
 	sets []map[string]struct{}
+	// mag is Σ|x|·w over the Integer values summed so far, a 128-bit bound on the magnitude
+	// of every exact sum of them (any cell, any margin, any merge): while it fits an int64,
+	// no sum of sumInt can overflow.
+	mag magnitude
+}
+
+// magnitude is an unsigned 128-bit sum.
+type magnitude struct{ hi, lo uint64 }
+
+func (m *magnitude) add(hi, lo uint64) {
+	var c uint64
+	m.lo, c = bits.Add64(m.lo, lo, 0)
+	m.hi += hi + c
+}
+
+// fits says the bound fits an int64.
+func (m magnitude) fits() bool { return m.hi == 0 && m.lo <= math.MaxInt64 }
+
+// overflowError names the column whose exact sum would not fit.
+func (o *operandState) overflowError() error {
+	return fmt.Errorf("column %q of source %q: the values summed exceed %d in magnitude, beyond an exact Integer sum; "+
+		"check the column for sentinel or corrupt values, or declare it as type Number", o.op.Column, o.src.name, int64(math.MaxInt64))
 }
 
 // timeline assigns the rows of one source to the periods of one grain by one time column.
@@ -139,6 +162,8 @@ type timeline struct {
 	name     string
 	size     int // cube cells of the source
 	idx      int // index in the source's timelines
+	// span is the snapshot's first and last day (of all its date columns), for messages.
+	span [2]int32
 
 	starts  []int32 // first day of each period, by ordinal
 	ordinal map[int32]int32
@@ -169,12 +194,36 @@ func (t *timeline) addPeriod(start int32) (int32, error) {
 		return ord, nil
 	}
 	ord := int32(len(t.starts))
+	if int(ord) >= maxPeriods {
+		return 0, t.tooManyPeriods(start)
+	}
 	if int64(slotCells)+int64(ord+1)*int64(t.size) > math.MaxInt32 {
 		return 0, fmt.Errorf("time column %q: more than %d periods of %d cube cells; use a coarser grain or fewer dimensions", t.name, ord, t.size)
 	}
 	t.starts = append(t.starts, start)
 	t.ordinal[start] = ord
 	return ord, nil
+}
+
+// maxPeriods bounds the periods of one timeline: 100,000 days are 273 years, far more than
+// any plausible range of dates yields at a useful grain, while a sentinel date declared
+// plausible (or an old snapshot written before ranges were checked) cannot make the
+// engine build periods without end.
+var maxPeriods = 100_000
+
+// tooManyPeriods names the earliest and latest periods met, so the partner can find the
+// rows that stretch the time column.
+func (t *timeline) tooManyPeriods(start int32) error {
+	lo, hi := start, start
+	for _, s := range t.starts {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	span := ""
+	if !t.timeYear {
+		span = fmt.Sprintf(" (the snapshot's dates run from %s to %s)", period.Format(t.span[0]), period.Format(t.span[1]))
+	}
+	return fmt.Errorf("time column %q: more than %d %s periods, from %s to %s%s: look for sentinel dates (e.g. 9999-12-31) or mistyped years in the rows with these values, "+
+		"narrow the column's plausible range (earliest, latest), or use a coarser grain", t.name, maxPeriods, t.grain.Name, period.Format(lo), period.Format(hi), span)
 }
 
 // base returns the first slot of a period ordinal.
@@ -259,7 +308,9 @@ func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
 		weights = freq.Int64Values()[:n]
 	}
 	for _, o := range s.ops {
-		o.scan(cols, n, weights)
+		if err := o.scan(cols, n, weights); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -314,7 +365,8 @@ func (s *source) timeline(col int, year bool, name string, g period.Grain) *time
 			return t
 		}
 	}
-	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, idx: len(s.timelines), ordinal: map[int32]int32{}, lastBase: -1}
+	t := &timeline{grain: g, timeCol: col, timeYear: year, name: name, size: s.size, idx: len(s.timelines), ordinal: map[int32]int32{}, lastBase: -1,
+		span: [2]int32{s.man.MinDay, s.man.MaxDay}}
 	s.timelines = append(s.timelines, t)
 	return t
 }
@@ -629,8 +681,9 @@ func (o *operandState) set(ord int32, cell int) map[string]struct{} {
 	return o.acc.sets[int(o.tl.base(ord))+cell]
 }
 
-// scan accumulates the operand over one batch: its units, then its value.
-func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
+// scan accumulates the operand over one batch: its units, then its value. It fails when an
+// Integer sum could overflow.
+func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) error {
 	a := &o.acc
 	a.grow(o)
 	scr := o.src.scr
@@ -652,11 +705,11 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 		}
 	}
 	if o.valueCol < 0 {
-		return
+		return nil
 	}
 	if o.cross {
 		o.scanCross(cols, slots, weights)
-		return
+		return nil
 	}
 	vcol := cols[o.valueCol]
 	if vcol.NullN() > 0 {
@@ -665,7 +718,12 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 	}
 	switch v := vcol.(type) {
 	case *array.Int64:
-		accumulate(v.Int64Values()[:n], slots, weights, o.perUnit, a.n, a.sumInt, a.psq)
+		xs := v.Int64Values()[:n]
+		a.mag.add(magnitudeOf(xs, slots, weights, o.perUnit))
+		if !a.mag.fits() {
+			return o.overflowError()
+		}
+		accumulate(xs, slots, weights, o.perUnit, a.n, a.sumInt, a.psq)
 	case *array.Float64:
 		xs := v.Float64Values()[:n]
 		accumulate(xs, slots, weights, o.perUnit, a.n, nil, a.psq)
@@ -701,6 +759,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) {
 			}
 		}
 	}
+	return nil
 }
 
 // scanCross adds, by slot, the product of the value and pair columns of every row (0 when
@@ -827,6 +886,36 @@ func accumulate[T int64 | float64](xs []T, slots []int32, weights []int64, perUn
 			}
 		}
 	}
+}
+
+// magnitudeOf returns Σ|x|·w (w: the row's frequency for PerUnit values, else 1) over the
+// rows whose slot is a cell, as a 128-bit (hi, lo). One pass of additions with carry: the
+// check that makes the exact sums safe costs little beside the scattered accumulation.
+func magnitudeOf(xs []int64, slots []int32, weights []int64, perUnit bool) (hi, lo uint64) {
+	var c uint64
+	if weights == nil || !perUnit {
+		for i, k := range slots {
+			if k < slotCells {
+				continue
+			}
+			x := xs[i]
+			m := uint64(x >> 63) // all ones for a negative x
+			lo, c = bits.Add64(lo, (uint64(x)^m)-m, 0)
+			hi += c
+		}
+		return hi, lo
+	}
+	for i, k := range slots {
+		if k < slotCells {
+			continue
+		}
+		x := xs[i]
+		m := uint64(x >> 63)
+		ph, pl := bits.Mul64((uint64(x)^m)-m, uint64(weights[i])) // frequencies are never negative
+		lo, c = bits.Add64(lo, pl, 0)
+		hi += ph + c
+	}
+	return hi, lo
 }
 
 // addCompensated adds a Number column into the compensated sums (sum, sumC) by slot, row

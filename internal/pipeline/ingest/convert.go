@@ -272,6 +272,9 @@ func (c *column) parse(i int, s string) string {
 	t := strings.TrimSpace(s)
 	switch c.spec.Type {
 	case spec.TypeInteger:
+		if !plainNumeral(t) {
+			return notNumeral(s, t, "an integer")
+		}
 		v, err := strconv.ParseInt(t, 10, 64)
 		if err != nil {
 			// Accept integral decimals such as "12.0" that spreadsheets write.
@@ -283,6 +286,9 @@ func (c *column) parse(i int, s string) string {
 		}
 		c.ints[i] = v
 	case spec.TypeNumber:
+		if !plainNumeral(t) {
+			return notNumeral(s, t, "a number")
+		}
 		v, err := strconv.ParseFloat(t, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Sprintf("%q is not a number", s)
@@ -615,3 +621,27 @@ func daysIn(y, m int) int {
 
 // dayOf is the day number of t's calendar date in t's own location.
 func dayOf(t time.Time) int32 { return period.DayOf(t) }
+
+// plainNumeral says s has only the characters of the numerals spreadsheets and databases
+// export (digits, sign, decimal point, exponent): Go's parsers also take 1_000 and 0x1p-2,
+// which no export writes and a partner would not mean.
+func plainNumeral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// notNumeral is the reason a value that is not a plain numeral is rejected, with a hint
+// when it is written in Go's syntax.
+func notNumeral(s, t, what string) string {
+	lower := strings.ToLower(t)
+	if strings.Contains(t, "_") || strings.HasPrefix(strings.TrimLeft(lower, "+-"), "0x") {
+		return fmt.Sprintf("%q is not %s: write plain digits, without _ separators or hexadecimal", s, what)
+	}
+	return fmt.Sprintf("%q is not %s", s, what)
+}

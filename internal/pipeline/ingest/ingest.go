@@ -26,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,6 +39,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/filter"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
+	"github.com/backbone-dev/backbone/internal/pipeline/period"
 	"github.com/backbone-dev/backbone/internal/pipeline/read"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store/layout"
@@ -50,6 +52,9 @@ type Store interface {
 	// MoveFile puts a finished local file at key, taking it over.
 	MoveFile(ctx context.Context, key, file string) error
 	PutJSON(ctx context.Context, key string, v any) error
+	// GetJSON reads key into v; a missing key gives an error satisfying
+	// errors.Is(err, layout.ErrNotFound).
+	GetJSON(ctx context.Context, key string, v any) error
 	// URI names a key for people (in the reason a snapshot is not promoted).
 	URI(key string) string
 }
@@ -99,6 +104,11 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q: %w", p.TimeZone, err)
 	}
+	// Stat first: opening a named pipe blocks until a writer comes, and a device has no
+	// size to read to.
+	if err := regularFile(p.Path, os.Stat); err != nil {
+		return nil, err
+	}
 	in, err := os.Open(p.Path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", p.Path, err)
@@ -106,6 +116,9 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 	defer in.Close()
 	st, err := in.Stat()
 	if err != nil {
+		return nil, err
+	}
+	if err := regularFile(p.Path, func(string) (os.FileInfo, error) { return st, nil }); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(p.Columns))
@@ -146,7 +159,7 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p.Path, err)
 		}
-		err = w.batch(rec, rd.FirstRow())
+		err = w.batch(rec, rd.FirstRow(), rd.SourceRows())
 		rec.Release()
 		if err != nil {
 			return nil, err
@@ -156,6 +169,29 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		}
 	}
 	return w.finish(ctx)
+}
+
+// regularFile fails unless path (as stat sees it) is a regular file, naming what it is.
+func regularFile(path string, stat func(string) (os.FileInfo, error)) error {
+	fi, err := stat(path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	kind := "special file"
+	switch t := fi.Mode().Type(); {
+	case t&os.ModeDir != 0:
+		kind = "directory"
+	case t&os.ModeNamedPipe != 0:
+		kind = "named pipe"
+	case t&os.ModeSocket != 0:
+		kind = "socket"
+	case t&os.ModeDevice != 0:
+		kind = "device"
+	}
+	return fmt.Errorf("%s is a %s, not a regular file: only regular files are read", path, kind)
 }
 
 // writer converts batches and writes the snapshot files.
@@ -178,6 +214,9 @@ type writer struct {
 	rejFile             *os.File
 	rej                 *csv.Writer
 	rejSum              hash.Hash
+
+	// plausible is, by column, the range of days a Date or Timestamp value may take.
+	plausible []dayRange
 
 	keep       []bool
 	excl       []bool
@@ -205,6 +244,15 @@ func newWriter(p *spec.Ingest, loc *time.Location, opts Options) (*writer, error
 			return nil, err
 		}
 		w.cols = append(w.cols, col)
+		var r dayRange
+		if c.Type == spec.TypeDate || c.Type == spec.TypeTimestamp {
+			lo, hi, err := c.PlausibleDays()
+			if err != nil {
+				return nil, err
+			}
+			r = dayRange{lo, hi, true}
+		}
+		w.plausible = append(w.plausible, r)
 		if c.Name == p.FrequencyColumn {
 			w.freq = i
 		}
@@ -319,7 +367,9 @@ func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
 	return arrow.BinaryTypes.String, nil
 }
 
-func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
+// batch converts and writes one batch. Rejected rows are numbered from firstRow on, or by
+// sourceRows (the worksheet rows of an XLSX sheet) when it is not nil.
+func (w *writer) batch(rec arrow.RecordBatch, firstRow int64, sourceRows []int64) error {
 	n := int(rec.NumRows())
 	w.m.RowsIn += int64(n)
 	w.excl = grow(w.excl, n)
@@ -349,6 +399,8 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 			}
 		}
 	}
+	w.fails = w.implausible(rec, n, w.fails)
+	w.fails = invalidText(rec, w.excl, w.fails)
 	for _, f := range w.fails {
 		w.keep[f.row] = false
 	}
@@ -361,7 +413,11 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 	}
 	slices.SortStableFunc(w.fails, func(a, b failure) int { return a.row - b.row })
 	for _, f := range w.fails {
-		if err := w.rej.Write([]string{strconv.FormatInt(firstRow+int64(f.row), 10), f.column, f.value, f.reason}); err != nil {
+		row := firstRow + int64(f.row)
+		if sourceRows != nil {
+			row = sourceRows[f.row]
+		}
+		if err := w.rej.Write([]string{strconv.FormatInt(row, 10), f.column, rejectValue(f.value), rejectReason(f)}); err != nil {
 			return fmt.Errorf("writing rejects: %w", err)
 		}
 	}
@@ -377,6 +433,104 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64) error {
 		return nil
 	}
 	return w.write(k)
+}
+
+// invalidText adds a failure for every text value of the input that is not valid UTF-8
+// (a Latin-1 "ó" in a file read as UTF-8), unless the cell failed already: stored as it
+// is, it would be a broken string in the snapshot's UTF-8 columns. A batch is checked in
+// one pass over each column's bytes; rows are looked at only when that finds a bad byte.
+func invalidText(rec arrow.RecordBatch, excl []bool, fails []failure) []failure {
+	for ci, col := range rec.Columns() {
+		a, ok := col.(*array.String)
+		if !ok || utf8.Valid(a.ValueBytes()) {
+			continue
+		}
+		name := rec.ColumnName(ci)
+		for i := 0; i < a.Len(); i++ {
+			v := a.Value(i)
+			if a.IsNull(i) || excl[i] || utf8.ValidString(v) || failed(fails, i, name) {
+				continue
+			}
+			at := 0
+			for at < len(v) {
+				r, size := utf8.DecodeRuneInString(v[at:])
+				if r == utf8.RuneError && size <= 1 {
+					break
+				}
+				at += size
+			}
+			fails = append(fails, failure{i, name, v, fmt.Sprintf(
+				"not UTF-8 text: byte 0x%02X at position %d (the file is likely in another encoding, such as Latin-1 or Windows-1252); export it as UTF-8", v[at], at+1)})
+		}
+	}
+	return fails
+}
+
+// dayRange is a plausible range of day numbers, inclusive.
+type dayRange struct {
+	lo, hi int32
+	on     bool
+}
+
+// implausible adds a failure for every valid Date or Timestamp value outside its column's
+// plausible range.
+func (w *writer) implausible(rec arrow.RecordBatch, n int, fails []failure) []failure {
+	for ci, c := range w.cols {
+		r := w.plausible[ci]
+		if !r.on {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if !c.valid[i] || w.excl[i] || (c.days[i] >= r.lo && c.days[i] <= r.hi) {
+				continue
+			}
+			fails = append(fails, failure{i, c.spec.Name, rec.Column(ci).ValueStr(i), fmt.Sprintf(
+				"%s is outside the plausible range %s to %s of the column (a sentinel such as 9999-12-31, or a typo in the year?); if such dates are real, declare earliest or latest on the column",
+				period.Format(c.days[i]), period.Format(r.lo), period.Format(r.hi))})
+		}
+	}
+	return fails
+}
+
+// maxRejectValue bounds a value as the rejects file shows it.
+const maxRejectValue = 256
+
+// rejectValue returns a rejected value as the rejects file shows it: whole when short,
+// else its first maxRejectValue bytes (whole characters) with its length and hash, so a
+// 10 MB bad value neither doubles into the rejects file nor loses what identifies it.
+func rejectValue(v string) string {
+	shown := v
+	if !utf8.ValidString(v) {
+		// The rejects file is UTF-8: invalid bytes are shown escaped (\xF3).
+		q := strconv.Quote(v)
+		shown = q[1 : len(q)-1]
+	}
+	if len(shown) <= maxRejectValue {
+		return shown
+	}
+	cut := maxRejectValue
+	for cut > 0 && !utf8.RuneStart(shown[cut]) {
+		cut--
+	}
+	sum := sha256.Sum256([]byte(v))
+	return fmt.Sprintf("%s… (%d bytes, sha256:%s)", shown[:cut], len(v), hex.EncodeToString(sum[:]))
+}
+
+// rejectReason returns a failure's reason with a long value quoted in it shortened as
+// rejectValue shortens it, and bounded as a whole.
+func rejectReason(f failure) string {
+	r := f.reason
+	if len(f.value) > maxRejectValue {
+		r = strings.ReplaceAll(r, f.value, rejectValue(f.value))
+	}
+	if len(r) <= 4*maxRejectValue {
+		return r
+	}
+	cut := 4 * maxRejectValue
+	for cut > 0 && !utf8.RuneStart(r[cut]) {
+		cut--
+	}
+	return r[:cut] + "…"
 }
 
 func failed(fails []failure, row int, col string) bool {
@@ -489,7 +643,14 @@ func (w *writer) write(k int) error {
 		}
 	}
 	if units != nil {
+		// Frequencies are not negative: a sum past the largest int64 wraps below zero. Every
+		// count the aggregation makes is a sum over a subset of these rows, so a total that
+		// fits makes all of them exact.
 		for _, u := range units {
+			if u > math.MaxInt64-w.m.Units {
+				return fmt.Errorf("frequency column %q: the frequencies sum past %d, more people than an exact count can hold; check the column for sentinel or corrupt values",
+					w.p.FrequencyColumn, int64(math.MaxInt64))
+			}
 			w.m.Units += u
 		}
 	} else {
@@ -673,6 +834,14 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		m.Promoted = false
 		m.Reason = fmt.Sprintf("%d of %d rows (%.1f%%) were rejected, above maxRejectPercent %d: the snapshot is not promoted; the rejected rows and reasons are in %s",
 			m.RowsRejected, m.RowsIn, 100*float64(m.RowsRejected)/float64(m.RowsIn), w.p.MaxRejectPercent, st.URI(m.Rejects))
+	} else {
+		reason, err := w.shrunk(ctx, path.Join(prefix, "latest.json"))
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			m.Promoted, m.Reason = false, reason
+		}
 	}
 	key := path.Join(prefix, "snapshots", pqHash+".json")
 	if err := st.PutJSON(ctx, key, m); err != nil {
@@ -685,6 +854,39 @@ func (w *writer) finish(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Manifest: *m, ManifestKey: key}, nil
+}
+
+// shrunk returns why the snapshot must not replace the promoted one (latest, a key of the
+// store), or "": an export cut short (empty, or only its header) would otherwise silently
+// replace good data. A snapshot without accepted rows needs maxShrinkPercent 100; one whose
+// accepted rows fell by more than maxShrinkPercent against the promoted snapshot is kept
+// but not promoted.
+func (w *writer) shrunk(ctx context.Context, latest string) (string, error) {
+	m, limit := &w.m, w.p.ShrinkLimit()
+	if limit >= 100 {
+		return "", nil
+	}
+	const optIn = "; if the source really shrank, ingest it once with maxShrinkPercent 100 (now %d)"
+	if m.RowsOK == 0 {
+		return fmt.Sprintf("the input has no accepted rows (%d read): an empty export is not promoted over the source's data"+optIn, m.RowsIn, limit), nil
+	}
+	var prev layout.SnapshotManifest
+	err := w.opts.Store.GetJSON(ctx, latest, &prev)
+	if errors.Is(err, layout.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the promoted snapshot to compare sizes: %w", err)
+	}
+	if prev.RowsOK == 0 || m.RowsOK >= prev.RowsOK {
+		return "", nil
+	}
+	drop := 100 * float64(prev.RowsOK-m.RowsOK) / float64(prev.RowsOK)
+	if drop <= float64(limit) {
+		return "", nil
+	}
+	return fmt.Sprintf("accepted rows fell from %d in the promoted snapshot %s to %d (%.1f%% fewer), above maxShrinkPercent %d: the snapshot is not promoted"+optIn,
+		prev.RowsOK, prev.ID, m.RowsOK, drop, limit, limit), nil
 }
 
 func (w *writer) cleanup() {

@@ -127,7 +127,7 @@ func TestArrowIPC(t *testing.T) {
 	cases = append(cases,
 		readCase{name: "duplicate field", file: "duplicate", opts: Options{Columns: []string{"id"}}, wantIs: ErrDuplicateColumn},
 		readCase{name: "garbage", file: "garbage", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
-		readCase{name: "empty file", file: "nothing", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
+		readCase{name: "empty file", file: "nothing", opts: Options{Columns: typedColumns}, wantIs: ErrEmpty},
 	)
 	run(t, ArrowIPC, cases, func(t *testing.T, c readCase) string {
 		return writeTemp(t, "data.arrow", arrowFiles[c.file](t))

@@ -28,6 +28,9 @@ func openCSV(r io.ReaderAt, size int64, o *Options) (*csvReader, error) {
 	if p, _ := br.Peek(len(utf8BOM)); bytes.Equal(p, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
+	if crOnly(br) {
+		return nil, errors.New(`the lines end with a carriage return only ("\r", as old Mac exports do): save the file with LF or CRLF line endings`)
+	}
 	c := &csvReader{p: newCSVParser(br, o.Delimiter)}
 	if o.Header {
 		err := c.p.next()
@@ -125,4 +128,15 @@ func (c *csvReader) readError(err error) error {
 func (c *csvReader) close() error {
 	c.b.discard()
 	return nil
+}
+
+// crOnly says the file's start has carriage returns but no line feed: its lines end with
+// "\r" alone, which CSV readers take as one long line.
+func crOnly(br *bufio.Reader) bool {
+	head, _ := br.Peek(64 << 10)
+	if bytes.IndexByte(head, '\n') >= 0 {
+		return false
+	}
+	i := bytes.IndexByte(head, '\r')
+	return i >= 0 && i < len(head)-1
 }

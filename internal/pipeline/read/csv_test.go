@@ -90,10 +90,22 @@ func TestCSV(t *testing.T) {
 			want: nil,
 		},
 		{
-			name: "no header, empty file",
-			file: "",
-			opts: Options{},
+			name:    "CR-only line endings",
+			file:    "a,b\r1,2\r3,4\r",
+			opts:    hdr,
+			wantErr: []string{`the lines end with a carriage return only ("\r", as old Mac exports do)`},
+		},
+		{
+			name: "a carriage return at the very end only",
+			file: "a,b\r",
+			opts: hdr,
 			want: nil,
+		},
+		{
+			name:    "no header, empty file",
+			file:    "",
+			opts:    Options{},
+			wantErr: []string{"the file is empty (0 bytes)"},
 		},
 		{
 			name:    "missing column",
@@ -113,7 +125,7 @@ func TestCSV(t *testing.T) {
 			name:    "empty file",
 			file:    "",
 			opts:    hdr,
-			wantErr: []string{"empty"},
+			wantErr: []string{"the file is empty (0 bytes)"},
 		},
 		{
 			name:    "short row",

@@ -115,6 +115,9 @@ func (j *jsonLinesReader) parse(line []byte) error {
 		}
 		return fmt.Errorf("%w: %v", ErrNotObject, err)
 	}
+	if members(line) != len(j.obj) {
+		return duplicateKey(line)
+	}
 	n := j.b.n
 	for i, key := range j.cols {
 		c := &j.b.cols[i]
@@ -146,6 +149,64 @@ func (j *jsonLinesReader) parse(line []byte) error {
 		}
 	}
 	return nil
+}
+
+// members counts the members of a valid JSON object: the colons outside strings at
+// depth 1. One pass over the bytes; a count above the decoded map's size means a key
+// appears twice.
+func members(obj []byte) int {
+	n, depth, inString := 0, 0, false
+	for i := 0; i < len(obj); i++ {
+		c := obj[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// duplicateKey names the first key that appears twice in a valid JSON object: the
+// object's meaning would depend on which one a reader keeps.
+func duplicateKey(obj []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	seen := map[string]bool{}
+	if _, err := dec.Token(); err != nil { // {
+		return fmt.Errorf("%w: %v", ErrNotObject, err)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrNotObject, err)
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return fmt.Errorf("%w: key %q appears twice in the object", ErrDuplicateColumn, key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: %v", ErrNotObject, err)
+		}
+	}
+	return fmt.Errorf("%w: a key appears twice in the object", ErrDuplicateColumn)
 }
 
 func (j *jsonLinesReader) close() error {

@@ -55,9 +55,31 @@ func TestJSONLines(t *testing.T) {
 			wantFirst: []int64{1, 4, 7, 10},
 		},
 		{
-			name: "empty file",
+			name: "blank lines only",
 			file: "\n\n",
 			want: nil,
+		},
+		{
+			name:    "empty file",
+			file:    "",
+			wantErr: []string{"the file is empty (0 bytes)"},
+		},
+		{
+			name:    "duplicate key",
+			file:    `{"a": 1, "b": 2}` + "\n" + `{"a": 1, "b": 2, "a": 3}` + "\n",
+			wantIs:  ErrDuplicateColumn,
+			wantErr: []string{"row 2", `key "a" appears twice in the object`},
+		},
+		{
+			name:    "duplicate key spelled with an escape",
+			file:    `{"a": 1, "\u0062": 2, "b": 3}` + "\n",
+			wantIs:  ErrDuplicateColumn,
+			wantErr: []string{"row 1", `key "b" appears twice`},
+		},
+		{
+			name: "colons and quotes in strings, nested members of other keys",
+			file: `{"a": "x\":y", "b": "p:q", "z": {"a": 1, "b": [{"c": 2}]}}` + "\n",
+			want: [][]string{{`x":y`, "p:q"}},
 		},
 		{
 			name:    "nested object",

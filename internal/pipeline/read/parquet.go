@@ -8,9 +8,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 // parquetReader reads the declared columns, and only those, a batch at a
@@ -20,7 +22,16 @@ type parquetReader struct {
 	rr   pqarrow.RecordReader
 	sc   *arrow.Schema
 	perm []int // column of rr's batches for each declared column
+	mem  memory.Allocator
+
+	// The batch being handed out in slices, and the next row of it.
+	rec arrow.RecordBatch
+	off int64
 }
+
+// maxSliceText bounds the text made strings from dictionaries at a time: a batch whose
+// text would exceed it is handed out in slices of fewer rows.
+const maxSliceText = 64 << 20
 
 func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err error) {
 	mem := boundedAllocator{o.Allocator}
@@ -42,7 +53,15 @@ func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err e
 	if err := checkStoredSchema(pf); err != nil {
 		return nil, err
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(o.BatchRows)}, mem)
+	// Text is read as dictionaries, as it is stored: a dictionary of one long string can
+	// stand for thousands of rows, which are made strings a bounded slice at a time.
+	aprops := pqarrow.ArrowReadProperties{BatchSize: int64(o.BatchRows)}
+	for i, sch := 0, pf.MetaData().Schema; i < sch.NumColumns(); i++ {
+		if c := sch.Column(i); c.PhysicalType() == parquet.Types.ByteArray && isStringColumn(c) {
+			aprops.SetReadDict(i, true)
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, aprops, mem)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -70,7 +89,40 @@ func openParquet(r io.ReaderAt, size int64, o *Options) (_ *parquetReader, err e
 	if err != nil {
 		return nil, err
 	}
+	p.mem = o.Allocator
+	// Columns stored as dictionaries stay dictionaries; text read as one is made strings.
+	stored, err := pqarrow.FromParquet(pf.MetaData().Schema, &pqarrow.ArrowReadProperties{}, pf.MetaData().KeyValueMetadata())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	p.sc = undictionary(p.sc, stored)
 	return p, nil
+}
+
+// isStringColumn says a leaf holds UTF-8 text.
+func isStringColumn(c *schema.Column) bool {
+	if _, ok := c.LogicalType().(*schema.StringLogicalType); ok {
+		return true
+	}
+	return c.ConvertedType() == schema.ConvertedTypes.UTF8
+}
+
+// undictionary returns sc with dictionary fields replaced by their value type, unless
+// the file's own schema, stored, declares them dictionaries.
+func undictionary(sc, stored *arrow.Schema) *arrow.Schema {
+	fields := sc.Fields()
+	for i, f := range fields {
+		dt, ok := f.Type.(*arrow.DictionaryType)
+		if !ok {
+			continue
+		}
+		if j := stored.FieldIndices(f.Name); len(j) == 1 && stored.Field(j[0]).Type.ID() == arrow.DICTIONARY {
+			continue
+		}
+		fields[i].Type = dt.ValueType
+	}
+	md := sc.Metadata()
+	return arrow.NewSchema(fields, &md)
 }
 
 // checkStoredSchema checks the Arrow schema that Arrow writers store in a
@@ -146,17 +198,99 @@ func projectBatch(sc *arrow.Schema, perm []int, rec arrow.RecordBatch, i, j int6
 func (p *parquetReader) schema() *arrow.Schema { return p.sc }
 
 func (p *parquetReader) next() (arrow.RecordBatch, error) {
-	for p.rr.Next() {
-		rec := p.rr.RecordBatch()
-		if rec.NumRows() == 0 {
+	for p.rec != nil || p.rr.Next() {
+		if p.rec == nil {
+			p.rec, p.off = p.rr.RecordBatch(), 0
+		}
+		rec := p.rec
+		if p.off >= rec.NumRows() {
+			p.rec = nil
 			continue
 		}
-		return projectBatch(p.sc, p.perm, rec, 0, rec.NumRows()), nil
+		end := p.sliceEnd(rec, p.off)
+		out, err := p.slice(rec, p.off, end)
+		if err != nil {
+			return nil, err
+		}
+		p.off = end
+		return out, nil
 	}
 	if err := p.rr.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return nil, io.EOF
+}
+
+// sliceEnd returns the end of the slice of rec from row off on whose dictionary text fits
+// maxSliceText (one row at least).
+func (p *parquetReader) sliceEnd(rec arrow.RecordBatch, off int64) int64 {
+	var dicts []*array.Dictionary
+	for _, c := range p.perm {
+		if d, ok := rec.Column(c).(*array.Dictionary); ok {
+			dicts = append(dicts, d)
+		}
+	}
+	if len(dicts) == 0 {
+		return rec.NumRows()
+	}
+	text := 0
+	for i := off; i < rec.NumRows(); i++ {
+		row := 0
+		for _, d := range dicts {
+			if d.IsValid(int(i)) {
+				row += dictValueLen(d, int(i))
+			}
+		}
+		if text += row; text > maxSliceText && i > off {
+			return i
+		}
+	}
+	return rec.NumRows()
+}
+
+// dictValueLen is the length of row i's value of a dictionary of strings.
+func dictValueLen(d *array.Dictionary, i int) int {
+	if s, ok := d.Dictionary().(*array.String); ok {
+		return s.ValueLen(d.GetValueIndex(i))
+	}
+	return 0
+}
+
+// slice returns rows [i, j) of the declared columns of rec, dictionaries of strings made
+// strings.
+func (p *parquetReader) slice(rec arrow.RecordBatch, i, j int64) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, len(p.perm))
+	defer func() {
+		for _, a := range cols {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for k, c := range p.perm {
+		col := rec.Column(c)
+		d, ok := col.(*array.Dictionary)
+		if !ok || p.sc.Field(k).Type.ID() == arrow.DICTIONARY {
+			cols[k] = array.NewSlice(col, i, j)
+			continue
+		}
+		dict, ok := d.Dictionary().(*array.String)
+		if !ok {
+			return nil, fmt.Errorf("column %q: a dictionary of %s, not of text", p.sc.Field(k).Name, d.Dictionary().DataType())
+		}
+		b := array.NewStringBuilder(p.mem)
+		b.Reserve(int(j - i))
+		for r := int(i); r < int(j); r++ {
+			if d.IsNull(r) {
+				b.AppendNull()
+			} else {
+				b.Append(dict.Value(d.GetValueIndex(r)))
+			}
+		}
+		cols[k] = b.NewArray()
+		b.Release()
+	}
+	return array.NewRecordBatch(p.sc, cols, j-i), nil
 }
 
 func (p *parquetReader) close() error {

@@ -176,7 +176,7 @@ func TestParquet(t *testing.T) {
 		{name: "garbled footer", file: "bad footer", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
 		{name: "garbled pages", file: "bad pages", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
 		{name: "not parquet", file: "garbage", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
-		{name: "empty file", file: "nothing", opts: Options{Columns: typedColumns}, wantIs: ErrMalformed},
+		{name: "empty file", file: "nothing", opts: Options{Columns: typedColumns}, wantIs: ErrEmpty},
 	}
 	run(t, Parquet, cases, func(t *testing.T, c readCase) string {
 		return writeTemp(t, "data.parquet", parquetFiles[c.file](t))

@@ -56,6 +56,8 @@ var (
 	ErrTooLarge = errors.New("row too large")
 	// ErrSheetNotFound: the requested XLSX sheet does not exist.
 	ErrSheetNotFound = errors.New("sheet not found")
+	// ErrEmpty: the file has no bytes at all (an export cut short), in any format.
+	ErrEmpty = errors.New("the file is empty (0 bytes)")
 	// ErrMalformed: a decoder failed on a malformed file.
 	ErrMalformed = errors.New("malformed file")
 )
@@ -97,6 +99,11 @@ type Reader interface {
 	// returned by Next (0 before the first batch). Rows count data rows
 	// only, and run on across batches.
 	FirstRow() int64
+	// SourceRows, when not nil, is the row of the source of each row of the batch last
+	// returned: for XLSX the worksheet row, as the partner sees it in the sheet (blank rows
+	// are skipped, so data rows do not count them). Nil means the rows are numbered from
+	// FirstRow on.
+	SourceRows() []int64
 	// Close releases the reader's resources. It does not close the
 	// io.ReaderAt given to Open.
 	Close() error
@@ -115,6 +122,10 @@ func Open(r io.ReaderAt, size int64, opts Options) (rd Reader, err error) {
 			rd, err = nil, recovered(opts.Format, p)
 		}
 	}()
+	if size == 0 {
+		// Every format alike: an export cut to nothing is an error, not a file without rows.
+		return nil, fmt.Errorf("%s: %w", format, ErrEmpty)
+	}
 	var in batchReader
 	switch opts.Format {
 	case CSV:
@@ -211,6 +222,13 @@ type guarded struct {
 func (g *guarded) Schema() *arrow.Schema { return g.in.schema() }
 
 func (g *guarded) FirstRow() int64 { return g.first }
+
+func (g *guarded) SourceRows() []int64 {
+	if s, ok := g.in.(interface{ sourceRows() []int64 }); ok {
+		return s.sourceRows()
+	}
+	return nil
+}
 
 func (g *guarded) Next() (rec arrow.RecordBatch, err error) {
 	if g.closed {

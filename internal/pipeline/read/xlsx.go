@@ -35,9 +35,16 @@ type xlsxReader struct {
 	sheet    string
 	row      int64 // data rows read
 	sheetRow int64 // worksheet rows read
+	// sheetRows is the worksheet row of each row of the batch last returned.
+	sheetRows []int64
 }
 
+func (x *xlsxReader) sourceRows() []int64 { return x.sheetRows }
+
 func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) {
+	if err := checkXLSXCells(r, size); err != nil {
+		return nil, err
+	}
 	f, err := excelize.OpenReader(io.NewSectionReader(r, 0, size), excelize.Options{UnzipSizeLimit: maxUnzipped})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -101,8 +108,13 @@ func (x *xlsxReader) schema() *arrow.Schema { return x.b.sc }
 func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 	b := x.b
 	b.begin()
+	x.sheetRows = x.sheetRows[:0]
 	for x.rows.Next() {
 		x.sheetRow++
+		if x.sheetRow > maxSheetRows {
+			b.discard()
+			return nil, fmt.Errorf("sheet %q has more than %d rows, more than a spreadsheet holds", x.sheet, maxSheetRows)
+		}
 		cells, err := x.rows.Columns()
 		if err != nil {
 			b.discard()
@@ -112,6 +124,7 @@ func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 			continue
 		}
 		x.row++
+		x.sheetRows = append(x.sheetRows, x.sheetRow)
 		for j, i := range x.idx {
 			if i < len(cells) {
 				b.cols[j].appendString(b.n, cells[i])

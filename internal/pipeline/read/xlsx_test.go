@@ -107,8 +107,11 @@ func must(t *testing.T, err error) {
 func ptr[T any](v T) *T { return &v }
 
 func writeXLSX(t *testing.T, c readCase) string {
-	if c.file == "garbage" {
+	switch c.file {
+	case "garbage":
 		return writeTemp(t, "garbage.xlsx", []byte("PK\x03\x04 this is not a workbook"))
+	case "nothing":
+		return writeTemp(t, "nothing.xlsx", nil)
 	}
 	f := excelize.NewFile()
 	defer f.Close()
@@ -195,6 +198,11 @@ func TestXLSX(t *testing.T) {
 			name:   "not a workbook",
 			file:   "garbage",
 			wantIs: ErrMalformed,
+		},
+		{
+			name:   "zero bytes",
+			file:   "nothing",
+			wantIs: ErrEmpty,
 		},
 	}
 	run(t, XLSX, cases, writeXLSX)

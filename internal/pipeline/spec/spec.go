@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Column types, as the API spells them.
@@ -89,6 +90,38 @@ type Column struct {
 	ValueMap  map[string]string `json:"valueMap,omitempty"`
 	Format    string            `json:"format,omitempty"`
 	ValueKind string            `json:"valueKind,omitempty"`
+	// Earliest and Latest bound a Date or Timestamp column's plausible days (YYYY-MM-DD,
+	// inclusive); empty means DefaultEarliest and DefaultLatest.
+	Earliest string `json:"earliest,omitempty"`
+	Latest   string `json:"latest,omitempty"`
+}
+
+// The plausible range of a Date or Timestamp column that declares none: wide enough for
+// birth dates and long projections, narrow enough to catch sentinels (9999-12-31,
+// 0001-01-01, 1900-01-00 spreadsheet zeros are before it) and typos in the year.
+const (
+	DefaultEarliest = "1900-01-01"
+	DefaultLatest   = "2100-12-31"
+)
+
+// PlausibleDays returns the column's plausible range as day numbers (days since
+// 1970-01-01), defaults applied.
+func (c Column) PlausibleDays() (lo, hi int32, err error) {
+	day := func(field, s, def string) (int32, error) {
+		if s == "" {
+			s = def
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return 0, fmt.Errorf("column %q: %s %q is not a date (YYYY-MM-DD)", c.Name, field, s)
+		}
+		return int32(t.Unix() / 86400), nil
+	}
+	if lo, err = day("earliest", c.Earliest, DefaultEarliest); err != nil {
+		return 0, 0, err
+	}
+	hi, err = day("latest", c.Latest, DefaultLatest)
+	return lo, hi, err
 }
 
 // Ingest is the plan of one ingestion: one DataSource into one snapshot.
@@ -116,6 +149,22 @@ type Ingest struct {
 	ExcludeRows     []Filter    `json:"excludeRows,omitempty"`
 	// MaxRejectPercent above which the snapshot is not promoted.
 	MaxRejectPercent int `json:"maxRejectPercent"`
+	// MaxShrinkPercent is the largest drop in accepted rows, against the source's promoted
+	// snapshot, with which a snapshot is still promoted; a snapshot without accepted rows
+	// is promoted only with 100. Nil means DefaultMaxShrinkPercent.
+	MaxShrinkPercent *int `json:"maxShrinkPercent,omitempty"`
+}
+
+// DefaultMaxShrinkPercent is the shrink guard of a plan that sets none: a snapshot with
+// fewer than half the accepted rows of the promoted one is not promoted.
+const DefaultMaxShrinkPercent = 50
+
+// ShrinkLimit returns MaxShrinkPercent or its default.
+func (p *Ingest) ShrinkLimit() int {
+	if p.MaxShrinkPercent == nil {
+		return DefaultMaxShrinkPercent
+	}
+	return *p.MaxShrinkPercent
 }
 
 // Dimension returns the named vocabulary dimension.

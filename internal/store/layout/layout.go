@@ -5,6 +5,7 @@
 package layout
 
 import (
+	"errors"
 	"path"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ import (
 //
 // A snapshot's <sha256> is the hash of its Parquet file; a result's is its plan's hash
 // (internal/result), so the same plan names the same result.
+
+// ErrNotFound is what a store returns for a key that does not exist (errors.Is), so
+// packages that write through a store interface of their own can tell it from a failure.
+var ErrNotFound = errors.New("not found")
 
 // Prefix is the folder of one initiative.
 func Prefix(namespace, initiative string) string { return path.Join(namespace, initiative) }
