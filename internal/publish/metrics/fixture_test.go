@@ -141,3 +141,8 @@ func seriesKey(name string, m *dto.Metric) string {
 type aggregateCell = aggregate.Cell
 
 func parseFloat(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+
+func parseText(text []byte) (map[string]*dto.MetricFamily, error) {
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	return p.TextToMetricFamilies(bytes.NewReader(text))
+}
