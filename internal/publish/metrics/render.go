@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -23,37 +24,50 @@ type sink struct {
 	region string
 	n      int
 	out    *lines
-	lbl    []byte // scratch: the label values of the series being written
+	// set and lbl are the current label set and, when rendering, its formatted values
+	// ("{namespace=…,region=…} "), shared by the series written until the next at.
+	set labelSet
+	lbl []byte
 }
 
 // labels are the values of one series' labels, in the order of its family's label set
 // (region excluded).
 type labels []string
 
-// emit writes one sample of family f.
-func (s *sink) emit(f int, l labels, v float64) {
-	s.n++
+// at makes l, of label set set, the labels of the series that follow.
+func (s *sink) at(set labelSet, l labels) {
+	s.set = set
 	if !s.render {
 		return
 	}
-	names := labelNames[families[f].labels]
-	b := s.out[f]
-	b = append(b, families[f].name...)
-	b = append(b, '{')
+	names := labelNames[set]
+	b := append(s.lbl[:0], '{')
 	for i, v := range l {
 		b = appendLabel(b, names[i], v, i > 0)
 	}
 	b = appendLabel(b, "region", s.region, len(l) > 0)
-	b = append(b, "} "...)
+	s.lbl = append(b, "} "...)
+}
+
+// emit writes one sample of family f with the current labels.
+func (s *sink) emit(f int, v float64) {
+	if families[f].labels != s.set {
+		panic(fmt.Sprintf("metrics: %s written with label set %d", families[f].name, s.set))
+	}
+	s.n++
+	if !s.render {
+		return
+	}
+	b := append(s.out[f], families[f].name...)
+	b = append(b, s.lbl...)
 	b = appendFloat(b, v)
-	b = append(b, '\n')
-	s.out[f] = b
+	s.out[f] = append(b, '\n')
 }
 
 // emitPtr writes a sample when v is set.
-func (s *sink) emitPtr(f int, l labels, v *float64) {
+func (s *sink) emitPtr(f int, v *float64) {
 	if v != nil {
-		s.emit(f, l, *v)
+		s.emit(f, *v)
 	}
 }
 
@@ -65,6 +79,9 @@ func appendLabel(b []byte, name, value string, comma bool) []byte {
 	b = append(b, `="`...)
 	if !utf8.ValidString(value) {
 		value = strings.ToValidUTF8(value, "\uFFFD")
+	}
+	if !strings.ContainsAny(value, "\\\"\n") {
+		return append(append(b, value...), '"')
 	}
 	for i := 0; i < len(value); i++ {
 		switch c := value[i]; c {
@@ -122,6 +139,7 @@ type indicator struct {
 // count fill in backbone_indicator_series_capped and backbone_indicator_series.
 func (ind *indicator) series(s *sink, totalsOnly, capped bool, count int) {
 	id := labels{ind.namespace, ind.initiative, ind.spec.Name}
+	s.at(indicatorLabels, id)
 	ratio := ind.spec.Measure == spec.Proportion
 	pick := func(plain, r int) int {
 		if ratio {
@@ -130,23 +148,24 @@ func (ind *indicator) series(s *sink, totalsOnly, capped bool, count int) {
 		return plain
 	}
 	if !ind.computed.IsZero() {
-		s.emit(fLastComputed, id, float64(ind.computed.UnixNano())/1e9)
+		s.emit(fLastComputed, float64(ind.computed.UnixNano())/1e9)
 	}
 	if t := ind.spec.Target; t != nil {
-		s.emit(pick(fTarget, fTargetRatio), id, t.Value)
-		s.emitPtr(pick(fBaseline, fBaselineRatio), id, t.BaselineValue)
+		s.emit(pick(fTarget, fTargetRatio), t.Value)
+		s.emitPtr(pick(fBaseline, fBaselineRatio), t.BaselineValue)
 	}
 	if h := ind.result.Headline; h != nil {
-		hl := labels{ind.namespace, ind.initiative, ind.spec.Name, h.Period}
+		s.at(headlineLabels, labels{ind.namespace, ind.initiative, ind.spec.Name, h.Period})
 		if tr := ind.result.OnTrack; tr != nil && tr.Judged {
-			s.emit(fOnTrack, hl, bit(tr.OnTrack))
+			s.emit(fOnTrack, bit(tr.OnTrack))
 		}
-		s.emitPtr(fProgress, hl, h.Progress)
+		s.emitPtr(fProgress, h.Progress)
 	}
-	s.emit(fCells, id, float64(ind.result.Cells))
-	s.emit(fSuppressedCells, id, float64(ind.result.SuppressedCells))
-	s.emit(fSeries, id, float64(count))
-	s.emit(fSeriesCapped, id, bit(capped))
+	s.at(indicatorLabels, id)
+	s.emit(fCells, float64(ind.result.Cells))
+	s.emit(fSuppressedCells, float64(ind.result.SuppressedCells))
+	s.emit(fSeries, float64(count))
+	s.emit(fSeriesCapped, bit(capped))
 
 	for _, c := range ind.cells {
 		if len(c.Dimensions) > 0 && totalsOnly {
@@ -163,63 +182,72 @@ func (ind *indicator) series(s *sink, totalsOnly, capped bool, count int) {
 
 // cell writes one cell's series. A suppressed cell writes its flags only.
 func (ind *indicator) cell(s *sink, c *aggregate.Cell, pick func(int, int) int) {
-	dim, group := joinGroups(c.Dimensions)
-	l := labels{ind.namespace, ind.initiative, ind.spec.Name, c.Period, dim, group}
-	s.emit(fSuppressed, l, bit(c.Suppressed))
-	s.emit(fPartial, l, bit(c.Partial))
+	var l labels
+	if s.render { // a count needs no labels
+		dim, group := joinGroups(c.Dimensions)
+		l = labels{ind.namespace, ind.initiative, ind.spec.Name, c.Period, dim, group}
+	}
+	s.at(cellLabels, l)
+	s.emit(fSuppressed, bit(c.Suppressed))
+	s.emit(fPartial, bit(c.Partial))
 	if c.Suppressed {
 		return
 	}
-	s.emitPtr(pick(fValue, fValueRatio), l, c.Value)
-	s.emitPtr(pick(fCILower, fCILowerRatio), l, c.CILower)
-	s.emitPtr(pick(fCIUpper, fCIUpperRatio), l, c.CIUpper)
-	s.emitPtr(fNumerator, l, c.Numerator)
-	s.emitPtr(fDenominator, l, c.Denominator)
+	s.emitPtr(pick(fValue, fValueRatio), c.Value)
+	s.emitPtr(pick(fCILower, fCILowerRatio), c.CILower)
+	s.emitPtr(pick(fCIUpper, fCIUpperRatio), c.CIUpper)
+	s.emitPtr(fNumerator, c.Numerator)
+	s.emitPtr(fDenominator, c.Denominator)
 	if c.N != nil {
-		s.emit(fN, l, float64(*c.N))
+		s.emit(fN, float64(*c.N))
 	}
 	if c.Value != nil {
-		s.emit(fReliable, l, bit(c.Reliable))
+		s.emit(fReliable, bit(c.Reliable))
 	}
 }
 
 // equity writes one dimension's equity summary in one period.
 func (ind *indicator) equity(s *sink, e *aggregate.EquitySummary) {
-	l := labels{ind.namespace, ind.initiative, ind.spec.Name, e.Period, e.Dimension}
+	s.at(equityLabels, labels{ind.namespace, ind.initiative, ind.spec.Name, e.Period, e.Dimension})
 	percent := func(f int, v *float64) {
 		if v != nil {
-			s.emit(f, l, *v/100)
+			s.emit(f, *v/100)
 		}
 	}
 	percent(fIDisp, e.IndexOfDisparity)
 	percent(fIDispWeighted, e.WeightedIDisp)
-	s.emitPtr(fBGV, l, e.BGV)
-	s.emitPtr(fTheil, l, e.Theil)
-	s.emitPtr(fMLD, l, e.MLD)
-	s.emitPtr(fPAR, l, e.PAR)
+	s.emitPtr(fBGV, e.BGV)
+	s.emitPtr(fTheil, e.Theil)
+	s.emitPtr(fMLD, e.MLD)
+	s.emitPtr(fPAR, e.PAR)
 	percent(fPARRatio, e.PARPercent)
-	s.emit(fGroups, l, float64(e.Groups))
-	s.emit(fSuppressedGroups, l, float64(e.SuppressedGroups))
-	s.emitPtr(fUnknownShare, l, e.UnknownShare)
-	group := func(g string) labels {
-		return labels{ind.namespace, ind.initiative, ind.spec.Name, e.Period, e.Dimension, g}
+	s.emit(fGroups, float64(e.Groups))
+	s.emit(fSuppressedGroups, float64(e.SuppressedGroups))
+	s.emitPtr(fUnknownShare, e.UnknownShare)
+	group := func(g string) {
+		s.at(equityGroupLabels, labels{ind.namespace, ind.initiative, ind.spec.Name, e.Period, e.Dimension, g})
 	}
 	for _, g := range sortedKeys(e.Differences) {
-		s.emit(fDifference, group(g), e.Differences[g])
+		group(g)
+		s.emit(fDifference, e.Differences[g])
 	}
 	for _, g := range sortedKeys(e.Ratios) {
-		s.emit(fRatioToReference, group(g), e.Ratios[g])
+		group(g)
+		s.emit(fRatioToReference, e.Ratios[g])
 	}
 	ref := e.Reference
 	if ref == "total" {
 		ref = "" // the total's group label, as on the total cells
 	}
-	s.emit(fReference, group(ref), 1)
+	group(ref)
+	s.emit(fReference, 1)
 	if e.Best != "" {
-		s.emit(fBest, group(e.Best), 1)
+		group(e.Best)
+		s.emit(fBest, 1)
 	}
 	if e.Worst != "" {
-		s.emit(fWorst, group(e.Worst), 1)
+		group(e.Worst)
+		s.emit(fWorst, 1)
 	}
 }
 
@@ -272,18 +300,18 @@ func escapeGroup(g string) string {
 
 // source writes the data-health series of one snapshot manifest.
 func source(s *sink, m *store.SnapshotManifest) {
-	l := labels{m.Namespace, m.Initiative, m.Source, m.Partner}
+	s.at(sourceLabels, labels{m.Namespace, m.Initiative, m.Source, m.Partner})
 	if m.Promoted && !m.Created.IsZero() {
-		s.emit(fSourceLastIngest, l, float64(m.Created.UnixNano())/1e9)
+		s.emit(fSourceLastIngest, float64(m.Created.UnixNano())/1e9)
 	}
-	s.emit(fSourcePromoted, l, bit(m.Promoted))
-	s.emit(fSourceInputRows, l, float64(m.RowsIn))
-	s.emit(fSourceAcceptedRows, l, float64(m.RowsOK))
-	s.emit(fSourceRejectedRows, l, float64(m.RowsRejected))
-	s.emit(fSourceExcludedRows, l, float64(m.RowsExcluded))
+	s.emit(fSourcePromoted, bit(m.Promoted))
+	s.emit(fSourceInputRows, float64(m.RowsIn))
+	s.emit(fSourceAcceptedRows, float64(m.RowsOK))
+	s.emit(fSourceRejectedRows, float64(m.RowsRejected))
+	s.emit(fSourceExcludedRows, float64(m.RowsExcluded))
 	if m.RowsIn > 0 {
-		s.emit(fSourceRejectRatio, l, float64(m.RowsRejected)/float64(m.RowsIn))
+		s.emit(fSourceRejectRatio, float64(m.RowsRejected)/float64(m.RowsIn))
 	}
-	s.emit(fSourceSnapshotBytes, l, float64(m.ParquetBytes))
-	s.emit(fSourceEngineBytes, l, float64(m.EngineBytes))
+	s.emit(fSourceSnapshotBytes, float64(m.ParquetBytes))
+	s.emit(fSourceEngineBytes, float64(m.EngineBytes))
 }
