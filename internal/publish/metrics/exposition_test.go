@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -479,6 +480,51 @@ func TestDocsListEveryFamily(t *testing.T) {
 	for _, f := range families {
 		if !bytes.Contains(doc, []byte("`"+f.name+"`")) {
 			t.Errorf("docs/metrics.md does not list %s", f.name)
+		}
+	}
+}
+
+// TestConcurrentScrapes: scrapes run while results are set and deleted (go test -race);
+// each scrape sees one whole state, never a mix: its series count is one of the states'.
+func TestConcurrentScrapes(t *testing.T) {
+	x := New(Options{})
+	man, res := fixture()
+	man2, res2 := fixture()
+	man2.ID = "sha256:other"
+	done := make(chan struct{})
+	errs := make(chan string, 100)
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			switch i % 3 {
+			case 0:
+				_ = x.SetResult(man, res)
+			case 1:
+				_ = x.SetResult(man2, res2)
+			default:
+				x.Delete("north", "ready")
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+			return
+		default:
+		}
+		var b bytes.Buffer
+		if _, err := x.WriteTo(&b, Text); err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(b.Bytes(), []byte("\n")) - 2*bytes.Count(b.Bytes(), []byte("# TYPE")); n != 0 && n != 59 {
+			select {
+			case errs <- fmt.Sprintf("a scrape holds %d series, want 0 or 59", n):
+			default:
+			}
 		}
 	}
 }
