@@ -1,19 +1,30 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
 func newLocalCommand() *cobra.Command {
 	var (
 		dir, storeURL, output, namespace, asOf, planDir string
+		listen                                          string
+		mopts                                           metrics.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "local -f DIR",
@@ -21,8 +32,9 @@ func newLocalCommand() *cobra.Command {
 		Long: `Reads every Initiative, DataSource and Indicator manifest in DIR, validates them as the
 API server would (the CRDs' schemas and CEL rules) and with the cross-object checks, ingests
 every DataSource into a local store, aggregates every Initiative's indicators and prints
-the cells.`,
-		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json",
+the cells, with the number of series each Indicator publishes on /metrics. With --listen it
+then serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
+		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json\n  backbone local -f config/samples --listen :9464 --region us-west",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -62,7 +74,20 @@ the cells.`,
 			if err != nil {
 				return err
 			}
-			return local.Print(cmd.OutOrStdout(), output, out.Results)
+			if err := local.Print(cmd.OutOrStdout(), output, out.Results); err != nil {
+				return err
+			}
+			x := metrics.New(mopts)
+			if err := local.Publish(ctx, st, out, x); err != nil {
+				return err
+			}
+			if err := local.PrintSeries(cmd.ErrOrStderr(), x); err != nil {
+				return err
+			}
+			if listen == "" {
+				return nil
+			}
+			return serveMetrics(ctx, listen, x, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "filename", "f", "", "folder of manifests (YAML or JSON)")
@@ -71,5 +96,36 @@ the cells.`,
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace of manifests that name none")
 	cmd.Flags().StringVar(&planDir, "emit-plans", "", "also write the compiled plans (what backbone ingest and aggregate run) into this folder")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD) deciding which periods are complete; default today")
+	cmd.Flags().StringVar(&listen, "listen", "", "serve the metrics of the results on this address (e.g. :9464) at /metrics and keep running")
+	cmd.Flags().StringVar(&mopts.Region, "region", "", "value of the constant region label on every series")
+	cmd.Flags().IntVar(&mopts.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
+	cmd.Flags().IntVar(&mopts.GlobalCap, "global-series-cap", metrics.DefaultGlobalCap, "series all Indicators together may publish; over it the largest publish only their totals")
 	return cmd
+}
+
+// serveMetrics serves x on addr at /metrics until the process is interrupted.
+func serveMetrics(ctx context.Context, addr string, x *metrics.Exposition, log io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", x)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(log, "serving metrics on http://%s/metrics\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -1,0 +1,9 @@
+package metrics
+
+// Test helpers for the tests of package metrics_test.
+var (
+	CheckSchema     = checkSchema
+	CheckSuppressed = checkSuppressed
+	Parse           = parse
+	Render          = render
+)

@@ -1,0 +1,327 @@
+package metrics
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultIndicatorCap = 10_000
+	DefaultGlobalCap    = 1_000_000
+)
+
+// Options configure an Exposition.
+type Options struct {
+	// Region is the value of the constant region label on every series.
+	Region string
+	// IndicatorCap bounds the series of one Indicator (DefaultIndicatorCap when 0).
+	IndicatorCap int
+	// GlobalCap bounds the series of all Indicators together (DefaultGlobalCap when 0).
+	GlobalCap int
+}
+
+// Exposition holds the rendered series of results and snapshot manifests, and serves them.
+// It is safe for concurrent use.
+type Exposition struct {
+	opts Options
+
+	mu          sync.RWMutex
+	indicators  map[string]*indEntry    // by key namespace/initiative/indicator
+	sources     map[string]*sourceEntry // by key namespace/initiative/source
+	initiatives map[string]string       // namespace/initiative → id of the result rendered
+	// view is what a scrape writes: every entry's lines in key order, indicators first.
+	// It is replaced, never changed, so a scrape reads it without the lock.
+	view []*lines
+}
+
+// indEntry is one Indicator: what it is rendered from, its series counts and its lines.
+type indEntry struct {
+	key    string
+	ind    *indicator
+	full   int // series with every group
+	totals int // series with the totals only
+	// capped says the Indicator is rendered with its totals only; byIndicator says its own
+	// cap decided that (else the global cap did).
+	capped, byIndicator bool
+	lines               *lines
+}
+
+func (e *indEntry) published() int {
+	if e.capped {
+		return e.totals
+	}
+	return e.full
+}
+
+type sourceEntry struct {
+	key   string
+	lines *lines
+}
+
+// New returns an empty Exposition.
+func New(opts Options) *Exposition {
+	if opts.IndicatorCap <= 0 {
+		opts.IndicatorCap = DefaultIndicatorCap
+	}
+	if opts.GlobalCap <= 0 {
+		opts.GlobalCap = DefaultGlobalCap
+	}
+	return &Exposition{
+		opts:        opts,
+		indicators:  map[string]*indEntry{},
+		sources:     map[string]*sourceEntry{},
+		initiatives: map[string]string{},
+	}
+}
+
+// SetResult publishes the result of an Initiative, replacing its previous one: its
+// Indicators that the result no longer holds are removed. A result already published
+// (same id) is not rendered again.
+func (x *Exposition) SetResult(man *result.Manifest, res *aggregate.Result) error {
+	if man.Plan == nil {
+		return fmt.Errorf("result %s of %s/%s: the manifest has no plan", man.ID, man.Namespace, man.Initiative)
+	}
+	ini := man.Namespace + "/" + man.Initiative
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.initiatives[ini] == man.ID {
+		return nil
+	}
+	byName := map[string]*indicator{}
+	for _, sp := range man.Plan.Indicators {
+		byName[sp.Name] = &indicator{namespace: man.Namespace, initiative: man.Initiative, spec: sp, computed: man.Created}
+	}
+	for _, r := range res.Indicators {
+		if ind := byName[r.Name]; ind != nil {
+			ind.result = r
+		}
+	}
+	for i := range res.Cells {
+		c := &res.Cells[i]
+		ind := byName[c.Indicator]
+		if ind == nil {
+			return fmt.Errorf("result %s of %s: cell of indicator %q, which the plan does not hold", man.ID, ini, c.Indicator)
+		}
+		ind.cells = append(ind.cells, c)
+	}
+	for key, e := range x.indicators {
+		if e.ind.namespace == man.Namespace && e.ind.initiative == man.Initiative {
+			delete(x.indicators, key)
+		}
+	}
+	for name, ind := range byName {
+		e := &indEntry{key: ini + "/" + name, ind: ind}
+		e.full, e.totals = count(ind, false), count(ind, true)
+		x.indicators[e.key] = e
+	}
+	x.initiatives[ini] = man.ID
+	x.applyCaps()
+	x.rebuildView()
+	return nil
+}
+
+// count is the number of series ind publishes, with every group or only its totals.
+func count(ind *indicator, totalsOnly bool) int {
+	s := &sink{}
+	ind.series(s, totalsOnly, false, 0)
+	return s.n
+}
+
+// SetSources publishes the data health of an Initiative's DataSources from their latest
+// snapshot manifests, replacing the Initiative's previous ones.
+func (x *Exposition) SetSources(namespace, initiative string, snaps []store.SnapshotManifest) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for key := range x.sources {
+		if prefixed(key, namespace, initiative) {
+			delete(x.sources, key)
+		}
+	}
+	for i := range snaps {
+		m := &snaps[i]
+		if m.Namespace != namespace || m.Initiative != initiative {
+			continue
+		}
+		s := &sink{render: true, region: x.opts.Region, out: &lines{}}
+		source(s, m)
+		key := namespace + "/" + initiative + "/" + m.Source
+		x.sources[key] = &sourceEntry{key: key, lines: s.out}
+	}
+	x.rebuildView()
+}
+
+// Delete removes an Initiative: its Indicators and DataSources.
+func (x *Exposition) Delete(namespace, initiative string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for key := range x.indicators {
+		if prefixed(key, namespace, initiative) {
+			delete(x.indicators, key)
+		}
+	}
+	for key := range x.sources {
+		if prefixed(key, namespace, initiative) {
+			delete(x.sources, key)
+		}
+	}
+	delete(x.initiatives, namespace+"/"+initiative)
+	x.applyCaps()
+	x.rebuildView()
+}
+
+func prefixed(key, namespace, initiative string) bool {
+	p := namespace + "/" + initiative + "/"
+	return len(key) > len(p) && key[:len(p)] == p
+}
+
+// applyCaps decides which Indicators publish only their totals, and renders those whose
+// decision changed or that were never rendered.
+func (x *Exposition) applyCaps() {
+	entries := x.sortedIndicators()
+	want := make(map[*indEntry]bool, len(entries))
+	total := 0
+	for _, e := range entries {
+		own := e.full > x.opts.IndicatorCap
+		want[e] = own
+		if own {
+			total += e.totals
+		} else {
+			total += e.full
+		}
+	}
+	if total > x.opts.GlobalCap {
+		// Cut the largest first, ties by key, until the rest fit.
+		bySize := slices.Clone(entries)
+		slices.SortStableFunc(bySize, func(a, b *indEntry) int { return cmp.Compare(b.full, a.full) })
+		for _, e := range bySize {
+			if total <= x.opts.GlobalCap {
+				break
+			}
+			if !want[e] {
+				want[e] = true
+				total -= e.full - e.totals
+			}
+		}
+	}
+	for _, e := range entries {
+		capped := want[e]
+		e.byIndicator = e.full > x.opts.IndicatorCap
+		if e.lines != nil && e.capped == capped {
+			continue
+		}
+		e.capped = capped
+		s := &sink{render: true, region: x.opts.Region, out: &lines{}}
+		e.ind.series(s, capped, capped, e.published())
+		e.lines = s.out
+	}
+}
+
+func (x *Exposition) sortedIndicators() []*indEntry {
+	out := make([]*indEntry, 0, len(x.indicators))
+	for _, e := range x.indicators {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *indEntry) int { return cmp.Compare(a.key, b.key) })
+	return out
+}
+
+func (x *Exposition) rebuildView() {
+	view := make([]*lines, 0, len(x.indicators)+len(x.sources))
+	for _, e := range x.sortedIndicators() {
+		view = append(view, e.lines)
+	}
+	srcs := make([]*sourceEntry, 0, len(x.sources))
+	for _, e := range x.sources {
+		srcs = append(srcs, e)
+	}
+	slices.SortFunc(srcs, func(a, b *sourceEntry) int { return cmp.Compare(a.key, b.key) })
+	for _, e := range srcs {
+		view = append(view, e.lines)
+	}
+	x.view = view
+}
+
+// IndicatorSeries is the series count of one Indicator.
+type IndicatorSeries struct {
+	Namespace, Initiative, Indicator string
+	// Published is the number of series published; Full the number with every group.
+	Published, Full int
+	// Capped says only the totals are published; ByIndicator that the Indicator's own cap
+	// decided it (else the global cap did).
+	Capped, ByIndicator bool
+}
+
+// Series returns the series count of every Indicator, sorted by namespace, initiative
+// and name.
+func (x *Exposition) Series() []IndicatorSeries {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []IndicatorSeries
+	for _, e := range x.sortedIndicators() {
+		out = append(out, IndicatorSeries{
+			Namespace: e.ind.namespace, Initiative: e.ind.initiative, Indicator: e.ind.spec.Name,
+			Published: e.published(), Full: e.full, Capped: e.capped, ByIndicator: e.capped && e.byIndicator,
+		})
+	}
+	return out
+}
+
+// Options returns the options in force, defaults filled in.
+func (x *Exposition) Options() Options { return x.opts }
+
+// Format is an exposition format.
+type Format int
+
+// The formats served.
+const (
+	Text        Format = iota // Prometheus text format 0.0.4
+	OpenMetrics               // OpenMetrics 1.0
+)
+
+// WriteTo writes the exposition in format f: family by family, its HELP and TYPE, then
+// every entry's lines. It returns the bytes written.
+func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
+	x.mu.RLock()
+	view := x.view
+	x.mu.RUnlock()
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 64<<10)
+	for fam := range numFamilies {
+		header := false
+		for _, l := range view {
+			if len(l[fam]) == 0 {
+				continue
+			}
+			if !header {
+				bw.Write(headers[fam])
+				header = true
+			}
+			bw.Write(l[fam])
+		}
+	}
+	if f == OpenMetrics {
+		bw.WriteString("# EOF\n")
+	}
+	err := bw.Flush()
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

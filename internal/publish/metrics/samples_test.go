@@ -1,0 +1,77 @@
+package metrics_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/publish/metrics"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// samplesExposition runs the shipped example and publishes it, as backbone local --listen.
+func samplesExposition(t *testing.T) (*metrics.Exposition, *local.Output) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	m, err := local.Load(ctx, "../../../config/samples", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := local.Run(ctx, m, local.Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := metrics.New(metrics.Options{Region: "us-west"})
+	if err := local.Publish(ctx, st, out, x); err != nil {
+		t.Fatal(err)
+	}
+	return x, out
+}
+
+// TestSamplesExposition checks the exposition of the samples: promtool's checks (the
+// parser and linter Prometheus ships), the label schema, and that no suppressed cell's
+// labels carry a number.
+func TestSamplesExposition(t *testing.T) {
+	x, out := samplesExposition(t)
+	text := metrics.Render(t, x, metrics.Text)
+	fams, order := metrics.Parse(t, text)
+	metrics.CheckSchema(t, fams, order)
+	metrics.CheckSuppressed(t, fams, out.Results[0].Cells)
+	for _, name := range []string{"backbone_indicator_value", "backbone_indicator_value_ratio", "backbone_equity_difference", "backbone_source_input_rows"} {
+		if len(fams[name].GetMetric()) == 0 {
+			t.Errorf("the samples publish no %s", name)
+		}
+	}
+	var b bytes.Buffer
+	if err := local.PrintSeries(&b, x); err != nil {
+		t.Fatal(err)
+	}
+	// One line per Indicator, a header and the total.
+	if lines := strings.Count(b.String(), "\n"); lines != len(out.Results[0].Indicators)+2 {
+		t.Errorf("series preview has %d lines for %d indicators:\n%s", lines, len(out.Results[0].Indicators), b.String())
+	}
+
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is missing (Debian package prometheus; .ci/run installs it)")
+		}
+		t.Skip("promtool not installed (apt-get install prometheus)")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(text)
+	res, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(res)) > 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, res)
+	}
+}
