@@ -28,7 +28,7 @@ func Publish(ctx context.Context, st *store.Store, out *Output, x *metrics.Expos
 				snaps = append(snaps, s)
 			}
 		}
-		x.SetSources(man.Namespace, man.Initiative, snaps)
+		x.SetSources(man.Namespace, man.Initiative, snaps, man.WithheldRowCounts)
 	}
 	return nil
 }

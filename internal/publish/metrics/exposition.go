@@ -137,8 +137,10 @@ func count(ind *indicator, totalsOnly bool) int {
 }
 
 // SetSources publishes the data health of an Initiative's DataSources from their latest
-// snapshot manifests, replacing the Initiative's previous ones.
-func (x *Exposition) SetSources(namespace, initiative string, snaps []store.SnapshotManifest) {
+// snapshot manifests, replacing the Initiative's previous ones. The row counts of the
+// sources in withheld (the result's WithheldRowCounts: with the published cells they would
+// disclose a suppressed cell) are left out.
+func (x *Exposition) SetSources(namespace, initiative string, snaps []store.SnapshotManifest, withheld []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for key := range x.sources {
@@ -152,7 +154,7 @@ func (x *Exposition) SetSources(namespace, initiative string, snaps []store.Snap
 			continue
 		}
 		s := &sink{render: true, region: x.opts.Region, out: &lines{}}
-		source(s, m)
+		source(s, m, !slices.Contains(withheld, m.Source))
 		key := namespace + "/" + initiative + "/" + m.Source
 		x.sources[key] = &sourceEntry{key: key, lines: s.out}
 	}

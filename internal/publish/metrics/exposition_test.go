@@ -232,7 +232,7 @@ func firstDiff(a, b string) string {
 func TestDeterministic(t *testing.T) {
 	a := fixtureExposition(t, Options{Region: "west"})
 	b := New(Options{Region: "west"})
-	b.SetSources("north", "ready", snapshots())
+	b.SetSources("north", "ready", snapshots(), nil)
 	man2, res2 := fixture()
 	man2.Namespace, man2.Plan.Namespace, man2.ID = "south", "south", "sha256:bb"
 	for i := range res2.Cells {
@@ -526,5 +526,27 @@ func TestConcurrentScrapes(t *testing.T) {
 			default:
 			}
 		}
+	}
+}
+
+// TestWithheldRowCounts: a source whose row count the result withholds (it would disclose a
+// suppressed cell) publishes no row series; its other data-health series stay.
+func TestWithheldRowCounts(t *testing.T) {
+	x := New(Options{Region: "west"})
+	x.SetSources("north", "ready", snapshots(), []string{"kindergarten"})
+	fams, _ := parse(t, render(t, x, Text))
+	for _, name := range []string{"backbone_source_input_rows", "backbone_source_accepted_rows",
+		"backbone_source_rejected_rows", "backbone_source_excluded_rows", "backbone_source_reject_ratio"} {
+		if f, ok := fams[name]; ok && len(f.GetMetric()) > 0 {
+			t.Errorf("%s published for a source whose row count is withheld", name)
+		}
+	}
+	if f, ok := fams["backbone_source_snapshot_bytes"]; !ok || len(f.GetMetric()) != 1 {
+		t.Errorf("the source's other series are missing")
+	}
+	x.SetSources("north", "ready", snapshots(), nil)
+	fams, _ = parse(t, render(t, x, Text))
+	if f, ok := fams["backbone_source_input_rows"]; !ok || len(f.GetMetric()) != 1 {
+		t.Errorf("row counts missing once nothing is withheld")
 	}
 }

@@ -92,7 +92,7 @@ func fixtureExposition(t *testing.T, opts Options) *Exposition {
 	if err := x.SetResult(man, res); err != nil {
 		t.Fatal(err)
 	}
-	x.SetSources("north", "ready", snapshots())
+	x.SetSources("north", "ready", snapshots(), nil)
 	return x
 }
 

@@ -298,19 +298,22 @@ func escapeGroup(g string) string {
 	return groupEscaper.Replace(g)
 }
 
-// source writes the data-health series of one snapshot manifest.
-func source(s *sink, m *store.SnapshotManifest) {
+// source writes the data-health series of one snapshot manifest; rows says whether its
+// row counts may be published.
+func source(s *sink, m *store.SnapshotManifest, rows bool) {
 	s.at(sourceLabels, labels{m.Namespace, m.Initiative, m.Source, m.Partner})
 	if m.Promoted && !m.Created.IsZero() {
 		s.emit(fSourceLastIngest, float64(m.Created.UnixNano())/1e9)
 	}
 	s.emit(fSourcePromoted, bit(m.Promoted))
-	s.emit(fSourceInputRows, float64(m.RowsIn))
-	s.emit(fSourceAcceptedRows, float64(m.RowsOK))
-	s.emit(fSourceRejectedRows, float64(m.RowsRejected))
-	s.emit(fSourceExcludedRows, float64(m.RowsExcluded))
-	if m.RowsIn > 0 {
-		s.emit(fSourceRejectRatio, float64(m.RowsRejected)/float64(m.RowsIn))
+	if rows {
+		s.emit(fSourceInputRows, float64(m.RowsIn))
+		s.emit(fSourceAcceptedRows, float64(m.RowsOK))
+		s.emit(fSourceRejectedRows, float64(m.RowsRejected))
+		s.emit(fSourceExcludedRows, float64(m.RowsExcluded))
+		if m.RowsIn > 0 {
+			s.emit(fSourceRejectRatio, float64(m.RowsRejected)/float64(m.RowsIn))
+		}
 	}
 	s.emit(fSourceSnapshotBytes, float64(m.ParquetBytes))
 	s.emit(fSourceEngineBytes, float64(m.EngineBytes))
