@@ -72,6 +72,9 @@ type problem struct {
 	index map[string]int
 	// noNulls marks the n bases and grains whose cells without nulls are added.
 	noNulls map[string]bool
+	// aliases pairs the cells that are one published number seen two ways (a distinct
+	// cell that is also its count base's): both are published or both withheld.
+	aliases [][2]int
 }
 
 // protectComponent solves one protection problem. The units of a component belong to one
@@ -108,9 +111,9 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	if !slices.ContainsFunc(p.cells, func(c suppress.Cell) bool { return c.Primary }) {
 		return nil // nothing to protect: every cell is published
 	}
-	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
+	suppressed, err := p.solve(inner)
 	if err != nil {
-		return fmt.Errorf("suppression over source %q: %w", p.src.name, err)
+		return err
 	}
 	for i, s := range suppressed {
 		for _, c := range p.refs[i] {
@@ -123,6 +126,32 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 		}
 	}
 	return nil
+}
+
+// solve runs the solver until no number is published one way and withheld the other: the
+// cells it sees are independent, and an alias of a withheld cell that it published (a
+// Count publishing the cell a distinct count withholds) gives the withheld one away. Such
+// an alias is withheld as if it were sensitive, and the problem solved again; primary
+// cells only grow, so this ends, and the pattern depends on the cells alone.
+func (p *problem) solve(inner int) ([]bool, error) {
+	for {
+		suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
+		if err != nil {
+			return nil, fmt.Errorf("suppression over source %q: %w", p.src.name, err)
+		}
+		changed := false
+		for _, al := range p.aliases {
+			for _, x := range [][2]int{al, {al[1], al[0]}} {
+				if withheld, published := x[0], x[1]; suppressed[withheld] && !suppressed[published] {
+					p.cells[published].Primary = true
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			return suppressed, nil
+		}
+	}
 }
 
 // newProblem lays out the dense block of a component's inner cells.
