@@ -73,7 +73,7 @@ type problem struct {
 	// noNulls marks the n bases and grains whose cells without nulls are added.
 	noNulls map[string]bool
 	// aliases pairs the cells that are one published number seen two ways (a distinct
-	// cell that is also its count base's): both are published or both withheld.
+	// cell that is also its count base's): an attacker knows they are equal.
 	aliases [][2]int
 }
 
@@ -128,14 +128,14 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	return nil
 }
 
-// solve runs the solver until no number is published one way and withheld the other: the
-// cells it sees are independent, and an alias of a withheld cell that it published (a
-// Count publishing the cell a distinct count withholds) gives the withheld one away. Such
-// an alias is withheld as if it were sensitive, and the problem solved again; primary
-// cells only grow, so this ends, and the pattern depends on the cells alone.
+// solve runs the solver, which knows that aliases are equal (their difference is a known
+// zero, as a published empty cell is). So it never publishes one alias and withholds the
+// other; should it, the published one is withheld as if it were sensitive and the problem
+// solved again (primary cells only grow, so this ends, and the pattern depends on the
+// cells alone).
 func (p *problem) solve(inner int) ([]bool, error) {
 	for {
-		suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
+		suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells, Equal: p.aliases})
 		if err != nil {
 			return nil, fmt.Errorf("suppression over source %q: %w", p.src.name, err)
 		}
