@@ -288,16 +288,15 @@ func (m *distinctModel) vector(p *problem, from, to int32, match []int32, base i
 		a0 := sort.Search(len(p.bounds), func(j int) bool { return p.bounds[j] >= m.starts[i] })
 		a1 := sort.Search(len(p.bounds), func(j int) bool { return p.bounds[j] >= m.next[i] })
 		for a := a0; a < a1; a++ {
-			if p.empty[a] {
-				continue // a known zero, as in problem.vector
-			}
 			for _, y := range match {
 				pair := i*p.cube + int(y)
 				if !m.linked[pair] {
 					continue
 				}
 				for _, pt := range pats {
-					dense = append(dense, (int32(a*p.cube)+y)*np+pt)
+					if p.patterns[pt]&p.emptyBases[a] == 0 { // a known zero, as in problem.vector
+						dense = append(dense, (int32(a*p.cube)+y)*np+pt)
+					}
 				}
 			}
 		}
