@@ -155,13 +155,15 @@ func (p *problem) addDistinctGroup(g distinctGroup, prefix string) error {
 				p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
 				continue
 			}
-			p.entry(prefix+"/"+cellKey(ir, c), c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
+			d := p.entry(prefix+"/"+cellKey(ir, c), c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
 			if m.unitsOver(p, from, to, match) == c.n {
 				// Every key in the cell has one row in it, though not in every pair: the
-				// cell is also the count base's, and publishing it publishes both.
-				p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 {
+				// cell is also the count base's, and publishing it publishes both. The two
+				// are one number: neither may be published while the other is withheld.
+				n := p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 {
 					return p.vector(from, to, cs.dims, codes, base, -1)
 				}, c)
+				p.aliases = append(p.aliases, [2]int{d, n})
 			}
 		}
 	}
@@ -292,7 +294,9 @@ func (m *distinctModel) vector(p *problem, from, to int32, match []int32, base i
 					continue
 				}
 				for _, pt := range pats {
-					dense = append(dense, (int32(a*p.cube)+y)*np+pt)
+					if p.patterns[pt]&p.emptyBases[a] == 0 { // a known zero, as in problem.vector
+						dense = append(dense, (int32(a*p.cube)+y)*np+pt)
+					}
 				}
 			}
 		}

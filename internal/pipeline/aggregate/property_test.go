@@ -1001,10 +1001,14 @@ func (a *attackTable) hasNulls(tb *table, op spec.Operand) bool {
 
 // checkAudit runs package audit's attacker on a result: every relation that holds in the
 // data, distinct counts and non-null counts included.
-func checkAudit(t *testing.T, label string, e *env, p *spec.Aggregate, res *aggregate.Result, asOf time.Time, rng *rand.Rand, tb *table) {
+func checkAudit(t *testing.T, label string, e *env, p *spec.Aggregate, res *aggregate.Result, asOf time.Time, rng *rand.Rand, tables ...*table) {
 	t.Helper()
-	truth := e.runEncoded(audit.TruthPlan(p), asOf, &encoder{rng: rng}, tb)
-	rep, err := audit.Attack(p, res, truth, map[string]int64{tb.Source: int64(len(tb.Rows))})
+	truth := e.runEncoded(audit.TruthPlan(p), asOf, &encoder{rng: rng}, tables...)
+	rows := map[string]int64{}
+	for _, tb := range tables {
+		rows[tb.Source] = int64(len(tb.Rows))
+	}
+	rep, err := audit.Attack(p, res, truth, rows)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,16 +62,22 @@ type problem struct {
 	sizes    []int
 	strides  []int
 	cube     int
-	bounds   []int32 // period boundaries: atom a is [bounds[a], bounds[a+1])
-	empty    []bool  // per atom: known to hold no unit (see emptyAtoms)
-	dense    int     // inner cells of the dense block
-	extra    int     // inner cells after it (distinct key profiles)
+	bounds   []int32  // period boundaries: atom a is [bounds[a], bounds[a+1])
+	timeOf   []string // per base: its source and time column
+	// emptyBases holds, per atom, the bases known to hold no unit there (bit b for base b;
+	// see emptyAtoms): an inner cell whose pattern holds one of them is a known zero.
+	emptyBases []uint32
+	dense      int // inner cells of the dense block
+	extra      int // inner cells after it (distinct key profiles)
 
 	cells []suppress.Cell
 	refs  [][]*cell
 	index map[string]int
 	// noNulls marks the n bases and grains whose cells without nulls are added.
 	noNulls map[string]bool
+	// aliases pairs the cells that are one published number seen two ways (a distinct
+	// cell that is also its count base's): an attacker knows they are equal.
+	aliases [][2]int
 }
 
 // protectComponent solves one protection problem. The units of a component belong to one
@@ -108,13 +114,18 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	if !slices.ContainsFunc(p.cells, func(c suppress.Cell) bool { return c.Primary }) {
 		return nil // nothing to protect: every cell is published
 	}
-	suppressed, err := suppress.Solve(suppress.Problem{Inner: inner, Cells: p.cells})
+	sol, err := p.solve(inner)
 	if err != nil {
-		return fmt.Errorf("suppression over source %q: %w", p.src.name, err)
+		return err
 	}
+	suppressed := sol.Withheld
 	for i, s := range suppressed {
 		for _, c := range p.refs[i] {
-			c.suppressed = c.suppressed || s
+			// A Proportion's numerator of 0 that published empty cells already give (a
+			// Count of 0 in each month of the quarter) is known whatever is withheld: its
+			// Proportion is withheld for it, by its own rule, but another indicator
+			// publishing the same number (a Ratio's denominator) need not be.
+			c.suppressed = c.suppressed || (s && !sol.KnownEmpty[i]) || c.primary
 		}
 	}
 	for src, cells := range totals {
@@ -125,30 +136,57 @@ func (e *engine) protectComponent(runs []*indicatorRun) error {
 	return nil
 }
 
+// solve runs the solver, which knows that aliases are equal (their difference is a known
+// zero, as a published empty cell is). So it never publishes one alias and withholds the
+// other; should it, the published one is withheld as if it were sensitive and the problem
+// solved again (primary cells only grow, so this ends, and the pattern depends on the
+// cells alone).
+func (p *problem) solve(inner int) (suppress.Solution, error) {
+	for {
+		sol, err := suppress.SolveFull(suppress.Problem{Inner: inner, Cells: p.cells, Equal: p.aliases})
+		if err != nil {
+			return sol, fmt.Errorf("suppression over source %q: %w", p.src.name, err)
+		}
+		suppressed, changed := sol.Withheld, false
+		for _, al := range p.aliases {
+			for _, x := range [][2]int{al, {al[1], al[0]}} {
+				if withheld, published := x[0], x[1]; suppressed[withheld] && !suppressed[published] {
+					p.cells[published].Primary = true
+					changed = true
+				}
+			}
+		}
+		if !changed {
+			return sol, nil
+		}
+	}
+}
+
 // newProblem lays out the dense block of a component's inner cells.
 func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
 	p := &problem{src: runs[0].num.src, bases: map[string]int{}, index: map[string]int{}, noNulls: map[string]bool{}}
-	baseOf := func(k string) int {
+	baseOf := func(k string, o *operandState) int {
 		if i, ok := p.bases[k]; ok {
 			return i
 		}
 		p.bases[k] = len(p.bases)
+		p.timeOf = append(p.timeOf, timeAxis(o))
 		return p.bases[k]
 	}
 	type subset struct{ sub, sup int }
 	var subsets []subset
 	for _, ir := range runs {
-		nb := baseOf(baseKey(ir.num))
+		nb := baseOf(baseKey(ir.num), ir.num)
 		if k := nBaseKey(ir); k != baseKey(ir.num) {
-			subsets = append(subsets, subset{baseOf(k), nb})
+			subsets = append(subsets, subset{baseOf(k, ir.num), nb})
 		}
 		if ir.ind.Measure == spec.Proportion {
-			if db := baseOf(baseKey(ir.den)); db != nb {
+			if db := baseOf(baseKey(ir.den), ir.den); db != nb {
 				subsets = append(subsets, subset{nb, db})
 			}
 		}
 		if publishesDenominator(ir) {
-			baseOf(baseKey(ir.den))
+			baseOf(baseKey(ir.den), ir.den)
 		}
 	}
 	if len(p.bases) > 12 {
@@ -194,7 +232,7 @@ func (e *engine) newProblem(runs []*indicatorRun) (*problem, error) {
 	slices.Sort(p.bounds)
 	p.bounds = slices.Compact(p.bounds)
 	atoms := max(len(p.bounds)-1, 0)
-	p.empty = emptyAtoms(runs, p.bounds)
+	p.emptyBases = emptyAtoms(runs, p.bounds, p.timeOf)
 	if n := atoms * p.cube * len(p.patterns); n > 1<<24 {
 		return nil, fmt.Errorf("source %q: the protection problem has %d inner cells; use fewer dimensions or coarser grains", p.src.name, n)
 	} else {
@@ -399,23 +437,45 @@ func (p *problem) addSourceTotals(runs []*indicatorRun) map[string][]int {
 	return out
 }
 
-// emptyAtoms marks the atoms of time known to hold no unit: those outside every period an
-// indicator publishes. An indicator publishes every period of its grain in which the
-// source has rows, so a day outside its periods has none, and everyone can tell (the
-// period is missing). Such an atom is a known zero: it is left out of every vector (a
-// quarter whose February has no rows sums January and March only), so the algebra sees
-// what an attacker subtracts.
-func emptyAtoms(runs []*indicatorRun, bounds []int32) []bool {
-	empty := make([]bool, max(len(bounds)-1, 0))
+// emptyAtoms marks, per atom of time, the bases known to hold no unit there. An indicator
+// publishes every period of its grain in which its source has rows in its time column,
+// so a day outside its periods has none in that source and time column, and everyone can
+// tell (the period is missing). Such an atom is a known zero for every base of that time
+// axis: it is left out of every vector (a quarter whose February has no rows sums January
+// and March only), so the algebra sees what an attacker subtracts. Another source, or
+// another time column, may have rows there (the denominator of a Ratio across sources):
+// its atoms are known empty only by its own indicators' missing periods.
+func emptyAtoms(runs []*indicatorRun, bounds []int32, timeOf []string) []uint32 {
+	atoms := max(len(bounds)-1, 0)
+	empty := map[string][]bool{}
 	for _, ir := range runs {
-		for a := range empty {
+		base := ir.num
+		if ir.ind.Measure == spec.Proportion {
+			base = ir.den
+		}
+		tk := timeAxis(base)
+		if empty[tk] == nil {
+			empty[tk] = make([]bool, atoms)
+		}
+		for a := range empty[tk] {
 			// Atoms never straddle a published period's boundary.
 			_, covered := slices.BinarySearch(ir.starts, ir.grain.Start(bounds[a]))
-			empty[a] = empty[a] || !covered
+			empty[tk][a] = empty[tk][a] || !covered
 		}
 	}
-	return empty
+	out := make([]uint32, atoms)
+	for b, tk := range timeOf {
+		for a, e := range empty[tk] {
+			if e {
+				out[a] |= 1 << b
+			}
+		}
+	}
+	return out
 }
+
+// timeAxis names the time axis of an operand's units: its source and time column.
+func timeAxis(o *operandState) string { return o.op.Source + "\x00" + o.op.TimeColumn }
 
 // vector lists the dense inner cells a cell of base in (less those of base out, when out ≥
 // 0) sums: every atom inside [from, to) that may hold units, every cube cell whose codes
@@ -433,12 +493,11 @@ func (p *problem) vector(from, to int32, setDims []string, codes []int, in, out 
 	np := int32(len(p.patterns))
 	res := make([]int32, 0, (last-first)*len(match)*len(pats))
 	for a := first; a < last; a++ {
-		if p.empty[a] {
-			continue
-		}
 		for _, c := range match {
 			for _, pt := range pats {
-				res = append(res, (int32(a*p.cube)+c)*np+pt)
+				if p.patterns[pt]&p.emptyBases[a] == 0 {
+					res = append(res, (int32(a*p.cube)+c)*np+pt)
+				}
 			}
 		}
 	}

@@ -13,7 +13,8 @@ import (
 //
 //   - a withheld cell whose vector lies in the span of the published cells'
 //     vectors, unless it lies in the span of the published empty cells alone
-//     (it is then known to be empty);
+//     (it is then known to be empty); the differences of equal cells are
+//     known zeros, in both spans;
 //   - a withheld primary cell t whose vector lies in the span of the published
 //     cells and a withheld singleton u ≠ t, unless it lies in the span of u and
 //     the published empty cells (t and u then hold the same single
@@ -39,6 +40,13 @@ func Disclosed(p Problem, suppressed []bool) ([]int, error) {
 		if c.N == 0 {
 			empty.add(v)
 		}
+	}
+
+	for _, e := range p.Equal {
+		d := ratOnes(p.Cells[e[0]].Inner)
+		d.axpy(big.NewRat(1, 1), ratOnes(p.Cells[e[1]].Inner))
+		published.add(d)
+		empty.add(d)
 	}
 
 	var withheld []int

@@ -28,6 +28,11 @@ type Cell struct {
 type Problem struct {
 	Inner int
 	Cells []Cell
+	// Equal lists pairs of cells (indices into Cells) that are one number over
+	// different inner cells (a distinct count that is also its rows' count):
+	// the difference of their vectors is a known zero, which an attacker uses
+	// like a published empty cell.
+	Equal [][2]int
 }
 
 // validate checks the problem and returns the cell indices sorted by key.
@@ -49,6 +54,13 @@ func (p Problem) validate() ([]int, error) {
 			}
 		}
 	}
+	for _, e := range p.Equal {
+		for _, i := range e {
+			if i < 0 || i >= len(p.Cells) {
+				return nil, fmt.Errorf("suppress: equal cells %v: index out of range [0, %d)", e, len(p.Cells))
+			}
+		}
+	}
 	byKey := make([]int, len(p.Cells))
 	for i := range byKey {
 		byKey[i] = i
@@ -67,9 +79,26 @@ func (p Problem) validate() ([]int, error) {
 // cell is disclosed by the published ones (see the package documentation).
 // The result depends only on the set of cells, not on their order.
 func Solve(p Problem) ([]bool, error) {
+	s, err := SolveFull(p)
+	return s.Withheld, err
+}
+
+// Solution is a suppression pattern and what the solver learnt finding it.
+type Solution struct {
+	// Withheld marks, per cell in input order, whether it is withheld.
+	Withheld []bool
+	// KnownEmpty marks the primary cells that the published empty cells (and
+	// the differences of equal cells) alone determine: everyone knows they are
+	// empty whatever else is withheld, so another cell publishing the same
+	// number needs no withholding for their sake.
+	KnownEmpty []bool
+}
+
+// SolveFull is Solve with the known empty primary cells.
+func SolveFull(p Problem) (Solution, error) {
 	byKey, err := p.validate()
 	if err != nil {
-		return nil, err
+		return Solution{}, err
 	}
 	if s, ok := solveSmall(p, byKey, defaultLimit); ok {
 		return s, nil
@@ -79,13 +108,13 @@ func Solve(p Problem) ([]bool, error) {
 
 // solveSmall runs the elimination in int64 and reports false if a
 // coefficient outgrew limit.
-func solveSmall(p Problem, byKey []int, limit uint64) (s []bool, ok bool) {
+func solveSmall(p Problem, byKey []int, limit uint64) (s Solution, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, is := r.(overflow); !is {
 				panic(r)
 			}
-			s, ok = nil, false
+			s, ok = Solution{}, false
 		}
 	}()
 	return solve(smallField{limit: limit}, p, byKey), true
@@ -142,7 +171,7 @@ type cluster[T any] struct {
 	unchanged int32   // the class among ids whose residual was already v, or -1
 }
 
-func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
+func solve[T any, F field[T]](f F, p Problem, byKey []int) Solution {
 	s := &solver[T, F]{
 		f:            f,
 		cells:        p.Cells,
@@ -156,6 +185,7 @@ func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 		s.pivot[j] = -1
 	}
 	suppressed := make([]bool, len(p.Cells))
+	knownEmpty := make([]bool, len(p.Cells))
 
 	// Published empty cells first: they protect nothing.
 	for _, i := range byKey {
@@ -165,12 +195,21 @@ func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 			}
 		}
 	}
+	// Known zeros too: the differences of equal cells.
+	for _, e := range p.Equal {
+		d := f.combine(f.one(), f.ones(p.Cells[e[0]].Inner), f.one(), f.ones(p.Cells[e[1]].Inner))
+		if w := s.reduce(d); !w.isZero() {
+			s.addRow(w)
+		}
+	}
 	// Primary cells. One whose residual is already zero is a combination of
 	// published empty cells, known to be empty whatever else is done.
 	for _, i := range byKey {
 		if c := &p.Cells[i]; c.Primary {
 			suppressed[i] = true
-			s.withhold(i, s.reduce(f.ones(c.Inner)))
+			r := s.reduce(f.ones(c.Inner))
+			knownEmpty[i] = r.isZero()
+			s.withhold(i, r)
 		}
 	}
 	// Candidates, largest first.
@@ -187,7 +226,7 @@ func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 			s.withhold(i, w)
 		}
 	}
-	return suppressed
+	return Solution{Withheld: suppressed, KnownEmpty: knownEmpty}
 }
 
 // reduce returns v reduced against the published rows: zero at every pivot,

@@ -150,15 +150,15 @@ func TestDisclosedHandCases(t *testing.T) {
 		withheld []string
 		want     []int
 	}{
-		{"lone primary group", Problem{4, oneDim}, []string{"A"}, []int{1}},
-		{"primary with complement", Problem{4, oneDim}, []string{"A", "C"}, nil},
-		{"total withheld too", Problem{4, oneDim}, []string{"T", "A"}, nil},
-		{"secondary cell determined", Problem{4, oneDim}, []string{"A", "C", "D"}, nil},
-		{"two singletons see each other", Problem{3, singles}, []string{"A", "B"}, []int{1, 2}},
-		{"two singletons and a complement", Problem{3, singles}, []string{"A", "B", "C"}, nil},
-		{"a non-primary cell is not protected from a singleton", Problem{3, singles}, []string{"T", "A", "C"}, nil},
-		{"same single contributor", Problem{3, samePerson}, []string{"T", "A"}, nil},
-		{"empty withheld cell known to be empty", Problem{3, samePerson}, []string{"T", "A", "B"}, nil},
+		{"lone primary group", Problem{Inner: 4, Cells: oneDim}, []string{"A"}, []int{1}},
+		{"primary with complement", Problem{Inner: 4, Cells: oneDim}, []string{"A", "C"}, nil},
+		{"total withheld too", Problem{Inner: 4, Cells: oneDim}, []string{"T", "A"}, nil},
+		{"secondary cell determined", Problem{Inner: 4, Cells: oneDim}, []string{"A", "C", "D"}, nil},
+		{"two singletons see each other", Problem{Inner: 3, Cells: singles}, []string{"A", "B"}, []int{1, 2}},
+		{"two singletons and a complement", Problem{Inner: 3, Cells: singles}, []string{"A", "B", "C"}, nil},
+		{"a non-primary cell is not protected from a singleton", Problem{Inner: 3, Cells: singles}, []string{"T", "A", "C"}, nil},
+		{"same single contributor", Problem{Inner: 3, Cells: samePerson}, []string{"T", "A"}, nil},
+		{"empty withheld cell known to be empty", Problem{Inner: 3, Cells: samePerson}, []string{"T", "A", "B"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,13 +186,14 @@ func TestValidation(t *testing.T) {
 		p     Problem
 		inErr string
 	}{
-		{"inner out of range", Problem{2, []Cell{c("A", 1, 0, 2)}}, `"A"`},
-		{"negative inner", Problem{2, []Cell{c("A", 1, -1)}}, "out of range"},
-		{"unsorted", Problem{3, []Cell{c("A", 1, 1, 0)}}, "strictly increasing"},
-		{"repeated inner cell", Problem{3, []Cell{c("A", 1, 1, 1)}}, "strictly increasing"},
-		{"duplicate key", Problem{3, []Cell{c("A", 1, 0), c("dup", 2, 1), c("dup", 3, 2)}}, `duplicate cell key "dup"`},
-		{"negative n", Problem{3, []Cell{c("A", -1, 0)}}, "negative n"},
-		{"negative inner count", Problem{-1, nil}, "negative number"},
+		{"inner out of range", Problem{Inner: 2, Cells: []Cell{c("A", 1, 0, 2)}}, `"A"`},
+		{"negative inner", Problem{Inner: 2, Cells: []Cell{c("A", 1, -1)}}, "out of range"},
+		{"unsorted", Problem{Inner: 3, Cells: []Cell{c("A", 1, 1, 0)}}, "strictly increasing"},
+		{"repeated inner cell", Problem{Inner: 3, Cells: []Cell{c("A", 1, 1, 1)}}, "strictly increasing"},
+		{"duplicate key", Problem{Inner: 3, Cells: []Cell{c("A", 1, 0), c("dup", 2, 1), c("dup", 3, 2)}}, `duplicate cell key "dup"`},
+		{"negative n", Problem{Inner: 3, Cells: []Cell{c("A", -1, 0)}}, "negative n"},
+		{"negative inner count", Problem{Inner: -1, Cells: nil}, "negative number"},
+		{"equal cell out of range", Problem{Inner: 1, Cells: []Cell{c("A", 1, 0)}, Equal: [][2]int{{0, 1}}}, "out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,7 +205,7 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Disclosed(Problem{1, []Cell{c("A", 1, 0)}}, nil); err == nil {
+	if _, err := Disclosed(Problem{Inner: 1, Cells: []Cell{c("A", 1, 0)}}, nil); err == nil {
 		t.Error("Disclosed accepted a pattern of the wrong length")
 	}
 	if s, err := Solve(Problem{}); err != nil || len(s) != 0 {
@@ -279,7 +280,7 @@ func TestSolveProperties(t *testing.T) {
 
 		// int64 and math/big elimination agree.
 		byKey, _ := p.validate()
-		if sb := solve(bigField{}, p, byKey); !slices.Equal(sb, s) {
+		if sb := solve(bigField{}, p, byKey).Withheld; !slices.Equal(sb, s) {
 			fail("math/big pattern differs")
 		}
 
@@ -359,11 +360,11 @@ func TestOverflowFallback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := solve(bigField{}, p, byKey)
+		want := solve(bigField{}, p, byKey).Withheld
 		got, ok := solveSmall(p, byKey, 7)
 		if !ok {
 			overflowed++
-		} else if !slices.Equal(got, want) {
+		} else if !slices.Equal(got.Withheld, want) {
 			t.Fatalf("case %d: small-limit pattern differs", it)
 		}
 		if got, err := Solve(p); err != nil || !slices.Equal(got, want) {
@@ -458,4 +459,41 @@ func BenchmarkSolveLarge(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(p.Cells)), "cells")
 	b.ReportMetric(float64(primary)/float64(len(p.Cells)), "primary-share")
+}
+
+// Two cells that are one number over different inner cells: the families of group B
+// (inner 1, a distinct count) are its rows' count (inner 2, a Count). The distinct total
+// T = A + B and A = 2 is primary. The Count C is U − V, published: without the equality
+// the solver publishes T and withholds B, which C gives back (and A = T − B with it);
+// told that B and C are equal, it knows B and withholds T.
+func TestEqualCells(t *testing.T) {
+	cells := withRule(5, c("A", 2, 0), c("B", 10, 1), c("C", 10, 2), c("T", 12, 0, 1), c("U", 30, 2, 3), c("V", 20, 3))
+	for _, tt := range []struct {
+		name  string
+		equal [][2]int
+		want  []string
+	}{
+		{"independent", nil, []string{"A", "B"}},
+		{"equal", [][2]int{{1, 2}}, []string{"A", "T"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Problem{Inner: 4, Cells: cells, Equal: tt.equal}
+			s, err := Solve(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := suppressedKeys(p, s); !slices.Equal(got, tt.want) {
+				t.Errorf("withheld %v, want %v", got, tt.want)
+			}
+			if d, err := Disclosed(p, s); err != nil || len(d) != 0 {
+				t.Errorf("Disclosed(Solve) = %v, %v", d, err)
+			}
+		})
+	}
+	// The pattern that ignores the equality discloses A and B to whoever knows it.
+	p := Problem{Inner: 4, Cells: cells, Equal: [][2]int{{1, 2}}}
+	d, err := Disclosed(p, []bool{true, true, false, false, false, false})
+	if err != nil || !slices.Equal(d, []int{0, 1}) {
+		t.Errorf("Disclosed = %v, %v; want [0 1]", d, err)
+	}
 }

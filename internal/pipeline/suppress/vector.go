@@ -27,6 +27,8 @@ func (v vec[T]) spans(j int32) bool {
 type field[T any] interface {
 	// ones returns the 0/1 vector of a cell summing the given inner cells.
 	ones(inner []int32) vec[T]
+	// one returns the coefficient 1 (never to be modified).
+	one() T
 	// coef returns the coefficient of v at inner cell j, and whether it is
 	// non-zero.
 	coef(v vec[T], j int32) (T, bool)
@@ -72,6 +74,8 @@ func gcdU(a, b uint64) uint64 {
 	}
 	return a
 }
+
+func (smallField) one() int64 { return 1 }
 
 func (smallField) ones(inner []int32) vec[int64] {
 	v := vec[int64]{idx: slices.Clone(inner), val: make([]int64, len(inner))}
@@ -175,6 +179,8 @@ func (smallField) equal(x, y vec[int64]) bool {
 type bigField struct{}
 
 var bigOne = big.NewInt(1)
+
+func (bigField) one() *big.Int { return bigOne }
 
 func (bigField) ones(inner []int32) vec[*big.Int] {
 	v := vec[*big.Int]{idx: slices.Clone(inner), val: make([]*big.Int, len(inner))}

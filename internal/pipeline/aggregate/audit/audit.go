@@ -19,7 +19,10 @@
 //     is the total of its unfiltered count over every period;
 //   - a Proportion's complement is its denominator less its numerator.
 //
-// It does not use that counts are never negative, nor intervals.
+// It does not use that counts are never negative, nor intervals. A Proportion's numerator
+// of 0 that published counts of 0 alone give (with the relations) is not counted as
+// recovered: zero cells are published and never withheld for another's sake, so no
+// pattern could hide it (the Proportion is withheld by its own rule all the same).
 package audit
 
 import (
@@ -194,8 +197,11 @@ type attack struct {
 	dtruth   []int64
 	nvars    int
 	span     *span
-	rel      map[string]int
-	match    map[string][]int // see matching
+	// zeros is the span of what is known to be 0 without any number withheld: the
+	// published counts of 0 and the relations (a distinct count equal to its rows).
+	zeros *span
+	rel   map[string]int
+	match map[string][]int // see matching
 	// known, when set, replaces span.contains (published cells and one more).
 	known func([]term) bool
 }
@@ -216,7 +222,7 @@ func Attack(p *spec.Aggregate, published, truth *aggregate.Result, rowTotals map
 	if err := a.layout(truth); err != nil {
 		return nil, err
 	}
-	a.span = newSpan(a.nvars)
+	a.span, a.zeros = newSpan(a.nvars), newSpan(a.nvars)
 	rep := &Report{Suppressed: map[string]int{}, SuppressedAtLeastK: map[string]int{}, Relations: a.rel}
 	if err := a.relations(truth, rowTotals); err != nil {
 		return nil, err
@@ -230,6 +236,9 @@ func Attack(p *spec.Aggregate, published, truth *aggregate.Result, rowTotals map
 		for _, q := range a.quantities(c) {
 			if q.published(c) {
 				a.span.add(q.vec)
+				if q.zero != nil && q.zero(c) {
+					a.zeros.add(q.vec)
+				}
 			}
 		}
 	}
@@ -359,6 +368,12 @@ func (a *attack) recovered(ind *spec.Indicator, c, tc *aggregate.Cell) string {
 		kn, kd := known(num), known(den)
 		comp := sub(den.vec, num.vec)
 		switch {
+		case kn && x == 0 && a.zeros.contains(num.vec):
+			// A numerator of 0 that published counts of 0 give (the group's Count of 0
+			// in each month of the quarter): zero cells are published and never withheld
+			// for another's sake, so no suppression pattern hides it; the Proportion is
+			// withheld by its own rule, and tells nothing more.
+			return ""
 		case kn && kd:
 			return fmt.Sprintf("numerator %g and denominator %g", x, d)
 		case kn && x > 0 && x < k:
@@ -409,6 +424,14 @@ type quantity struct {
 	vec       []term
 	isN       bool // it is the cell's n
 	published func(*aggregate.Cell) bool
+	// zero reports whether the number is a count of 0 in a published cell; nil for a sum.
+	zero func(*aggregate.Cell) bool
+}
+
+// known0 adds a relation: a combination of the variables that is 0 in the data.
+func (a *attack) known0(v []term) {
+	a.span.add(v)
+	a.zeros.add(v)
 }
 
 // quantities lists the numbers a cell of its indicator publishes (a Proportion: numerator
@@ -436,29 +459,45 @@ func (a *attack) quantities(c *aggregate.Cell) []quantity {
 		}
 		return unitsKey(op)
 	}
+	// Counts of 0 (a sum of 0 is not an empty cell).
+	nZero := func(c *aggregate.Cell) bool { return c.N != nil && *c.N == 0 }
+	zeroOf := func(op spec.Operand, x func(*aggregate.Cell) *float64) func(*aggregate.Cell) bool {
+		if op.Aggregate == spec.Sum {
+			return nil
+		}
+		return func(c *aggregate.Cell) bool { return x(c) != nil && *x(c) == 0 }
+	}
+	numerator := func(c *aggregate.Cell) *float64 { return c.Numerator }
+	denominator := func(c *aggregate.Cell) *float64 {
+		if c.Denominator == nil && hasDen(c) {
+			zero := 0.0
+			return &zero
+		}
+		return c.Denominator
+	}
 	num := ind.Numerator
 	from, to := a.period(ind, c.Period)
 	v := func(qk string) []term { return a.additive(qk, from, to, c.Dimensions) }
 	switch ind.Measure {
 	case spec.Count:
-		return []quantity{{"count", v(unitsKey(num)), true, hasN}}
-	case spec.Sum:
-		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), false, hasNum}}
-	case spec.Mean:
-		return []quantity{{"n", v(nKey(num)), true, hasN}, {"sum", v(sumKey(num)), false, hasNum}}
+		return []quantity{{"count", v(unitsKey(num)), true, hasN, nZero}}
+	case spec.Sum, spec.Mean:
+		return []quantity{{"n", v(nKey(num)), true, hasN, nZero}, {"sum", v(sumKey(num)), false, hasNum, nil}}
 	case spec.Proportion:
-		return []quantity{{"numerator", v(units(num)), true, hasNum}, {"denominator", v(units(*ind.Denominator)), true, hasDen}}
+		den := *ind.Denominator
+		return []quantity{{"numerator", v(units(num)), true, hasNum, zeroOf(num, numerator)},
+			{"denominator", v(units(den)), true, hasDen, zeroOf(den, denominator)}}
 	case spec.Ratio, spec.Rate:
 		den := *ind.Denominator
 		dfrom, dto := from, to
 		if den.Alignment == spec.AlignLatestAvailable {
 			// The denominator's period is not the cell's: it is published, not attacked.
-			return []quantity{{"numerator", v(units(num)), false, hasNum}, {"n", v(count(num)), true, hasN}}
+			return []quantity{{"numerator", v(units(num)), false, hasNum, zeroOf(num, numerator)}, {"n", v(count(num)), true, hasN, nZero}}
 		}
-		return []quantity{{"numerator", v(units(num)), false, hasNum}, {"n", v(count(num)), true, hasN},
-			{"denominator", a.additive(units(den), dfrom, dto, c.Dimensions), false, hasDen}}
+		return []quantity{{"numerator", v(units(num)), false, hasNum, zeroOf(num, numerator)}, {"n", v(count(num)), true, hasN, nZero},
+			{"denominator", a.additive(units(den), dfrom, dto, c.Dimensions), false, hasDen, zeroOf(den, denominator)}}
 	case spec.DistinctCount:
-		return []quantity{{"distinct count", []term{{a.dvars[key(c.Indicator, c.Period, c.Dimensions)], 1}}, true, hasN}}
+		return []quantity{{"distinct count", []term{{a.dvars[key(c.Indicator, c.Period, c.Dimensions)], 1}}, true, hasN, nZero}}
 	}
 	return nil
 }
@@ -736,7 +775,7 @@ func (a *attack) relations(truth *aggregate.Result, rowTotals map[string]int64) 
 			uk := unitsKey(parent.ind.Numerator)
 			if vec := a.additive(uk, parent.from, parent.to, parent.c.Dimensions); vec != nil {
 				if a.truthOf(uk, parent.from, parent.to, parent.c.Dimensions) == pn {
-					a.span.add(append([]term{{pv, -1}}, vec...))
+					a.known0(append([]term{{pv, -1}}, vec...))
 					a.rel["distinct count = rows"]++
 				}
 			}
@@ -767,7 +806,7 @@ func (a *attack) relations(truth *aggregate.Result, rowTotals map[string]int64) 
 					s += a.dtrue(t.v)
 				}
 				if s == pn {
-					a.span.add(append([]term{{pv, -1}}, kids...))
+					a.known0(append([]term{{pv, -1}}, kids...))
 					a.rel["distinct count across groups"]++
 				}
 			}
@@ -790,7 +829,7 @@ func (a *attack) relations(truth *aggregate.Result, rowTotals map[string]int64) 
 					vec = append(vec, term{a.dvars[key(k.c.Indicator, k.c.Period, k.c.Dimensions)], 1})
 				}
 				if days == parent.to-parent.from && s == pn {
-					a.span.add(append([]term{{pv, -1}}, vec...))
+					a.known0(append([]term{{pv, -1}}, vec...))
 					a.rel["distinct count across periods"]++
 				}
 			}
