@@ -54,7 +54,6 @@ func ProportionFlags(x, n float64) []string {
 	return out
 }
 
-
 // UnitsFlags flags an estimate over n units (a Mean, a Sum, a Ratio) with fewer than 30
 // units or a relative standard error of 30 % or more.
 func UnitsFlags(n, value, se float64) []string {
