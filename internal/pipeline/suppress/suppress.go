@@ -125,6 +125,10 @@ type solver[T any, F field[T]] struct {
 	ids      []int32
 	clusters []cluster[T]
 	byHash   map[uint64][]int
+	// spare is the storage of the row replaced last, reused for the next replacement;
+	// holding is addRow's copy of the rows to update.
+	spare   vec[T]
+	holding []int32
 }
 
 type change[T any] struct {
@@ -215,14 +219,15 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 // addRow adds a reduced, non-zero vector to the published rows.
 func (s *solver[T, F]) addRow(w vec[T]) {
 	p, wp := w.idx[0], w.val[0]
-	var spare vec[T] // the storage of the row replaced last, reused for the next
-	for _, r := range slices.Clone(s.holders[p]) {
+	// The rows to update, copied: updating them changes holders[p].
+	s.holding = append(s.holding[:0], s.holders[p]...)
+	for _, r := range s.holding {
 		row := s.rows[r]
 		c, _ := s.f.coef(row, p)
-		nr := s.f.combineInto(spare, wp, row, c, w)
+		nr := s.f.combineInto(s.spare, wp, row, c, w)
 		s.rows[r] = nr
 		rehold(s.holders, r, row.idx, nr.idx)
-		spare = row // rows share no storage with anything else
+		s.spare = row // rows share no storage with anything else
 	}
 	r := int32(len(s.rows))
 	s.pivot[p] = r
@@ -231,7 +236,8 @@ func (s *solver[T, F]) addRow(w vec[T]) {
 }
 
 // rehold updates holders for vector r, whose non-zero cells change from old
-// to now (both ascending).
+// to now (both ascending). The order within a holders list is not kept: its users
+// sort it or treat its members independently.
 func rehold(holders [][]int32, r int32, old, now []int32) {
 	i, j := 0, 0
 	for i < len(old) || j < len(now) {
@@ -239,7 +245,9 @@ func rehold(holders [][]int32, r int32, old, now []int32) {
 		case j == len(now) || (i < len(old) && old[i] < now[j]):
 			h := holders[old[i]]
 			if k := slices.Index(h, r); k >= 0 {
-				holders[old[i]] = slices.Delete(h, k, k+1)
+				last := len(h) - 1
+				h[k] = h[last]
+				holders[old[i]] = h[:last]
 			}
 			i++
 		case i == len(old) || now[j] < old[i]:
