@@ -129,6 +129,10 @@ type solver[T any, F field[T]] struct {
 	// holding is addRow's copy of the rows to update.
 	spare   vec[T]
 	holding []int32
+	// work holds reduce's intermediate vectors and pool tryPublish's changed residuals,
+	// reused from call to call; what is kept is copied out of them.
+	work [2]vec[T]
+	pool []vec[T]
 }
 
 type change[T any] struct {
@@ -199,7 +203,9 @@ func solve[T any, F field[T]](f F, p Problem, byKey []int) []bool {
 func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 	// Rows are zero at each other's pivots, so eliminating one pivot never
 	// creates a non-zero at another: the pivots to visit are those of v.
-	orig := v.idx
+	// The intermediate vectors alternate between the two work buffers; the result is
+	// copied out when it is one of them.
+	orig, in := v.idx, -1
 	for _, j := range orig {
 		r := s.pivot[j]
 		if r < 0 {
@@ -211,7 +217,12 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 		}
 		row := s.rows[r]
 		rp, _ := s.f.coef(row, j)
-		v = s.f.combine(rp, v, c, row)
+		in = (in + 1) % 2
+		v = s.f.combineInto(s.work[in], rp, v, c, row)
+		s.work[in] = v
+	}
+	if in >= 0 {
+		v = vec[T]{idx: slices.Clone(v.idx), val: slices.Clone(v.val)}
 	}
 	return v
 }
@@ -315,10 +326,15 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 	ids := append(s.ids[:0], s.classHolders[p]...)
 	slices.Sort(ids) // in id order, as over every live class
 	s.ids = ids
-	for _, id := range ids {
+	for n, id := range ids {
 		k := s.classes[id]
 		c, _ := s.f.coef(k.v, p)
-		nv := s.f.combine(wp, k.v, c, w)
+		// In pooled storage: copied out below for the classes that keep it.
+		if n == len(s.pool) {
+			s.pool = append(s.pool, vec[T]{})
+		}
+		nv := s.f.combineInto(s.pool[n], wp, k.v, c, w)
+		s.pool[n] = nv
 		if nv.isZero() {
 			s.changes = changes[:0]
 			return w, false
@@ -383,7 +399,7 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 		}
 		if keep != cl.unchanged {
 			rehold(s.classHolders, keep, k.v.idx, cl.v.idx)
-			k.v, k.h = cl.v, cl.h
+			k.v, k.h = vec[T]{idx: slices.Clone(cl.v.idx), val: slices.Clone(cl.v.val)}, cl.h
 			s.index[cl.h] = append(s.index[cl.h], keep)
 		}
 	}
