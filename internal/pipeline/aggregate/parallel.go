@@ -41,7 +41,8 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 		return fmt.Errorf("snapshot %s: no engine layout", s.man.ID)
 	}
 	mem := mempool.Shared()
-	r, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mem))
+	// Every buffer the reader allocates it reads in full: recycled ones need no clearing.
+	r, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mempool.Overwritten(mem)))
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 	}
@@ -86,7 +87,7 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 	}
 	readers := []*ipc.FileReader{r}
 	for len(readers) < feeders {
-		rd, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mem))
+		rd, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mempool.Overwritten(mem)))
 		if err != nil {
 			return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 		}

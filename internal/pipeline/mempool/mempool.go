@@ -46,7 +46,11 @@ func class(size int) int {
 }
 
 // Allocate returns a zeroed, 64-byte aligned buffer of size bytes.
-func (a *Allocator) Allocate(size int) []byte {
+func (a *Allocator) Allocate(size int) []byte { return a.allocate(size, true) }
+
+// allocate returns a 64-byte aligned buffer of size bytes, a recycled one cleared only
+// when zero is set (fresh memory is always zero).
+func (a *Allocator) allocate(size int, zero bool) []byte {
 	c := class(size)
 	if c > maxClass || size < 1<<(minClass-1) {
 		return goAlloc.Allocate(size)
@@ -58,7 +62,9 @@ func (a *Allocator) Allocate(size int) []byte {
 		a.held -= cap(b)
 		a.mu.Unlock()
 		b = b[:size]
-		clear(b)
+		if zero {
+			clear(b)
+		}
 		return b
 	}
 	a.mu.Unlock()
@@ -98,6 +104,26 @@ func (a *Allocator) Free(b []byte) {
 	}
 	a.mu.Unlock()
 }
+
+// Overwritten returns an allocator over mem's buffers whose recycled buffers keep their
+// old bytes, when mem is an Allocator (mem itself otherwise). It is for a reader that
+// overwrites every byte of every buffer it allocates: Arrow's IPC file reader over a file
+// without dictionaries, which reads each message's metadata and body in full into the
+// buffers it allocates, so clearing them first is wasted work.
+func Overwritten(mem memory.Allocator) memory.Allocator {
+	if a, ok := mem.(*Allocator); ok {
+		return overwritten{a}
+	}
+	return mem
+}
+
+type overwritten struct{ a *Allocator }
+
+func (o overwritten) Allocate(size int) []byte { return o.a.allocate(size, false) }
+
+func (o overwritten) Reallocate(size int, b []byte) []byte { return o.a.Reallocate(size, b) }
+
+func (o overwritten) Free(b []byte) { o.a.Free(b) }
 
 // DefaultLimit is the bytes of released buffers an allocator of a pipeline step keeps.
 const DefaultLimit = 64 << 20

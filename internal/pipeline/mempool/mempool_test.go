@@ -119,3 +119,29 @@ func TestInstallDefault(t *testing.T) {
 		t.Fatalf("Allocate(10) gave %d bytes", len(b))
 	}
 }
+
+// TestOverwrittenSkipsClearing checks that Overwritten recycles the same buffers without
+// clearing them, that fresh memory is still zero, and that Allocate still clears.
+func TestOverwrittenSkipsClearing(t *testing.T) {
+	a := New(1 << 20)
+	o := Overwritten(a)
+	b := o.Allocate(8000)
+	if b[0] != 0 || b[7999] != 0 || !aligned(b) {
+		t.Fatalf("fresh buffer not zero or not aligned")
+	}
+	for i := range b {
+		b[i] = 0xAB
+	}
+	o.Free(b)
+	c := o.Allocate(6000) // same 8 KiB class: the buffer comes back as it was left
+	if unsafe.SliceData(c) != unsafe.SliceData(b) || c[0] != 0xAB || c[5999] != 0xAB {
+		t.Fatalf("Overwritten: recycled buffer was cleared or not reused")
+	}
+	a.Free(c)
+	if d := a.Allocate(6000); d[0] != 0 || d[5999] != 0 {
+		t.Fatalf("Allocate after Overwritten: buffer not cleared")
+	}
+	if g := memory.NewGoAllocator(); Overwritten(g) != memory.Allocator(g) {
+		t.Errorf("Overwritten of another allocator must return it unchanged")
+	}
+}

@@ -29,17 +29,26 @@ func CountFlags(events float64) []string {
 	return nil
 }
 
-// ProportionFlags lists every NCHS rule x/n fails (see [NCHSProportion]).
+// ProportionFlags lists every NCHS rule x/n fails (see [NCHSProportion]). The width
+// rules are decided from certified bounds on the Clopper–Pearson width where they
+// suffice, from the exact interval otherwise (see cpWidthRules): the flags are those of
+// NCHSProportion.
 func ProportionFlags(x, n float64) []string {
-	c := NCHSProportion(x, n, n)
+	var wide, relWide bool
+	if validBinomial(x, n) {
+		wide, relWide = cpWidthRules(x, n)
+	} else {
+		// No interval: NCHSProportion's width is NaN, so only the n rule can apply.
+		wide, relWide = false, false
+	}
 	var out []string
-	if !(c.NEff >= NCHSMinEffectiveN) {
+	if !(n >= NCHSMinEffectiveN) {
 		out = append(out, FlagFewUnits)
 	}
-	if c.Width >= NCHSMaxWidth {
+	if wide {
 		out = append(out, FlagCPWidth)
 	}
-	if c.Width > NCHSRelativeMinWidth && c.RelativeWidth > NCHSMaxRelativeWidth {
+	if relWide {
 		out = append(out, FlagCPRelativeWidth)
 	}
 	return out

@@ -2,7 +2,7 @@ package stats
 
 import (
 	"math"
-	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -52,16 +52,39 @@ func finite(xs ...float64) bool {
 //	upper = ½ χ²(1−α/2; 2x+2)  = Gamma(shape x+1).Quantile(1−α/2)
 //
 // ok is false when x is negative or not finite.
+//
+// The intervals of small integral counts, which recur across the cells of a run, are
+// remembered (garwoodMemo).
 func Garwood(x float64) (ci Interval, ok bool) {
 	if !finite(x) || x < 0 {
 		return Interval{}, false
 	}
+	if x < garwoodMemoSize && x == math.Trunc(x) {
+		m := &garwoodMemo[int(x)]
+		if p := m.Load(); p != nil {
+			return *p, true
+		}
+		ci = garwood(x)
+		m.Store(&ci)
+		return ci, true
+	}
+	return garwood(x), true
+}
+
+func garwood(x float64) (ci Interval) {
 	if x > 0 {
 		ci.Lower = gammaQuantile(x, alpha/2, -Z95)
 	}
 	ci.Upper = gammaQuantile(x+1, 1-alpha/2, Z95)
-	return ci, true
+	return ci
 }
+
+// garwoodMemoSize bounds the counts whose intervals are remembered (32 KiB of pointers).
+const garwoodMemoSize = 4096
+
+// garwoodMemo[x] is Garwood's interval at x once computed; a race computes it twice,
+// the same.
+var garwoodMemo [garwoodMemoSize]atomic.Pointer[Interval]
 
 // gammaQuantile is the p quantile of the Gamma(a, 1) distribution, z the standard normal
 // quantile at p. From a = 5 on, Newton's method on the regularised incomplete gamma
@@ -152,14 +175,9 @@ func TQuantile95(df float64) float64 {
 	if df >= 300 {
 		return tExpansion95(df)
 	}
-	// Cells of one run share few distinct degrees of freedom below 300: remembered.
+	// Below 300, integral degrees of freedom (every cell's n − 1) come from a table.
 	if df == math.Trunc(df) && df >= 1 {
-		if v, ok := tCache.Load(df); ok {
-			return v.(float64)
-		}
-		v := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - alpha/2)
-		tCache.Store(df, v)
-		return v
+		return tTable95[int(df)-1]
 	}
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - alpha/2)
 }
@@ -179,9 +197,6 @@ func tExpansion95(df float64) float64 {
 	v := 1 / df
 	return Z95 + v*(tg1+v*(tg2+v*(tg3+v*tg4)))
 }
-
-// tCache memoises TQuantile95 by integral degrees of freedom.
-var tCache sync.Map
 
 // normalInterval returns value ± Z95·se.
 func normalInterval(value, se float64) Interval {

@@ -176,3 +176,32 @@ func TestGarwoodAgreesWithGammaQuantile(t *testing.T) {
 		}
 	}
 }
+
+// TestTTable95 checks the table of t quantiles against distuv.StudentsT, bit for bit.
+func TestTTable95(t *testing.T) {
+	for df := 1; df < 300; df++ {
+		want := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
+		if got := TQuantile95(float64(df)); got != want {
+			t.Errorf("TQuantile95(%d) = %v, distuv gives %v", df, got, want)
+		}
+	}
+	// Worked values: t(0.975; 1) = 12.7062, t(0.975; 10) = 2.2281, t(0.975; 299) = 1.9679.
+	for _, tt := range []struct{ df, want float64 }{{1, 12.7062047}, {10, 2.2281389}, {299, 1.9679297}} {
+		if got := TQuantile95(tt.df); math.Abs(got-tt.want) > 1e-7 {
+			t.Errorf("TQuantile95(%g) = %.8f, want %.7f", tt.df, got, tt.want)
+		}
+	}
+}
+
+// TestGarwoodMemo checks that remembered intervals are those computed afresh, at the
+// memo's edges too.
+func TestGarwoodMemo(t *testing.T) {
+	for _, x := range []float64{0, 1, 2, 4.5, 17, garwoodMemoSize - 1, garwoodMemoSize, 1e6} {
+		want := garwood(x)
+		for range 2 { // computed, then remembered
+			if got, ok := Garwood(x); !ok || got != want {
+				t.Errorf("Garwood(%g) = %v, %v, want %v", x, got, ok, want)
+			}
+		}
+	}
+}

@@ -154,6 +154,14 @@ type solver[T any, F field[T]] struct {
 	ids      []int32
 	clusters []cluster[T]
 	byHash   map[uint64][]int
+	// spare is the storage of the row replaced last, reused for the next replacement;
+	// holding is addRow's copy of the rows to update.
+	spare   vec[T]
+	holding []int32
+	// work holds reduce's intermediate vectors and pool tryPublish's changed residuals,
+	// reused from call to call; what is kept is copied out of them.
+	work [2]vec[T]
+	pool []vec[T]
 }
 
 type change[T any] struct {
@@ -234,7 +242,9 @@ func solve[T any, F field[T]](f F, p Problem, byKey []int) Solution {
 func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 	// Rows are zero at each other's pivots, so eliminating one pivot never
 	// creates a non-zero at another: the pivots to visit are those of v.
-	orig := v.idx
+	// The intermediate vectors alternate between the two work buffers; the result is
+	// copied out when it is one of them.
+	orig, in := v.idx, -1
 	for _, j := range orig {
 		r := s.pivot[j]
 		if r < 0 {
@@ -246,7 +256,12 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 		}
 		row := s.rows[r]
 		rp, _ := s.f.coef(row, j)
-		v = s.f.combine(rp, v, c, row)
+		in = (in + 1) % 2
+		v = s.f.combineInto(s.work[in], rp, v, c, row)
+		s.work[in] = v
+	}
+	if in >= 0 {
+		v = vec[T]{idx: slices.Clone(v.idx), val: slices.Clone(v.val)}
 	}
 	return v
 }
@@ -254,14 +269,15 @@ func (s *solver[T, F]) reduce(v vec[T]) vec[T] {
 // addRow adds a reduced, non-zero vector to the published rows.
 func (s *solver[T, F]) addRow(w vec[T]) {
 	p, wp := w.idx[0], w.val[0]
-	var spare vec[T] // the storage of the row replaced last, reused for the next
-	for _, r := range slices.Clone(s.holders[p]) {
+	// The rows to update, copied: updating them changes holders[p].
+	s.holding = append(s.holding[:0], s.holders[p]...)
+	for _, r := range s.holding {
 		row := s.rows[r]
 		c, _ := s.f.coef(row, p)
-		nr := s.f.combineInto(spare, wp, row, c, w)
+		nr := s.f.combineInto(s.spare, wp, row, c, w)
 		s.rows[r] = nr
 		rehold(s.holders, r, row.idx, nr.idx)
-		spare = row // rows share no storage with anything else
+		s.spare = row // rows share no storage with anything else
 	}
 	r := int32(len(s.rows))
 	s.pivot[p] = r
@@ -270,7 +286,8 @@ func (s *solver[T, F]) addRow(w vec[T]) {
 }
 
 // rehold updates holders for vector r, whose non-zero cells change from old
-// to now (both ascending).
+// to now (both ascending). The order within a holders list is not kept: its users
+// sort it or treat its members independently.
 func rehold(holders [][]int32, r int32, old, now []int32) {
 	i, j := 0, 0
 	for i < len(old) || j < len(now) {
@@ -278,7 +295,9 @@ func rehold(holders [][]int32, r int32, old, now []int32) {
 		case j == len(now) || (i < len(old) && old[i] < now[j]):
 			h := holders[old[i]]
 			if k := slices.Index(h, r); k >= 0 {
-				holders[old[i]] = slices.Delete(h, k, k+1)
+				last := len(h) - 1
+				h[k] = h[last]
+				holders[old[i]] = h[:last]
 			}
 			i++
 		case i == len(old) || now[j] < old[i]:
@@ -346,10 +365,15 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 	ids := append(s.ids[:0], s.classHolders[p]...)
 	slices.Sort(ids) // in id order, as over every live class
 	s.ids = ids
-	for _, id := range ids {
+	for n, id := range ids {
 		k := s.classes[id]
 		c, _ := s.f.coef(k.v, p)
-		nv := s.f.combine(wp, k.v, c, w)
+		// In pooled storage: copied out below for the classes that keep it.
+		if n == len(s.pool) {
+			s.pool = append(s.pool, vec[T]{})
+		}
+		nv := s.f.combineInto(s.pool[n], wp, k.v, c, w)
+		s.pool[n] = nv
 		if nv.isZero() {
 			s.changes = changes[:0]
 			return w, false
@@ -414,7 +438,7 @@ func (s *solver[T, F]) tryPublish(i int) (vec[T], bool) {
 		}
 		if keep != cl.unchanged {
 			rehold(s.classHolders, keep, k.v.idx, cl.v.idx)
-			k.v, k.h = cl.v, cl.h
+			k.v, k.h = vec[T]{idx: slices.Clone(cl.v.idx), val: slices.Clone(cl.v.val)}, cl.h
 			s.index[cl.h] = append(s.index[cl.h], keep)
 		}
 	}
