@@ -150,12 +150,13 @@ func (p *problem) addDistinctGroup(g distinctGroup, prefix string) error {
 			from, to := c.start, ir.grain.Next(c.start)
 			match := p.matching(cs.dims, codes)
 			vec, linked := m.vector(p, from, to, match, base)
-			countKey := strconv.Itoa(base) + "/" + cellKey(ir, c)
+			key := cellKey(ir, c, codes)
+			countKey := strconv.Itoa(base) + "/" + key
 			if linked {
 				p.entry(countKey, c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
 				continue
 			}
-			d := p.entry(prefix+"/"+cellKey(ir, c), c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
+			d := p.entry(prefix+"/"+key, c.n, c.primary, c.singleton, func() []int32 { return vec }, c)
 			if m.unitsOver(p, from, to, match) == c.n {
 				// Every key in the cell has one row in it, though not in every pair: the
 				// cell is also the count base's, and publishing it publishes both. The two
