@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/gcpolicy"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/run"
@@ -100,6 +101,9 @@ The result's id is the hash of the plan and the engine version: when the store a
 holds it, nothing is computed again (unless --recompute).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// A short batch process: fewer collections while the heap grows (GOGC and
+			// GOMEMLIMIT, when set, take precedence).
+			gcpolicy.ForBatch()
 			var p spec.Aggregate
 			if err := readPlan(planFile, &p); err != nil {
 				return err

@@ -21,6 +21,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/backbone-dev/backbone/internal/gcpolicy"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
@@ -62,6 +63,9 @@ func main() {
 		}
 	}
 	mempool.InstallDefault() // as the backbone command does
+	if os.Args[1] == "aggregate" {
+		gcpolicy.ForBatch() // as backbone aggregate does
+	}
 	var rep *workload.Report
 	switch os.Args[1] {
 	case "ingest":
