@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/period"
@@ -38,5 +39,59 @@ func TestCellKeyMatchesFmt(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// matchingByScan is the former matching: every cube cell's codes tested.
+func matchingByScan(p *problem, setDims []string, codes []int) []int32 {
+	var match []int32
+	for c := 0; c < p.cube; c++ {
+		ok := true
+		for i, d := range setDims {
+			ps := slices.Index(p.dims, d)
+			if (c/p.strides[ps])%p.sizes[ps] != codes[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			match = append(match, int32(c))
+		}
+	}
+	return match
+}
+
+func TestMatchingEnumeratesTheScan(t *testing.T) {
+	dims := []string{"a", "b", "c"}
+	p := &problem{dims: dims, sizes: []int{3, 1, 4}}
+	p.strides = make([]int, len(p.sizes))
+	p.cube = 1
+	for i := len(p.sizes) - 1; i >= 0; i-- {
+		p.strides[i] = p.cube
+		p.cube *= p.sizes[i]
+	}
+	sets := [][]string{{}, {"a"}, {"c"}, {"a", "c"}, {"c", "a"}, {"b", "c"}, {"a", "b", "c"}}
+	for _, set := range sets {
+		codes := make([]int, len(set))
+		for {
+			got, want := p.matching(set, codes), matchingByScan(p, set, codes)
+			if !slices.Equal(got, want) || len(want) == 0 {
+				t.Errorf("matching(%v, %v) = %v, want %v", set, codes, got, want)
+			}
+			i := len(codes) - 1
+			for ; i >= 0; i-- {
+				codes[i]++
+				if codes[i] < p.sizes[slices.Index(dims, set[i])] {
+					break
+				}
+				codes[i] = 0
+			}
+			if i < 0 {
+				break
+			}
+		}
+	}
+	if got := p.matching([]string{"a"}, []int{3}); got != nil {
+		t.Errorf("matching of a code out of range = %v, want none", got)
 	}
 }

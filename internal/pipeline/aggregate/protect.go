@@ -555,24 +555,51 @@ func (p *problem) vector(from, to int32, setDims []string, codes []int, in, out 
 	return res
 }
 
-// matching lists, ascending, the cube cells whose codes on setDims are codes.
+// matching lists, ascending, the cube cells whose codes on setDims are codes. It steps
+// through the cells of the other dimensions as an odometer, the last dimension fastest
+// (the smallest stride), so the cells come in ascending order without a scan of the cube.
 func (p *problem) matching(setDims []string, codes []int) []int32 {
-	pos := make([]int, len(setDims))
-	for i, d := range setDims {
-		pos[i] = slices.Index(p.dims, d)
+	if p.cube == 0 {
+		return nil
 	}
-	var match []int32
-	for c := 0; c < p.cube; c++ {
-		ok := true
-		for i, ps := range pos {
-			if (c/p.strides[ps])%p.sizes[ps] != codes[i] {
-				ok = false
+	fixed := make([]int, len(p.dims))
+	for i := range fixed {
+		fixed[i] = -1
+	}
+	for i, d := range setDims {
+		ps := slices.Index(p.dims, d)
+		if codes[i] < 0 || codes[i] >= p.sizes[ps] || (fixed[ps] >= 0 && fixed[ps] != codes[i]) {
+			return nil
+		}
+		fixed[ps] = codes[i]
+	}
+	c, n := 0, 1
+	for i, f := range fixed {
+		if f >= 0 {
+			c += f * p.strides[i]
+		} else {
+			n *= p.sizes[i]
+		}
+	}
+	match := make([]int32, 0, n)
+	digits := make([]int, len(p.dims))
+	for {
+		match = append(match, int32(c))
+		i := len(p.dims) - 1
+		for ; i >= 0; i-- {
+			if fixed[i] >= 0 {
+				continue
+			}
+			digits[i]++
+			c += p.strides[i]
+			if digits[i] < p.sizes[i] {
 				break
 			}
+			c -= digits[i] * p.strides[i]
+			digits[i] = 0
 		}
-		if ok {
-			match = append(match, int32(c))
+		if i < 0 {
+			return match
 		}
 	}
-	return match
 }
