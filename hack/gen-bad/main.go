@@ -38,6 +38,7 @@ var inputs = []input{
 	{"xlsx-sheet-not-found", "data.xlsx", workbook("Visits 2026", 1, visitRows)},
 	{"xlsx-header-row-offset", "data.xlsx", workbook("Visits", 3, visitRows)},
 	{"xlsx-missing-column", "data.xlsx", workbook("Sheet1", 1, countRows)},
+	{"xlsx-header-row-past-end", "data.xlsx", workbook("Sheet1", 1, visitRows)},
 }
 
 func main() {
