@@ -39,6 +39,7 @@ var inputs = []input{
 	{"xlsx-header-row-offset", "data.xlsx", workbook("Visits", 3, visitRows)},
 	{"xlsx-missing-column", "data.xlsx", workbook("Sheet1", 1, countRows)},
 	{"xlsx-header-row-past-end", "data.xlsx", workbook("Sheet1", 1, visitRows)},
+	{"xlsx-date-cells", "data.xlsx", workbook("Sheet1", 1, dateCellRows)},
 }
 
 func main() {
@@ -151,6 +152,22 @@ func visitRows() [][]any {
 	for i, d := range days {
 		rows = append(rows, []any{d, i + 1})
 	}
+	return rows
+}
+
+// dateCellRows stores the days as spreadsheet dates (serial numbers with a date format), as
+// a partner typing dates into Excel does, and one count as a decimal number.
+func dateCellRows() [][]any {
+	rows := visitRows()
+	for _, row := range rows[1:] {
+		t, err := time.Parse(time.DateOnly, row[0].(string))
+		if err != nil {
+			panic(err)
+		}
+		row[0] = t
+	}
+	rows[3][1] = 3.0
+	rows[4][1] = 4.5
 	return rows
 }
 
