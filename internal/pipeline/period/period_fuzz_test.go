@@ -10,10 +10,10 @@ import (
 // start of a month-based period is the first of a month, and a day formats to an
 // ISO date that parses back to itself and agrees with the time package.
 func FuzzPeriod(f *testing.F) {
-	f.Add(int32(0), uint8(1))              // 1970-01-01, a Thursday
-	f.Add(int32(19935), uint8(7))          // 2024-07-31, fiscal year from July
-	f.Add(int32(-1), uint8(12))            // 1969-12-31
-	f.Add(int32(11016), uint8(10))         // 2000-02-29
+	f.Add(int32(0), uint8(1))      // 1970-01-01, a Thursday
+	f.Add(int32(19935), uint8(7))  // 2024-07-31, fiscal year from July
+	f.Add(int32(-1), uint8(12))    // 1969-12-31
+	f.Add(int32(11016), uint8(10)) // 2000-02-29
 	f.Add(DaysFromCivil(9999, 12, 31), uint8(4))
 	f.Add(DaysFromCivil(1, 1, 1), uint8(2))
 	f.Fuzz(func(t *testing.T, day int32, fiscal uint8) {
