@@ -79,12 +79,13 @@ FUZZMINIMIZETIME ?= 5s
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s), one after another; crashers land in testdata/fuzz.
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd); do \
+	@failed=; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd); do \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "== $$t ./$$(dirname $$f)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$(dirname $$f); \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$(dirname $$f) || failed="$$failed $$t"; \
 		done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets failed:$$failed"; exit 1; fi
 
 .PHONY: test-ingest-determinism
 test-ingest-determinism: ## Ingest a 3M-row table in every format three times: same snapshot id, every row in its group.
