@@ -127,7 +127,7 @@ func FuzzXLSX(f *testing.F) {
 				if !wrapsSentinel(err) {
 					t.Fatalf("Next: error wraps no sentinel: %v", err)
 				}
-				if _, again := r.Next(); !errors.Is(again, err) && again.Error() != err.Error() {
+				if _, again := r.Next(); again == nil || (!errors.Is(again, err) && again.Error() != err.Error()) {
 					t.Fatalf("Next after error %v returned %v", err, again)
 				}
 				return
