@@ -73,6 +73,20 @@ controlplane: ## Build the test control plane (kube-apiserver, etcd, kube-contro
 test: fmt-check vet engine-deps verify-generated ## Unit tests and tests against the real API server.
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./... $(TESTFLAGS)
 
+FUZZTIME ?= 30s
+# New inputs are minimized for at most this long (Go's default, 60s, stalls the slow XLSX target).
+FUZZMINIMIZETIME ?= 5s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s), one after another; crashers land in testdata/fuzz.
+	@failed=; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ./$$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ./$$(dirname $$f) || failed="$$failed $$t"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz targets failed:$$failed"; exit 1; fi
+
 .PHONY: test-ingest-determinism
 test-ingest-determinism: ## Ingest a 3M-row table in every format three times: same snapshot id, every row in its group.
 	$(GO) test ./internal/pipeline/ingest -run TestIngestDeterministic -count=1 -timeout 60m -v -ingest.rows=3000000

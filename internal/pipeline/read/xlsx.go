@@ -78,10 +78,11 @@ func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) 
 	for x.sheetRow < int64(o.HeaderRow) {
 		if !x.rows.Next() {
 			if err := x.rows.Error(); err != nil {
-				return nil, fmt.Errorf("sheet %q: %w", x.sheet, err)
+				return nil, fmt.Errorf("sheet %q: %w: %w", x.sheet, ErrMalformed, err)
 			}
-			return nil, fmt.Errorf("sheet %q: header row %d not found: the sheet has %d rows",
-				x.sheet, o.HeaderRow, x.sheetRow)
+			// No header row, so none of the declared columns is found.
+			return nil, fmt.Errorf("sheet %q: %w: header row %d not found: the sheet has %d rows",
+				x.sheet, ErrColumnNotFound, o.HeaderRow, x.sheetRow)
 		}
 		x.sheetRow++
 		if x.sheetRow == int64(o.HeaderRow) {

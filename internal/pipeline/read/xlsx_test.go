@@ -174,6 +174,7 @@ func TestXLSX(t *testing.T) {
 			name:    "header row past the end",
 			file:    "numbered",
 			opts:    Options{HeaderRow: 20},
+			wantIs:  ErrColumnNotFound,
 			wantErr: []string{"header row 20 not found: the sheet has 13 rows"},
 		},
 		{
@@ -192,6 +193,7 @@ func TestXLSX(t *testing.T) {
 		{
 			name:    "empty sheet",
 			file:    "empty",
+			wantIs:  ErrColumnNotFound,
 			wantErr: []string{"header row 1 not found"},
 		},
 		{

@@ -35,6 +35,9 @@ func checkXLSXCells(r io.ReaderAt, size int64) error {
 	if err != nil {
 		return nil
 	}
+	if err := checkXLSXParts(zr); err != nil {
+		return err
+	}
 	var sheets map[string]string // part path → sheet name, read when needed
 	for _, f := range zr.File {
 		name := strings.TrimPrefix(f.Name, "/")
@@ -65,6 +68,40 @@ func checkXLSXCells(r io.ReaderAt, size int64) error {
 			sheet = name
 		}
 		return fmt.Errorf("%w: sheet %q cell %s has more than %d bytes of text, more than a spreadsheet cell holds", ErrCellTooLarge, sheet, at, maxCellBytes)
+	}
+	return nil
+}
+
+// excelize unzips worksheets and the shared-string table over excelizeXMLLimit to
+// temporary files and holds every other part in memory, in a buffer allocated up front at
+// the size the zip header declares. maxPartBytes bounds one such part that is not a
+// worksheet or the shared-string table (styles, theme, workbook: kilobytes in a real
+// export); maxHeldBytes bounds all the parts held in memory together.
+const (
+	excelizeXMLLimit = 16 << 20
+	maxPartBytes     = 64 << 20
+	maxHeldBytes     = 512 << 20
+)
+
+// checkXLSXParts fails on a workbook whose parts declare more uncompressed bytes than
+// excelize should hold in memory: a header can claim gigabytes for a part of a few bytes,
+// and excelize would allocate them before reading it.
+func checkXLSXParts(zr *zip.Reader) error {
+	var held uint64
+	for _, f := range zr.File {
+		name := strings.ToLower(strings.ReplaceAll(f.Name, "\\", "/"))
+		size := f.UncompressedSize64
+		streamed := name == "xl/sharedstrings.xml" || strings.HasPrefix(name, "xl/worksheets/sheet")
+		if streamed && size > excelizeXMLLimit {
+			continue
+		}
+		if !streamed && size > maxPartBytes {
+			return fmt.Errorf("%w: part %s declares %d bytes uncompressed, more than the %d a workbook part other than a worksheet holds",
+				ErrMalformed, f.Name, size, maxPartBytes)
+		}
+		if held += size; held > maxHeldBytes {
+			return fmt.Errorf("%w: the parts read into memory declare more than %d bytes uncompressed", ErrMalformed, maxHeldBytes)
+		}
 	}
 	return nil
 }

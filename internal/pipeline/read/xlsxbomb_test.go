@@ -149,3 +149,57 @@ func TestXLSXRowBound(t *testing.T) {
 		}
 	}
 }
+
+// lyingBook returns a workbook whose part named part declares size bytes uncompressed in
+// its zip headers while holding its real, small content.
+func lyingBook(t *testing.T, part string, size uint64) []byte {
+	t.Helper()
+	good := bombBook(t, "none", nil)
+	zr, err := zip.NewReader(bytes.NewReader(good), int64(len(good)))
+	must(t, err)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, zf := range zr.File {
+		h := zf.FileHeader
+		if zf.Name == part {
+			h.UncompressedSize64 = size
+		}
+		w, err := zw.CreateRaw(&h)
+		must(t, err)
+		rc, err := zf.OpenRaw()
+		must(t, err)
+		_, err = io.Copy(w, rc)
+		must(t, err)
+	}
+	must(t, zw.Close())
+	return out.Bytes()
+}
+
+// A part whose header claims gigabytes is refused before excelize allocates a buffer of
+// the claimed size for it (found by FuzzXLSX: a 6 KB file made it allocate 3 GB).
+func TestXLSXDeclaredSize(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		part    string
+		size    uint64
+		wantErr string
+	}{
+		{"workbook part of 3 GB", "xl/workbook.xml", 3 << 30, "part xl/workbook.xml declares 3221225472 bytes uncompressed"},
+		{"styles of 65 MiB", "xl/styles.xml", 65 << 20, "part xl/styles.xml declares 68157440 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			book := lyingBook(t, tc.part, tc.size)
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Open(bytes.NewReader(book), int64(len(book)), Options{Format: XLSX, Columns: []string{"a", "b"}})
+			runtime.ReadMemStats(&after)
+			if err == nil || !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want ErrMalformed and %q", err, tc.wantErr)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("allocated %d MiB refusing the workbook, want under 8", alloc>>20)
+			}
+		})
+	}
+}
