@@ -81,8 +81,8 @@ func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) 
 				return nil, fmt.Errorf("sheet %q: %w: %w", x.sheet, ErrMalformed, err)
 			}
 			// No header row, so none of the declared columns is found.
-			return nil, fmt.Errorf("sheet %q: %w: header row %d not found: the sheet has %d rows",
-				x.sheet, ErrColumnNotFound, o.HeaderRow, x.sheetRow)
+			return nil, fmt.Errorf("sheet %q: header row %d not found: the sheet has %d rows, so no declared column is there (%w)",
+				x.sheet, o.HeaderRow, x.sheetRow, ErrColumnNotFound)
 		}
 		x.sheetRow++
 		if x.sheetRow == int64(o.HeaderRow) {
