@@ -13,7 +13,6 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate/audit"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/run"
-	"github.com/backbone-dev/backbone/internal/store"
 )
 
 // TestSamplesDiscloseNothing attacks the samples' published cells with every additive
@@ -21,20 +20,8 @@ import (
 // counts), and reports the information lost per indicator.
 func TestSamplesDiscloseNothing(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m, err := Load(ctx, samples, "default")
-	if err != nil {
-		t.Fatal(err)
-	}
 	plans := t.TempDir()
-	out, err := Run(ctx, m, Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), PlanDir: plans})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, st := runSamplesInto(t, plans)
 	b, err := os.ReadFile(filepath.Join(plans, "aggregate-default-ready-by-five.json"))
 	if err != nil {
 		t.Fatal(err)

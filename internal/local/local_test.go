@@ -17,6 +17,14 @@ const samples = "../../config/samples"
 
 func runSamples(t *testing.T) *Output {
 	t.Helper()
+	out, _ := runSamplesInto(t, "")
+	return out
+}
+
+// runSamplesInto runs the shipped example as of 2026-11-23 into a fresh mem:// store,
+// writing the compiled plans to planDir when it is set, and returns the store too.
+func runSamplesInto(t *testing.T, planDir string) (*Output, *store.Store) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "mem://")
 	if err != nil {
@@ -27,11 +35,11 @@ func runSamples(t *testing.T) *Output {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := Run(ctx, m, Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
+	out, err := Run(ctx, m, Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), PlanDir: planDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return out, st
 }
 
 // TestSamples runs the shipped example end to end and checks what users rely on.
