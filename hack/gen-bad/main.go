@@ -40,6 +40,8 @@ var inputs = []input{
 	{"xlsx-missing-column", "data.xlsx", workbook("Sheet1", 1, countRows)},
 	{"xlsx-header-row-past-end", "data.xlsx", workbook("Sheet1", 1, visitRows)},
 	{"xlsx-date-cells", "data.xlsx", workbook("Sheet1", 1, dateCellRows)},
+	{"xlsx-formula-without-value", "data.xlsx", workbook("Sheet1", 1, visitRows, formulasWithoutValues)},
+	{"xlsx-merged-cells", "data.xlsx", workbook("Sheet1", 1, siteRows, mergedSites)},
 }
 
 func main() {
@@ -171,6 +173,42 @@ func dateCellRows() [][]any {
 	return rows
 }
 
+// formulasWithoutValues replaces two counts by formulas saved without their computed
+// value, as openpyxl and pandas write them (=B2+1, and =1/0, an error once calculated).
+func formulasWithoutValues(f *excelize.File, sheet string) error {
+	for _, c := range [][2]string{{"B3", "B2+1"}, {"B5", "1/0"}} {
+		cell, formula := c[0], c[1]
+		if err := f.SetCellValue(sheet, cell, nil); err != nil {
+			return err
+		}
+		if err := f.SetCellFormula(sheet, cell, formula); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// siteRows adds a site to each visit row.
+func siteRows() [][]any {
+	rows := visitRows()
+	rows[0] = append(rows[0], "site")
+	for i, row := range rows[1:] {
+		rows[i+1] = append(row, []string{"North", "North", "North", "South", "South"}[i])
+	}
+	return rows
+}
+
+// mergedSites merges the site of the first three rows into one cell (C2:C4), as a
+// spreadsheet laid out for reading does.
+func mergedSites(f *excelize.File, sheet string) error {
+	for _, cell := range []string{"C3", "C4"} {
+		if err := f.SetCellValue(sheet, cell, nil); err != nil {
+			return err
+		}
+	}
+	return f.MergeCell(sheet, "C2", "C4")
+}
+
 func countRows() [][]any {
 	rows := visitRows()
 	rows[0][1] = "count"
@@ -178,7 +216,8 @@ func countRows() [][]any {
 }
 
 // workbook writes one sheet named sheet whose header is on row header, under title rows.
-func workbook(sheet string, header int, rows func() [][]any) func(*bytes.Buffer) error {
+// edits, when given, change the sheet after the rows are written.
+func workbook(sheet string, header int, rows func() [][]any, edits ...func(*excelize.File, string) error) func(*bytes.Buffer) error {
 	return func(buf *bytes.Buffer) error {
 		f := excelize.NewFile()
 		defer f.Close()
@@ -202,6 +241,11 @@ func workbook(sheet string, header int, rows func() [][]any) func(*bytes.Buffer)
 			}
 			if err := f.SetSheetRow(sheet, cell, &row); err != nil {
 				return fmt.Errorf("row %d: %w", header+i, err)
+			}
+		}
+		for _, edit := range edits {
+			if err := edit(f, sheet); err != nil {
+				return err
 			}
 		}
 		return f.Write(buf)

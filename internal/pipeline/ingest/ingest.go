@@ -159,7 +159,7 @@ func Run(ctx context.Context, p *spec.Ingest, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", p.Path, err)
 		}
-		err = w.batch(rec, rd.FirstRow(), rd.SourceRows())
+		err = w.batch(rec, rd.FirstRow(), rd.SourceRows(), rd.Problems())
 		rec.Release()
 		if err != nil {
 			return nil, err
@@ -369,7 +369,7 @@ func fieldTypes(c spec.Column) (pq, eng arrow.DataType) {
 
 // batch converts and writes one batch. Rejected rows are numbered from firstRow on, or by
 // sourceRows (the worksheet rows of an XLSX sheet) when it is not nil.
-func (w *writer) batch(rec arrow.RecordBatch, firstRow int64, sourceRows []int64) error {
+func (w *writer) batch(rec arrow.RecordBatch, firstRow int64, sourceRows []int64, problems []read.CellProblem) error {
 	n := int(rec.NumRows())
 	w.m.RowsIn += int64(n)
 	w.excl = grow(w.excl, n)
@@ -379,6 +379,13 @@ func (w *writer) batch(rec arrow.RecordBatch, firstRow int64, sourceRows []int64
 	w.fails = w.fails[:0]
 	for i, c := range w.cols {
 		w.fails = c.convert(rec.Column(i), w.missing, w.fails)
+	}
+	// A cell the reader could not read (a formula without its value, a merged cell) is
+	// rejected with the reader's reason, in place of what its empty value gave.
+	for _, p := range problems {
+		name := rec.ColumnName(p.Column)
+		w.fails = slices.DeleteFunc(w.fails, func(f failure) bool { return f.row == p.Row && f.column == name })
+		w.fails = append(w.fails, failure{p.Row, name, "", p.Reason})
 	}
 	// Excluded rows are counted as excluded, whatever their values.
 	w.fails = slices.DeleteFunc(w.fails, func(f failure) bool { return w.excl[f.row] })

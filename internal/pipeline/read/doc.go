@@ -32,7 +32,10 @@
 //     2024-08-01T07:30:00, 07:30:00); numbers with a zero-padding format such
 //     as 00000 padded, so that codes keep their leading zeros; formulas as
 //     their last computed value; booleans as TRUE or FALSE. Rows with no
-//     value are skipped.
+//     value are skipped. A formula saved without its value, an error value
+//     (#DIV/0!) and a cell covered by merged cells (other than the range's
+//     top-left cell) are reported by [Reader.Problems], so that their rows
+//     are rejected rather than read as empty.
 //
 // Binary formats (Parquet, Arrow IPC) produce the file's own Arrow types for
 // the declared columns. A dictionary-encoded column stays a dictionary array

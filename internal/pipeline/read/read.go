@@ -104,6 +104,11 @@ type Reader interface {
 	// are skipped, so data rows do not count them). Nil means the rows are numbered from
 	// FirstRow on.
 	SourceRows() []int64
+	// Problems lists the cells of the batch last returned that the file shows with
+	// something but that hold no value to read (an XLSX formula saved without its value,
+	// an error such as #DIV/0!, a cell covered by merged cells): their rows are to be
+	// rejected with the reason given, not read as empty. Nil for most files.
+	Problems() []CellProblem
 	// Close releases the reader's resources. It does not close the
 	// io.ReaderAt given to Open.
 	Close() error
@@ -226,6 +231,13 @@ func (g *guarded) FirstRow() int64 { return g.first }
 func (g *guarded) SourceRows() []int64 {
 	if s, ok := g.in.(interface{ sourceRows() []int64 }); ok {
 		return s.sourceRows()
+	}
+	return nil
+}
+
+func (g *guarded) Problems() []CellProblem {
+	if s, ok := g.in.(interface{ cellProblems() []CellProblem }); ok {
+		return s.cellProblems()
 	}
 	return nil
 }

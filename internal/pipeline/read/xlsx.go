@@ -37,9 +37,16 @@ type xlsxReader struct {
 	sheetRow int64 // worksheet rows read
 	// sheetRows is the worksheet row of each row of the batch last returned.
 	sheetRows []int64
+	// cells: formulas without values, error values and merged ranges of the declared
+	// columns, which excelize reads as empty or as bare text; problems are those of the
+	// batch last returned.
+	cells    *sheetCells
+	problems []CellProblem
 }
 
 func (x *xlsxReader) sourceRows() []int64 { return x.sheetRows }
+
+func (x *xlsxReader) cellProblems() []CellProblem { return x.problems }
 
 func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) {
 	if err := checkXLSXCells(r, size); err != nil {
@@ -100,6 +107,13 @@ func openXLSX(r io.ReaderAt, size int64, o *Options) (_ *xlsxReader, err error) 
 	if err != nil {
 		return nil, err
 	}
+	cols := make(map[int]bool, len(x.idx))
+	for _, i := range x.idx {
+		cols[i+1] = true
+	}
+	if x.cells, err = scanSheetCells(r, size, x.sheet, cols); err != nil {
+		return nil, fmt.Errorf("sheet %q: %w", x.sheet, err)
+	}
 	x.b = newStringBatch(o.Allocator, o.Columns, o.BatchRows)
 	return x, nil
 }
@@ -110,6 +124,7 @@ func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 	b := x.b
 	b.begin()
 	x.sheetRows = x.sheetRows[:0]
+	x.problems = x.problems[:0]
 	for x.rows.Next() {
 		x.sheetRow++
 		if x.sheetRow > maxSheetRows {
@@ -121,9 +136,10 @@ func (x *xlsxReader) next() (arrow.RecordBatch, error) {
 			b.discard()
 			return nil, fmt.Errorf("row %d (sheet %q row %d): %w", x.row+1, x.sheet, x.sheetRow, err)
 		}
-		if blank(cells) {
+		if blank(cells) && !x.cells.covers(int(x.sheetRow), x.idx) {
 			continue
 		}
+		x.problems = x.cells.rowProblems(x.problems, int(x.sheetRow), b.n, x.idx, x.sheet)
 		x.row++
 		x.sheetRows = append(x.sheetRows, x.sheetRow)
 		for j, i := range x.idx {
