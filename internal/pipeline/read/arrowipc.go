@@ -37,12 +37,27 @@ type arrowReader struct {
 func openArrowIPC(r io.ReaderAt, size int64, o *Options) (_ *arrowReader, err error) {
 	mem := boundedAllocator{o.Allocator}
 	var start int64
+	end := size
+	var src io.Reader
 	head := make([]byte, 8)
 	if n, _ := r.ReadAt(head, 0); n >= len(arrowMagic) && bytes.Equal(head[:len(arrowMagic)], arrowMagic) {
 		start = 8
+		schemaMsg, footer, err := footerSchema(r, size)
+		if err != nil {
+			return nil, err
+		}
+		if footer > 0 {
+			end = footer
+		}
+		if schemaMsg != nil {
+			src = io.MultiReader(bytes.NewReader(schemaMsg), io.NewSectionReader(r, start, max(end-start, 0)))
+			end += int64(len(schemaMsg))
+		}
 	}
-	src := io.NewSectionReader(r, start, max(size-start, 0))
-	msgs := newMessageReader(bufio.NewReaderSize(src, bufferSize(size)), src.Size(), mem)
+	if src == nil {
+		src = io.NewSectionReader(r, start, max(end-start, 0))
+	}
+	msgs := newMessageReader(bufio.NewReaderSize(src, bufferSize(size)), max(end-start, 0), mem)
 	stream, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)

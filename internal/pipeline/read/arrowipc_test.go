@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -138,6 +141,13 @@ func FuzzArrowIPC(f *testing.F) {
 	for _, name := range []string{"file", "stream", "empty file", "truncated file", "truncated stream", "garbled file", "garbled stream", "garbage"} {
 		f.Add(arrowFiles[name](f))
 	}
+	for _, name := range []string{"dictionary-file.arrow", "types-file.arrow"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "arrowjs", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<16 {
 			return
@@ -270,5 +280,59 @@ func TestArrowIPCStringView(t *testing.T) {
 	want := [][]string{{"short"}, {null}, {"a value longer than twelve bytes"}}
 	if !slices.EqualFunc(res.rows, want, slices.Equal) || !slices.Equal(res.firsts, []int64{1, 3}) {
 		t.Errorf("got %q in batches at %v", res.rows, res.firsts)
+	}
+}
+
+// Files written by apache-arrow for JavaScript (hack/arrowjs/gen.mjs): its IPC files hold
+// the schema only in the footer, and its strings are dictionaries.
+func TestArrowIPCFromJavaScript(t *testing.T) {
+	days := [][]string{{"2026-01-01", "1"}, {"2026-01-02", "2"}, {"2026-01-15", "3"}, {"2026-02-03", "4"}, {"2026-02-04", "5"}}
+	for _, c := range []struct {
+		file string
+		cols []string
+		want [][]string
+	}{
+		{"dictionary-file.arrow", []string{"day", "visits"}, days},
+		{"dictionary-stream.arrow", []string{"day", "visits"}, days},
+		{"types-file.arrow", []string{"visits", "site", "day", "score", "ok"}, [][]string{
+			{"0", "North0", "2026-01-01", "0.5", "true"},
+			{null, null, "2026-01-02", "1.25", "false"},
+			{"7", "South0", null, null, null},
+			{"10", "North10", "2026-01-11", "0.5", "true"},
+			{null, null, "2026-01-12", "1.25", "false"},
+			{"7", "South10", null, null, null},
+		}},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			res, err := readFile(t, filepath.Join("testdata", "arrowjs", c.file), Options{Format: ArrowIPC, Columns: c.cols, BatchRows: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(res.rows, c.want) {
+				t.Errorf("rows\n got %q\nwant %q", res.rows, c.want)
+			}
+		})
+	}
+}
+
+func TestSchemaMessageFromFooter(t *testing.T) {
+	// A file written here has its schema at the start of the stream and in the footer.
+	// With the first message cut out, the footer's schema stands in for it.
+	sc := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	b.AppendValues([]int64{4, 5, 6}, nil)
+	col := b.NewArray()
+	rec := array.NewRecordBatch(sc, []arrow.Array{col}, 3)
+	data := writeArrow(t, true, sc, []arrow.RecordBatch{rec})
+	col.Release()
+	rec.Release()
+	n := int(binary.LittleEndian.Uint32(data[12:])) // the schema message's metadata length
+	cut := append(append([]byte{}, data[:8]...), data[16+n:]...)
+	res, err := readFile(t, writeTemp(t, "cut.arrow", cut), Options{Format: ArrowIPC, Columns: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]string{{"4"}, {"5"}, {"6"}}; !reflect.DeepEqual(res.rows, want) {
+		t.Errorf("rows %q, want %q", res.rows, want)
 	}
 }
