@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -32,6 +33,9 @@ type input struct {
 var inputs = []input{
 	{"parquet-missing-column", "data.parquet", parquetFile(dayCountRecord)},
 	{"parquet-text-in-integer-column", "data.parquet", parquetFile(textVisitsRecord)},
+	{"parquet-uint64-out-of-range", "data.parquet", parquetFile(uint64VisitsRecord)},
+	{"parquet-double-in-integer-column", "data.parquet", parquetFile(doubleVisitsRecord)},
+	{"parquet-boolean-in-number-column", "data.parquet", parquetFile(booleanVisitsRecord)},
 	{"arrow-ipc-stream", "data.arrow", arrowStream(dayVisitsRecord)},
 	{"arrow-ipc-file", "data.arrow", arrowFile(dayVisitsRecord)},
 	{"arrow-ipc-missing-column", "data.arrow", arrowFile(dayCountRecord)},
@@ -95,6 +99,29 @@ func dayVisitsRecord() arrow.RecordBatch {
 func dayCountRecord() arrow.RecordBatch {
 	return record("count", arrow.PrimitiveTypes.Int64, func(b array.Builder, i int) {
 		b.(*array.Int64Builder).Append(int64(i + 1))
+	})
+}
+
+// uint64VisitsRecord stores the counts as unsigned 64-bit integers, one past the largest
+// signed one.
+func uint64VisitsRecord() arrow.RecordBatch {
+	return record("visits", arrow.PrimitiveTypes.Uint64, func(b array.Builder, i int) {
+		b.(*array.Uint64Builder).Append([]uint64{1, 2, math.MaxUint64, 4, 5}[i])
+	})
+}
+
+// doubleVisitsRecord stores the counts as doubles, one with a fraction and one too large
+// to be an exact integer.
+func doubleVisitsRecord() arrow.RecordBatch {
+	return record("visits", arrow.PrimitiveTypes.Float64, func(b array.Builder, i int) {
+		b.(*array.Float64Builder).Append([]float64{1, 2.5, 1e20, 4, 5}[i])
+	})
+}
+
+// booleanVisitsRecord stores yes/no flags where numbers are declared.
+func booleanVisitsRecord() arrow.RecordBatch {
+	return record("visits", arrow.FixedWidthTypes.Boolean, func(b array.Builder, i int) {
+		b.(*array.BooleanBuilder).Append(i%2 == 0)
 	})
 }
 

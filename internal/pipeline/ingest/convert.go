@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -476,44 +477,50 @@ func twoDigits(s string) (int, bool) {
 	return int(a-'0')*10 + int(b-'0'), true
 }
 
-// native converts a value of a typed Arrow array (Parquet, Arrow IPC inputs).
+// native converts a value of a typed Arrow array (Parquet, Arrow IPC inputs); it returns
+// the reason when the value cannot be one of the column's type. A dictionary-encoded
+// value is converted as its dictionary's value.
 func (c *column) native(i int, arr arrow.Array) string {
+	j := i // the value's index in arr
+	if d, ok := arr.(*array.Dictionary); ok {
+		arr, j = d.Dictionary(), d.GetValueIndex(i)
+	}
 	switch c.spec.Type {
 	case spec.TypeInteger:
-		v, ok := intOf(arr, i)
-		if !ok {
-			return fmt.Sprintf("%s value is not an integer", arr.DataType())
+		v, why := intOf(arr, j)
+		if why != "" {
+			return why
 		}
 		c.ints[i] = v
 	case spec.TypeNumber:
-		v, ok := floatOf(arr, i)
-		if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Sprintf("%s value is not a finite number", arr.DataType())
+		v, why := floatOf(arr, j)
+		if why != "" {
+			return why
 		}
 		c.nums[i] = v
 	case spec.TypeBoolean:
 		b, ok := arr.(*array.Boolean)
 		if !ok {
-			return fmt.Sprintf("%s is not a boolean type", arr.DataType())
+			return fmt.Sprintf("a %s value is not a boolean: the column holds %s values", arr.DataType(), arr.DataType())
 		}
-		c.bools[i] = b.Value(i)
+		c.bools[i] = b.Value(j)
 	case spec.TypeDate:
 		switch a := arr.(type) {
 		case *array.Date32:
-			c.days[i] = int32(a.Value(i))
+			c.days[i] = int32(a.Value(j))
 		case *array.Date64:
-			c.days[i] = int32(int64(a.Value(i)) / 86400000)
+			c.days[i] = int32(int64(a.Value(j)) / 86400000)
 		case *array.Timestamp:
-			t := a.Value(i).ToTime(a.DataType().(*arrow.TimestampType).Unit)
+			t := a.Value(j).ToTime(a.DataType().(*arrow.TimestampType).Unit)
 			c.days[i] = dayOf(t)
 		default:
-			return fmt.Sprintf("%s is not a date type", arr.DataType())
+			return fmt.Sprintf("a %s value is not a date: the column holds %s values", arr.DataType(), arr.DataType())
 		}
 	case spec.TypeTimestamp:
 		switch a := arr.(type) {
 		case *array.Timestamp:
 			tt := a.DataType().(*arrow.TimestampType)
-			t := a.Value(i).ToTime(tt.Unit)
+			t := a.Value(j).ToTime(tt.Unit)
 			if tt.TimeZone == "" {
 				// A timestamp without a zone is local time in the Initiative's zone.
 				t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), c.loc)
@@ -521,63 +528,124 @@ func (c *column) native(i int, arr arrow.Array) string {
 			c.ints[i] = t.UnixMicro()
 			c.days[i] = dayOf(t.In(c.loc))
 		case *array.Date32:
-			t := time.Unix(int64(a.Value(i))*86400, 0).UTC()
+			t := time.Unix(int64(a.Value(j))*86400, 0).UTC()
 			t = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, c.loc)
 			c.ints[i] = t.UnixMicro()
-			c.days[i] = int32(a.Value(i))
+			c.days[i] = int32(a.Value(j))
 		default:
-			return fmt.Sprintf("%s is not a timestamp type", arr.DataType())
+			return fmt.Sprintf("a %s value is not a timestamp: the column holds %s values", arr.DataType(), arr.DataType())
 		}
 	default:
 		if c.spec.Dimension != "" {
-			v, ok := intOf(arr, i)
-			if !ok {
-				return fmt.Sprintf("%s value cannot be a group of dimension %q", arr.DataType(), c.spec.Dimension)
+			v, why := intOf(arr, j)
+			if why != "" {
+				return fmt.Sprintf("%s, so it cannot be a group of dimension %q", why, c.spec.Dimension)
 			}
 			return c.parse(i, strconv.FormatInt(v, 10))
 		}
-		c.strs[i] = arr.ValueStr(i)
+		c.strs[i] = arr.ValueStr(j)
 	}
 	return ""
 }
 
-func intOf(arr arrow.Array, i int) (int64, bool) {
+// maxExactFloat is the largest integer up to which every integer is a float64 exactly.
+const maxExactFloat = 1 << 53
+
+// intOf returns value j of a typed array as an integer, or the reason it is not one.
+func intOf(arr arrow.Array, j int) (int64, string) {
 	switch a := arr.(type) {
 	case *array.Int8:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Int16:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Int32:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Int64:
-		return a.Value(i), true
+		return a.Value(j), ""
 	case *array.Uint8:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Uint16:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Uint32:
-		return int64(a.Value(i)), true
+		return int64(a.Value(j)), ""
 	case *array.Uint64:
-		v := a.Value(i)
-		return int64(v), v <= math.MaxInt64
-	case *array.Float32, *array.Float64:
-		f, _ := floatOf(arr, i)
-		return int64(f), f == math.Trunc(f) && math.Abs(f) <= 1<<53
+		v := a.Value(j)
+		if v > math.MaxInt64 {
+			return 0, fmt.Sprintf("%d is larger than the largest integer, %d", v, int64(math.MaxInt64))
+		}
+		return int64(v), ""
+	case *array.Float16, *array.Float32, *array.Float64:
+		f, why := floatOf(arr, j)
+		switch {
+		case why != "":
+			return 0, why
+		case f != math.Trunc(f):
+			return 0, fmt.Sprintf("%s is not a whole number", strconv.FormatFloat(f, 'g', -1, 64))
+		case math.Abs(f) > maxExactFloat:
+			return 0, fmt.Sprintf("%s is a floating-point number too large to be an exact integer (beyond 2^53): store the column as integers", strconv.FormatFloat(f, 'g', -1, 64))
+		}
+		return int64(f), ""
+	case *array.Decimal128:
+		return decimalInt(a.Value(j).BigInt(), a.DataType().(*arrow.Decimal128Type).Scale, a.ValueStr(j))
+	case *array.Decimal256:
+		return decimalInt(a.Value(j).BigInt(), a.DataType().(*arrow.Decimal256Type).Scale, a.ValueStr(j))
+	case *array.Boolean:
+		return 0, fmt.Sprintf("a boolean (%t) is not an integer: declare the column as Boolean, or store counts", a.Value(j))
 	}
-	return 0, false
+	return 0, fmt.Sprintf("a %s value is not an integer: the column holds %s values", arr.DataType(), arr.DataType())
 }
 
-func floatOf(arr arrow.Array, i int) (float64, bool) {
+// decimalInt returns the integer of unscaled value v with scale digits after the point,
+// or the reason it is not one (shown as text).
+func decimalInt(v *big.Int, scale int32, text string) (int64, string) {
+	ten := big.NewInt(10)
+	if scale < 0 {
+		v.Mul(v, new(big.Int).Exp(ten, big.NewInt(int64(-scale)), nil))
+	} else if scale > 0 {
+		var r big.Int
+		v.QuoRem(v, new(big.Int).Exp(ten, big.NewInt(int64(scale)), nil), &r)
+		if r.Sign() != 0 {
+			return 0, fmt.Sprintf("%s is not a whole number", text)
+		}
+	}
+	if !v.IsInt64() {
+		return 0, fmt.Sprintf("%s is outside the range of integers (±%d)", text, int64(math.MaxInt64))
+	}
+	return v.Int64(), ""
+}
+
+// floatOf returns value j of a typed array as a finite number, or the reason it is not one.
+func floatOf(arr arrow.Array, j int) (float64, string) {
+	var f float64
 	switch a := arr.(type) {
+	case *array.Float16:
+		f = float64(a.Value(j).Float32())
 	case *array.Float32:
-		return float64(a.Value(i)), true
+		f = float64(a.Value(j))
 	case *array.Float64:
-		return a.Value(i), true
+		f = a.Value(j)
+	case *array.Uint64:
+		f = float64(a.Value(j))
+	case *array.Decimal128:
+		f = a.Value(j).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Decimal256:
+		f = a.Value(j).ToFloat64(a.DataType().(*arrow.Decimal256Type).Scale)
+	case *array.Boolean:
+		return 0, fmt.Sprintf("a boolean (%t) is not a number: declare the column as Boolean", a.Value(j))
+	default:
+		v, why := intOf(arr, j)
+		if why != "" {
+			return 0, strings.Replace(why, "not an integer", "not a number", 1)
+		}
+		return float64(v), ""
 	}
-	if v, ok := intOf(arr, i); ok {
-		return float64(v), true
+	switch {
+	case math.IsNaN(f):
+		return 0, "NaN is not a number"
+	case math.IsInf(f, 0):
+		return 0, fmt.Sprintf("%s is not a finite number", strconv.FormatFloat(f, 'g', -1, 64))
 	}
-	return 0, false
+	return f, ""
 }
 
 // isoDate parses YYYY-MM-DD without allocating.

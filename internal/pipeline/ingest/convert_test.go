@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"errors"
+	"math"
+	"math/big"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
@@ -149,5 +152,75 @@ func TestSinkReportsWriteErrors(t *testing.T) {
 	}
 	if writes != 2 {
 		t.Errorf("%d writes, want none after the failure", writes)
+	}
+}
+
+// Typed values (Parquet, Arrow IPC) convert when they are what the column declares, and
+// otherwise get a reason that says what is wrong with the value.
+func TestConvertNativeReasons(t *testing.T) {
+	mem := memory.DefaultAllocator
+	build := func(b array.Builder, add func()) arrow.Array {
+		add()
+		return b.NewArray()
+	}
+	u64 := array.NewUint64Builder(mem)
+	f64 := array.NewFloat64Builder(mem)
+	boo := array.NewBooleanBuilder(mem)
+	d128 := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: 2})
+	dict := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.PrimitiveTypes.Int64}).(*array.Int64DictionaryBuilder)
+	date := array.NewDate32Builder(mem)
+	for _, c := range []struct {
+		name string
+		typ  string
+		arr  arrow.Array
+		want []string // the value or the reason, per row
+	}{
+		{"uint64 as Integer", spec.TypeInteger, build(u64, func() { u64.AppendValues([]uint64{7, math.MaxUint64}, nil) }),
+			[]string{"7", "18446744073709551615 is larger than the largest integer, 9223372036854775807"}},
+		{"uint64 as Number", spec.TypeNumber, build(u64, func() { u64.AppendValues([]uint64{math.MaxUint64}, nil) }),
+			[]string{"1.8446744073709552e+19"}},
+		{"double as Integer", spec.TypeInteger, build(f64, func() { f64.AppendValues([]float64{3, 2.5, 1e20, math.NaN(), math.Inf(-1)}, nil) }),
+			[]string{"3", "2.5 is not a whole number", "1e+20 is a floating-point number too large to be an exact integer (beyond 2^53): store the column as integers", "NaN is not a number", "-Inf is not a finite number"}},
+		{"double as Number", spec.TypeNumber, build(f64, func() { f64.AppendValues([]float64{1e20, math.Inf(1)}, nil) }),
+			[]string{"1e+20", "+Inf is not a finite number"}},
+		{"boolean as Number", spec.TypeNumber, build(boo, func() { boo.AppendValues([]bool{true}, nil) }),
+			[]string{"a boolean (true) is not a number: declare the column as Boolean"}},
+		{"boolean as Integer", spec.TypeInteger, build(boo, func() { boo.AppendValues([]bool{false}, nil) }),
+			[]string{"a boolean (false) is not an integer: declare the column as Boolean, or store counts"}},
+		{"decimal as Integer", spec.TypeInteger, build(d128, func() {
+			d128.AppendValues([]decimal128.Num{decimal128.FromI64(1200), decimal128.FromI64(1250), decimal128.FromBigInt(new(big.Int).Mul(new(big.Int).Lsh(big.NewInt(1), 100), big.NewInt(100)))}, nil)
+		}), []string{"12", "12.5 is not a whole number", "1267650600228229401496703205376 is outside the range of integers (±9223372036854775807)"}},
+		{"decimal as Number", spec.TypeNumber, build(d128, func() { d128.Append(decimal128.FromI64(1250)) }),
+			[]string{"12.5"}},
+		{"dictionary of integers", spec.TypeInteger, build(dict, func() { _ = dict.AppendValueFromString("40"); _ = dict.AppendValueFromString("2") }),
+			[]string{"40", "2"}},
+		{"date as Integer", spec.TypeInteger, build(date, func() { date.Append(arrow.Date32(20000)) }),
+			[]string{"a date32 value is not an integer: the column holds date32 values"}},
+		{"double as Boolean", spec.TypeBoolean, build(f64, func() { f64.Append(1) }),
+			[]string{"a float64 value is not a boolean: the column holds float64 values"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer c.arr.Release()
+			col, err := newColumn(spec.Column{Name: "v", Type: c.typ}, nil, time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fails := col.convert(c.arr, newMarkers(nil), nil)
+			got := make([]string, c.arr.Len())
+			for i := range got {
+				switch c.typ {
+				case spec.TypeInteger:
+					got[i] = strconv.FormatInt(col.ints[i], 10)
+				case spec.TypeNumber:
+					got[i] = strconv.FormatFloat(col.nums[i], 'g', -1, 64)
+				}
+			}
+			for _, f := range fails {
+				got[f.row] = f.reason
+			}
+			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+			}
+		})
 	}
 }
