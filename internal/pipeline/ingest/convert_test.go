@@ -2,9 +2,9 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
