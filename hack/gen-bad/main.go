@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"log"
@@ -39,6 +40,7 @@ var inputs = []input{
 	{"arrow-ipc-stream", "data.arrow", arrowStream(dayVisitsRecord)},
 	{"arrow-ipc-file", "data.arrow", arrowFile(dayVisitsRecord)},
 	{"arrow-ipc-missing-column", "data.arrow", arrowFile(dayCountRecord)},
+	{"arrow-ipc-corrupt-offsets", "data.arrow", corruptOffsets(arrowFile(textDayRecord))},
 	{"xlsx-sheet-not-found", "data.xlsx", workbook("Visits 2026", 1, visitRows)},
 	{"xlsx-header-row-offset", "data.xlsx", workbook("Visits", 3, visitRows)},
 	{"xlsx-missing-column", "data.xlsx", workbook("Sheet1", 1, countRows)},
@@ -131,6 +133,39 @@ func textVisitsRecord() arrow.RecordBatch {
 	return record("visits", arrow.BinaryTypes.String, func(b array.Builder, i int) {
 		b.(*array.StringBuilder).Append(vals[i])
 	})
+}
+
+// textDayRecord stores the days as text, ten bytes each.
+func textDayRecord() arrow.RecordBatch {
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "day", Type: arrow.BinaryTypes.String},
+		{Name: "visits", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	for i, d := range days {
+		b.Field(0).(*array.StringBuilder).Append(d)
+		b.Field(1).(*array.Int64Builder).Append(int64(i + 1))
+	}
+	return b.NewRecordBatch()
+}
+
+// corruptOffsets rewrites the third offset of the day column (0, 10, 20, … in the file)
+// to point two gigabytes past its data, as a damaged file or a faulty writer leaves it.
+func corruptOffsets(write func(*bytes.Buffer) error) func(*bytes.Buffer) error {
+	return func(buf *bytes.Buffer) error {
+		if err := write(buf); err != nil {
+			return err
+		}
+		le := binary.LittleEndian
+		want := le.AppendUint32(le.AppendUint32(le.AppendUint32(nil, 0), 10), 20)
+		at := bytes.Index(buf.Bytes(), want)
+		if at < 0 {
+			return fmt.Errorf("offsets of the day column not found")
+		}
+		le.PutUint32(buf.Bytes()[at+8:], 0x7fffffff)
+		return nil
+	}
 }
 
 func parquetFile(rec func() arrow.RecordBatch) func(*bytes.Buffer) error {

@@ -116,8 +116,62 @@ func validate(rec arrow.RecordBatch, perm []int) error {
 			return fmt.Errorf("%w: column %q has %d values in a batch of %d rows",
 				ErrMalformed, rec.ColumnName(c), col.Len(), rec.NumRows())
 		}
-		if err := array.ValidateFull(col); err != nil {
+		if err := validateColumn(col); err != nil {
 			return fmt.Errorf("%w: column %q: %w", ErrMalformed, rec.ColumnName(c), err)
+		}
+	}
+	return nil
+}
+
+// validateColumn checks one column in full. The offsets of text and binary columns are
+// checked here first, since the library's check slices the data by an offset before it
+// looks at its bounds; any other failure of the check that panics is returned as an
+// error, so that the caller can name the column.
+func validateColumn(col arrow.Array) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	if col.Len() > 0 {
+		switch a := col.(type) {
+		case *array.String:
+			err = checkOffsets(a.ValueOffsets(), dataBytes(col), col.Data().Offset(), col.Len())
+		case *array.Binary:
+			err = checkOffsets(a.ValueOffsets(), dataBytes(col), col.Data().Offset(), col.Len())
+		case *array.LargeString:
+			err = checkOffsets(a.ValueOffsets(), dataBytes(col), col.Data().Offset(), col.Len())
+		case *array.LargeBinary:
+			err = checkOffsets(a.ValueOffsets(), dataBytes(col), col.Data().Offset(), col.Len())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return array.ValidateFull(col)
+}
+
+// dataBytes is the size of the data buffer of a variable-length column (ValueBytes would
+// slice it by the offsets being checked).
+func dataBytes(col arrow.Array) int {
+	if bufs := col.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+		return bufs[2].Len()
+	}
+	return 0
+}
+
+// checkOffsets checks the n+1 offsets of a variable-length column, from offset off in its
+// offsets buffer: within the column's data of size bytes and non-decreasing.
+func checkOffsets[T int32 | int64](offsets []T, size, off, n int) error {
+	if len(offsets) < off+n+1 {
+		return fmt.Errorf("corrupt offsets: %d offsets for %d values", len(offsets), off+n)
+	}
+	for i, o := range offsets[off : off+n+1] {
+		if o < 0 || int64(o) > int64(size) {
+			return fmt.Errorf("corrupt offsets: value %d starts or ends at byte %d, outside the column's %d bytes of data", off+i, o, size)
+		}
+		if i > 0 && o < offsets[off+i-1] {
+			return fmt.Errorf("corrupt offsets: value %d ends at byte %d, before it starts (%d)", off+i-1, o, offsets[off+i-1])
 		}
 	}
 	return nil

@@ -336,3 +336,44 @@ func TestSchemaMessageFromFooter(t *testing.T) {
 		t.Errorf("rows %q, want %q", res.rows, want)
 	}
 }
+
+// A corrupt offsets buffer of a text column is reported as such, naming the column; an
+// offset far past the data used to surface as "slice bounds out of range".
+func TestArrowIPCCorruptOffsets(t *testing.T) {
+	sc := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64}, {Name: "site", Type: arrow.BinaryTypes.String}}, nil)
+	good := func(file bool) []byte {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+		defer b.Release()
+		b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3}, nil)
+		b.Field(1).(*array.StringBuilder).AppendValues([]string{"a", "bb", "ccc"}, nil)
+		return writeArrow(t, file, sc, []arrow.RecordBatch{b.NewRecordBatch()})
+	}
+	offsets := func(v ...uint32) []byte {
+		b := make([]byte, 4*len(v))
+		for i, o := range v {
+			binary.LittleEndian.PutUint32(b[4*i:], o)
+		}
+		return b
+	}
+	for _, file := range []bool{false, true} {
+		for _, c := range []struct {
+			offsets []uint32
+			want    string
+		}{
+			{[]uint32{0, 1, 0x7fffffff, 6}, `column "site": corrupt offsets: value 2 starts or ends at byte 2147483647, outside the column's 6 bytes of data`},
+			{[]uint32{0, 3, 1, 6}, `column "site": corrupt offsets: value 1 ends at byte 1, before it starts (3)`},
+			{[]uint32{0, 1, 3, 0xffffff00}, `column "site": corrupt offsets: value 3 starts or ends at byte -256`},
+		} {
+			data := good(file)
+			at := bytes.Index(data, offsets(0, 1, 3, 6))
+			if at < 0 {
+				t.Fatal("offsets not found")
+			}
+			copy(data[at:], offsets(c.offsets...))
+			_, err := readFile(t, writeTemp(t, "bad.arrow", data), Options{Format: ArrowIPC, Columns: []string{"n", "site"}})
+			if !errors.Is(err, ErrMalformed) || err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("file %v, offsets %v: got %v, want %q", file, c.offsets, err, c.want)
+			}
+		}
+	}
+}
