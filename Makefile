@@ -11,8 +11,13 @@ GO ?= go
 BIN := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/backbone-dev/backbone/internal/version.Version=$(VERSION) \
+# The release build: static, without local paths, stripped. The Dockerfile builds with the
+# same flags (hack/image's tests check that they agree).
+GO_BUILD_FLAGS := -trimpath
+LDFLAGS := -s -w -X github.com/backbone-dev/backbone/internal/version.Version=$(VERSION) \
            -X github.com/backbone-dev/backbone/internal/version.Commit=$(COMMIT)
+# The commit's time, so that the image is a function of the source.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
 CONTROLLER_GEN := $(BIN)/controller-gen
 GOLANGCI_LINT := $(BIN)/golangci-lint
@@ -60,8 +65,13 @@ lint: $(GOLANGCI_LINT) ## golangci-lint (built from the module proxy).
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/backbone.
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/backbone ./cmd/backbone
+build: ## Build bin/backbone (static, stripped).
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/backbone ./cmd/backbone
+
+.PHONY: image
+image: build ## Build the OCI image without a container engine: bin/backbone-image.tar (an OCI layout).
+	$(GO) run ./hack/image -binary $(BIN)/backbone -out $(BIN)/backbone-image.tar \
+		-version $(VERSION) -revision $(COMMIT) -created $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH)
 
 ##@ Test
 

@@ -1,0 +1,18 @@
+# Backbone's image, for builders that have a container engine. `make image` builds the
+# same image without one (hack/image: scratch, the binary, CA certificates, uid 65532).
+# The build flags are those of `make build`; hack/image's tests check that they agree.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=devel
+ARG COMMIT=unknown
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/backbone-dev/backbone/internal/version.Version=${VERSION} -X github.com/backbone-dev/backbone/internal/version.Commit=${COMMIT}" \
+    -o /out/backbone ./cmd/backbone
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/backbone /backbone
+USER 65532:65532
+ENTRYPOINT ["/backbone"]
