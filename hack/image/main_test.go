@@ -168,7 +168,7 @@ func TestImage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fsys[h.Name] = h
+		fsys[strings.TrimSuffix(h.Name, "/")] = h
 		switch h.Name {
 		case "backbone":
 			binary, _ = io.ReadAll(tr)
@@ -179,10 +179,16 @@ func TestImage(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"backbone", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp/", "home/nonroot/"} {
+	for _, p := range []string{"backbone", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp", "home/nonroot"} {
 		if fsys[p] == nil {
 			t.Errorf("the image has no /%s", p)
 		}
+	}
+	if h := fsys["tmp"]; h == nil || h.Mode&0o1000 == 0 {
+		t.Error("/tmp is not sticky")
+	}
+	if h := fsys["home/nonroot"]; h == nil || h.Uid != 65532 {
+		t.Error("/home/nonroot is not the nonroot user's")
 	}
 	if h := fsys["backbone"]; h == nil || h.Mode&0o111 == 0 {
 		t.Fatal("the binary is missing or not executable")
