@@ -32,6 +32,7 @@ type indicator struct {
 	unit                     string // Grafana unit of its values
 	proportion               bool
 	hasTarget                bool
+	hasCI, hasGap            bool                       // whether any cell has an interval, any group a gap
 	res                      *aggregate.IndicatorResult // nil when the result holds none
 }
 
@@ -72,12 +73,25 @@ func Build(ini *impactv1.Initiative, inds []impactv1.Indicator, res *aggregate.R
 		})
 	}
 	slices.SortFunc(b.inds, func(a, c *indicator) int { return cmp.Compare(a.name, c.name) })
+	byName := map[string]*indicator{}
+	for _, ind := range b.inds {
+		byName[ind.name] = ind
+		if ind.res == nil {
+			continue
+		}
+		for _, e := range ind.res.Equity {
+			ind.hasGap = ind.hasGap || len(e.Differences) > 0
+		}
+	}
 	dims, periods := map[string]bool{}, map[string]bool{}
 	if res != nil {
 		for i := range res.Cells {
 			c := &res.Cells[i]
 			if c.Namespace != ini.Namespace || c.Initiative != ini.Name {
 				continue
+			}
+			if ind := byName[c.Indicator]; ind != nil && !c.Suppressed && (c.CILower != nil || c.CIUpper != nil) {
+				ind.hasCI = true
 			}
 			periods[c.Period] = true
 			if d := DimensionLabel(c.Dimensions); d != "" {
@@ -390,10 +404,13 @@ func (b *builder) headlines() {
 // perIndicator returns one query per Indicator: each matches its own name and the
 // $indicator variable, so only the selected Indicator's returns data, and an override
 // by its refId gives it its unit.
-func (b *builder) perIndicator(prefix string, family func(*indicator) string, matchers []string, props func(*indicator) []Property) ([]Target, []Override) {
+func (b *builder) perIndicator(prefix string, has func(*indicator) bool, family func(*indicator) string, matchers []string, props func(*indicator) []Property) ([]Target, []Override) {
 	var ts []Target
 	var os []Override
 	for _, ind := range b.inds {
+		if !has(ind) {
+			continue // the result holds no such series for it
+		}
 		ref := prefix + ind.name
 		m := append([]string{"indicator", "=", ind.name, "indicator", "=~", "$" + VarIndicator}, matchers...)
 		ts = append(ts, instant(ref, b.sel(family(ind), m...), "table"))
@@ -407,15 +424,15 @@ func (b *builder) perIndicator(prefix string, family func(*indicator) string, ma
 func (b *builder) groups() {
 	b.row("$" + VarIndicator + " by $" + VarDimension)
 	dimOrTotal := []string{"dimension", "=~", "$" + VarDimension + "|"}
-	values, overrides := b.perIndicator("value-", func(ind *indicator) string { return ind.family("backbone_indicator_value") }, dimOrTotal,
+	values, overrides := b.perIndicator("value-", func(*indicator) bool { return true }, func(ind *indicator) string { return ind.family("backbone_indicator_value") }, dimOrTotal,
 		func(ind *indicator) []Property {
 			return []Property{prop("displayName", "Value"), prop("unit", ind.unit)}
 		})
-	lower, lo := b.perIndicator("lower-", func(ind *indicator) string { return ind.family("backbone_indicator_ci_lower") }, dimOrTotal,
+	lower, lo := b.perIndicator("lower-", func(ind *indicator) bool { return ind.hasCI }, func(ind *indicator) string { return ind.family("backbone_indicator_ci_lower") }, dimOrTotal,
 		func(ind *indicator) []Property {
 			return []Property{prop("displayName", "95% CI lower"), prop("unit", ind.unit)}
 		})
-	upper, uo := b.perIndicator("upper-", func(ind *indicator) string { return ind.family("backbone_indicator_ci_upper") }, dimOrTotal,
+	upper, uo := b.perIndicator("upper-", func(ind *indicator) bool { return ind.hasCI }, func(ind *indicator) string { return ind.family("backbone_indicator_ci_upper") }, dimOrTotal,
 		func(ind *indicator) []Property {
 			return []Property{prop("displayName", "95% CI upper"), prop("unit", ind.unit)}
 		})
@@ -461,13 +478,16 @@ func (b *builder) groups() {
 	b.y += 12
 }
 
+// noEquity is what an equity panel shows without data.
+const noEquity = "No equity statistics: counts and sums are not compared across groups, and intersections have none."
+
 // equity is the row of the selected Indicator's equity in the selected period: gap and
 // ratio to the reference group per group, and the summary per dimension (index of
 // disparity, coverage).
 func (b *builder) equity() {
 	b.row("Equity of $" + VarIndicator + ", $" + VarPeriod)
 	at := []string{"period", "=", "$" + VarPeriod, "dimension", "=", "$" + VarDimension}
-	gaps, overrides := b.perIndicator("gap-", func(*indicator) string { return "backbone_equity_difference" }, at,
+	gaps, overrides := b.perIndicator("gap-", func(ind *indicator) bool { return ind.hasGap }, func(*indicator) string { return "backbone_equity_difference" }, at,
 		func(ind *indicator) []Property {
 			return []Property{prop("displayName", "Gap to reference"), prop("unit", ind.unit)}
 		})
@@ -490,7 +510,7 @@ func (b *builder) equity() {
 		Description:     "Each published group of $dimension in $period against the reference group (the total when the Initiative names none), with the best and worst reliable groups. Withheld groups are left out.",
 		GridPos:         GridPos{H: 10, W: 14, Y: b.y},
 		Targets:         targets,
-		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{Mappings: []ValueMapping{}}, Overrides: overrides},
+		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{NoValue: noEquity, Mappings: []ValueMapping{}}, Overrides: overrides},
 		Options:         tableOptions("group"),
 		Transformations: []Transformation{mergeTables, hide("indicator", "dimension", "period")},
 	})
@@ -504,7 +524,7 @@ func (b *builder) equity() {
 			instant("groups", b.sel("backbone_equity_groups", sum...), "table"),
 			instant("suppressed_groups", b.sel("backbone_equity_suppressed_groups", sum...), "table"),
 		},
-		FieldConfig: &FieldConfig{Defaults: FieldDefaults{Mappings: []ValueMapping{}}, Overrides: []Override{
+		FieldConfig: &FieldConfig{Defaults: FieldDefaults{NoValue: noEquity, Mappings: []ValueMapping{}}, Overrides: []Override{
 			byName("dimension", prop("displayName", "Dimension")),
 			byName("Value #idisp", prop("displayName", "Index of disparity"), prop("unit", "percentunit")),
 			byName("Value #groups", prop("displayName", "Groups (m)"), prop("unit", "none")),
