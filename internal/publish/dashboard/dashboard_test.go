@@ -67,7 +67,7 @@ func fixture() (*impactv1.Initiative, []impactv1.Indicator, *aggregate.Result) {
 		Indicators: []aggregate.IndicatorResult{
 			{Name: "readiness", MinCellSize: 11, Headline: &aggregate.Headline{Period: "2025-01-01", Value: ptr(0.7), Progress: ptr(0.5), Reliable: true},
 				OnTrack: &aggregate.Track{Judged: true, OnTrack: true},
-				Equity: []aggregate.EquitySummary{{Period: "2025-01-01", Dimension: "race", Reference: "total", Differences: map[string]float64{"Asian": 0.05}, Groups: 2, SuppressedGroups: 1}}},
+				Equity:  []aggregate.EquitySummary{{Period: "2025-01-01", Dimension: "race", Reference: "total", Differences: map[string]float64{"Asian": 0.05}, Groups: 2, SuppressedGroups: 1}}},
 			{Name: "served", MinCellSize: 11, Headline: &aggregate.Headline{Period: "2025-01-01", Value: ptr(120.0), Reliable: true}},
 		},
 	}
