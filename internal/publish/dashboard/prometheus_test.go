@@ -164,6 +164,72 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 	}
 	t.Logf("%d queries of %d panels run against prometheus", queries, len(dj.Panels))
 	checkSuppressed(t, prom, s.res, at)
+	checkRules(t, prom, s.res)
+}
+
+// checkRules waits for Prometheus to evaluate every alerting rule of
+// config/prometheus/rules.yaml on the scraped series, and checks none fails and the
+// alerts raised are the result's off-track Indicators, nothing else: the samples' data is
+// fresh, promoted, with few rejects, its results computed, under the caps.
+func checkRules(t *testing.T, p *prometheus, res *aggregate.Result) {
+	t.Helper()
+	type rule struct {
+		Name           string `json:"name"`
+		Health         string `json:"health"`
+		LastError      string `json:"lastError"`
+		State          string `json:"state"`
+		LastEvaluation string `json:"lastEvaluation"`
+		Alerts         []struct {
+			Labels map[string]string `json:"labels"`
+		} `json:"alerts"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var data struct {
+			Groups []struct {
+				Rules []rule `json:"rules"`
+			} `json:"groups"`
+		}
+		if err := json.Unmarshal(p.get(t, "/api/v1/rules", nil), &data); err != nil {
+			t.Fatal(err)
+		}
+		var rules []rule
+		for _, g := range data.Groups {
+			rules = append(rules, g.Rules...)
+		}
+		evaluated := len(rules) > 0
+		for _, r := range rules {
+			evaluated = evaluated && !strings.HasPrefix(r.LastEvaluation, "0001-")
+		}
+		if evaluated {
+			if len(rules) != 6 {
+				t.Errorf("prometheus loaded %d rules from rules.yaml, want 6", len(rules))
+			}
+			var got, want []string
+			for _, r := range rules {
+				if r.Health != "ok" || r.LastError != "" {
+					t.Errorf("rule %s: health %s: %s", r.Name, r.Health, r.LastError)
+				}
+				for _, a := range r.Alerts {
+					got = append(got, r.Name+" "+a.Labels["indicator"]+" "+a.Labels["period"])
+				}
+			}
+			for _, r := range res.Indicators {
+				if tr := r.OnTrack; tr != nil && tr.Judged && !tr.OnTrack {
+					want = append(want, "BackboneIndicatorOffTrack "+r.Name+" "+r.Headline.Period)
+				}
+			}
+			slices.Sort(got)
+			if len(want) == 0 || !slices.Equal(got, want) {
+				t.Errorf("alerts on the samples:\n  %s\nwant the off-track Indicators:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus has not evaluated every rule within 30 s: %+v", rules)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // samples is the samples' local run, published.
@@ -236,15 +302,20 @@ type prometheus struct {
 func startPrometheus(t *testing.T, bin, target string) *prometheus {
 	t.Helper()
 	dir := t.TempDir()
+	rules, err := filepath.Abs("../../../config/prometheus/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files: [%q]
 scrape_configs:
 - job_name: backbone
   metrics_path: /metrics
   static_configs:
   - targets: [%q]
-`, target)
+`, rules, target)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
