@@ -34,9 +34,12 @@ type indicator struct {
 	hasTarget                bool
 	hasCI, hasGap            bool                       // whether any cell has an interval, any group a gap
 	res                      *aggregate.IndicatorResult // nil when the result holds none
+	// dims and periods are those of its cells: dimension labels sorted, periods latest first.
+	dims, periods []string
 }
 
-// value, target and ci are the families of the Indicator's values (docs/metrics.md).
+// family is the family of the Indicator's values of a kind (value, target, ci_lower…):
+// a Proportion's are the _ratio ones (docs/metrics.md).
 func (ind *indicator) family(plain string) string {
 	if ind.proportion {
 		return plain + "_ratio"
@@ -83,25 +86,28 @@ func Build(ini *impactv1.Initiative, inds []impactv1.Indicator, res *aggregate.R
 			ind.hasGap = ind.hasGap || len(e.Differences) > 0
 		}
 	}
-	dims, periods := map[string]bool{}, map[string]bool{}
 	if res != nil {
 		for i := range res.Cells {
 			c := &res.Cells[i]
 			if c.Namespace != ini.Namespace || c.Initiative != ini.Name {
 				continue
 			}
-			if ind := byName[c.Indicator]; ind != nil && !c.Suppressed && (c.CILower != nil || c.CIUpper != nil) {
-				ind.hasCI = true
-			}
-			periods[c.Period] = true
-			if d := DimensionLabel(c.Dimensions); d != "" {
-				dims[d] = true
+			if ind := byName[c.Indicator]; ind != nil {
+				ind.hasCI = ind.hasCI || !c.Suppressed && (c.CILower != nil || c.CIUpper != nil)
+				ind.periods = append(ind.periods, c.Period)
+				if d := DimensionLabel(c.Dimensions); d != "" {
+					ind.dims = append(ind.dims, d)
+				}
 			}
 		}
 	}
-	b.dims = sortedSet(dims)
-	b.periods = sortedSet(periods)
-	slices.Reverse(b.periods) // latest first
+	for _, ind := range b.inds {
+		slices.Sort(ind.dims)
+		ind.dims = slices.Compact(ind.dims)
+		slices.Sort(ind.periods)
+		ind.periods = slices.Compact(ind.periods)
+		slices.Reverse(ind.periods) // latest first
+	}
 	return b.build(), nil
 }
 
@@ -155,11 +161,10 @@ func sortedSet(m map[string]bool) []string {
 }
 
 type builder struct {
-	ini           *impactv1.Initiative
-	inds          []*indicator
-	dims, periods []string
-	d             *Dashboard
-	id, y         int
+	ini   *impactv1.Initiative
+	inds  []*indicator
+	d     *Dashboard
+	id, y int
 }
 
 func (b *builder) build() *Dashboard {
@@ -234,17 +239,45 @@ func (b *builder) variables() []Variable {
 		inds = append(inds, VariableOption{Text: ind.title, Value: ind.name})
 	}
 	vars = append(vars, custom(VarIndicator, "Indicator", "The Indicator the group, suppression and equity panels show.", inds))
-	var dims []VariableOption
-	for _, d := range b.dims {
-		dims = append(dims, VariableOption{Text: d, Value: d})
+	// The dimensions and periods of the selected Indicator, asked from Prometheus on load
+	// and when $indicator changes; the options written are those of the first Indicator.
+	var dims, periods []string
+	current := ""
+	if len(b.inds) > 0 {
+		first := b.inds[0]
+		dims, periods = first.dims, first.periods
+		if first.res != nil && first.res.Headline != nil {
+			current = first.res.Headline.Period
+		}
 	}
-	vars = append(vars, custom(VarDimension, "Dimension", "The dimension (or intersection) the groups belong to.", dims))
-	var periods []VariableOption
-	for _, p := range b.periods {
-		periods = append(periods, VariableOption{Text: p, Value: p})
-	}
-	vars = append(vars, custom(VarPeriod, "Period", "The period of the equity panels (its first day), latest first.", periods))
+	of := b.sel("backbone_indicator_suppressed", "indicator", "=", "$"+VarIndicator)
+	vars = append(vars,
+		labelValues(VarDimension, "Dimension", "The dimension (or intersection) of the groups shown.", of, 1, dims, ""),
+		labelValues(VarPeriod, "Period", "The period of the equity panels (its first day), latest first; at first the latest complete one.", of, 2, periods, current),
+	)
 	return vars
+}
+
+// labelValues is a query variable offering the values of a label of the series of
+// selector, sorted, with opts as its options until Grafana asks, and current (else the
+// first) selected.
+func labelValues(name, label, description, selector string, sort int, opts []string, current string) Variable {
+	q := "label_values(" + selector + ", " + name + ")"
+	v := Variable{
+		Type: "query", Name: name, Label: label, Description: description, Query: q, Definition: q,
+		Datasource: ds, Refresh: 1, Sort: sort, Options: []VariableOption{},
+	}
+	if !slices.Contains(opts, current) {
+		current = ""
+	}
+	for i, o := range opts {
+		sel := o == current || current == "" && i == 0
+		v.Options = append(v.Options, VariableOption{Text: o, Value: o, Selected: sel})
+		if sel {
+			v.Current = VariableOption{Text: o, Value: o, Selected: true}
+		}
+	}
+	return v
 }
 
 // customEscaper escapes what separates a custom variable's values (",") and a value's

@@ -195,7 +195,9 @@ func TestBuildContent(t *testing.T) {
 }
 
 // The variables offer every Indicator (its display name, escaped as Grafana's custom
-// variable parses it), every dimension and intersection, and every period, latest first.
+// variable parses it) and, for the selected one, asked from Prometheus, its dimensions and
+// intersections and its periods, latest first; at first those of the first Indicator, its
+// headline period selected.
 func TestVariables(t *testing.T) {
 	ini, inds, res := fixture()
 	d, err := dashboard.Build(ini, inds, res)
@@ -224,6 +226,15 @@ func TestVariables(t *testing.T) {
 		if vars[name].Current.Value != want[0] {
 			t.Errorf("variable %s starts at %q, want %q", name, vars[name].Current.Value, want[0])
 		}
+	}
+	for _, name := range []string{dashboard.VarDimension, dashboard.VarPeriod} {
+		v := vars[name]
+		if want := `label_values(backbone_indicator_suppressed{namespace="north",initiative="ready",indicator="$indicator"}, ` + name + `)`; v.Type != "query" || v.Query != want || v.Refresh != 1 {
+			t.Errorf("variable %s: %s %q refreshed %d, want a query %q refreshed on load", name, v.Type, v.Query, v.Refresh, want)
+		}
+	}
+	if vars[dashboard.VarIndicator].Type != "custom" {
+		t.Errorf("variable indicator is a %s, want a custom list", vars[dashboard.VarIndicator].Type)
 	}
 	// Grafana splits a custom query on unescaped commas, then text from value on " : ".
 	q := vars[dashboard.VarIndicator].Query

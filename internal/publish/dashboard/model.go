@@ -42,13 +42,21 @@ type Templating struct {
 	List []Variable `json:"list"`
 }
 
-// Variable is a template variable: a data source picker or a custom list.
+// Variable is a template variable: a data source picker, a custom list or a query of
+// label values.
 type Variable struct {
-	Type        string           `json:"type"` // "datasource" or "custom"
-	Name        string           `json:"name"`
-	Label       string           `json:"label,omitempty"`
-	Description string           `json:"description,omitempty"`
-	Query       string           `json:"query"`
+	Type        string         `json:"type"` // "datasource", "custom" or "query"
+	Name        string         `json:"name"`
+	Label       string         `json:"label,omitempty"`
+	Description string         `json:"description,omitempty"`
+	Query       string         `json:"query"`
+	Definition  string         `json:"definition,omitempty"`
+	Datasource  *DatasourceRef `json:"datasource,omitempty"`
+	// Refresh is when a query variable's values are asked again: 1 on load, 2 on a change
+	// of the time range.
+	Refresh int `json:"refresh,omitempty"`
+	// Sort orders a query variable's values: 1 alphabetically, 2 alphabetically descending.
+	Sort        int              `json:"sort,omitempty"`
 	Current     VariableOption   `json:"current"`
 	Options     []VariableOption `json:"options"`
 	Hide        int              `json:"hide"`

@@ -87,15 +87,39 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 	names := prom.strings(t, "/api/v1/label/__name__/values")
 	checkNamesAndLabels(t, prom, &dj, names)
 
-	vars := map[string][]string{}
+	// The indicator variable lists the Indicators; the dimension and period variables are
+	// asked from Prometheus for each, as Grafana does, and must list the result's.
+	var indicators []string
+	byName := map[string]dashboard.Variable{}
 	for _, v := range dj.Templating.List {
-		for _, o := range v.Options {
-			vars[v.Name] = append(vars[v.Name], o.Value)
-		}
+		byName[v.Name] = v
 	}
-	for _, name := range []string{dashboard.VarIndicator, dashboard.VarDimension, dashboard.VarPeriod} {
-		if len(vars[name]) == 0 {
-			t.Fatalf("variable %s offers no value", name)
+	for _, o := range byName[dashboard.VarIndicator].Options {
+		indicators = append(indicators, o.Value)
+	}
+	if len(indicators) != len(s.inds) {
+		t.Fatalf("variable indicator offers %v for %d Indicators", indicators, len(s.inds))
+	}
+	values := map[string]map[string][]string{} // indicator → variable → values
+	for _, ind := range indicators {
+		values[ind] = map[string][]string{}
+		var dims, periods []string
+		for _, c := range s.res.Cells {
+			if c.Indicator == ind {
+				if d := dashboard.DimensionLabel(c.Dimensions); d != "" {
+					dims = append(dims, d)
+				}
+				periods = append(periods, c.Period)
+			}
+		}
+		for name, want := range map[string][]string{dashboard.VarDimension: dims, dashboard.VarPeriod: periods} {
+			got := variableValues(t, prom, byName[name], ind)
+			slices.Sort(want)
+			want = slices.Compact(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("variable %s with indicator %s offers %v, the result has %v", name, ind, got, want)
+			}
+			values[ind][name] = got
 		}
 	}
 	at := time.Now().Truncate(time.Second)
@@ -103,19 +127,13 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 	for _, r := range s.res.Indicators {
 		hasEquity[r.Name] = len(r.Equity) > 0
 	}
-	periodsOf := map[string][]string{}
-	for _, c := range s.res.Cells {
-		if !slices.Contains(periodsOf[c.Indicator], c.Period) {
-			periodsOf[c.Indicator] = append(periodsOf[c.Indicator], c.Period)
-		}
-	}
 	queries := 0
 	for _, p := range dj.Panels {
 		if len(p.Targets) == 0 {
 			continue
 		}
 		live := map[string]bool{} // targets that returned data for some setting
-		sets := settings(p, vars, periodsOf)
+		sets := settings(t, p, indicators, values)
 		type run struct {
 			set    map[string]string
 			tg     dashboard.Target
@@ -146,7 +164,7 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 			}
 		}
 		if len(sets) > 1 || sets[0][dashboard.VarIndicator] != "" {
-			for _, ind := range vars[dashboard.VarIndicator] {
+			for _, ind := range indicators {
 				if !panelData[ind] && p.Title != "Suppressed cells" && !(readsEquity(p) && !hasEquity[ind]) {
 					t.Errorf("panel %q returns no data for indicator %s with any dimension and period", p.Title, ind)
 				}
@@ -453,9 +471,9 @@ func (p *prometheus) query(t *testing.T, expr string, at time.Time) []sample {
 	return out
 }
 
-// settings are the values of the variables a panel's queries use: every combination of
-// every indicator, dimension and period (periods only those the indicator has cells in).
-func settings(p dashboard.Panel, vars map[string][]string, periodsOf map[string][]string) []map[string]string {
+// settings are the values of the variables a panel's queries use: every indicator, and
+// with it every dimension and period the variables offer for it.
+func settings(t *testing.T, p dashboard.Panel, indicators []string, values map[string]map[string][]string) []map[string]string {
 	uses := func(name string) bool {
 		for _, tg := range p.Targets {
 			if strings.Contains(tg.Expr, "$"+name) {
@@ -464,25 +482,50 @@ func settings(p dashboard.Panel, vars map[string][]string, periodsOf map[string]
 		}
 		return false
 	}
-	out := []map[string]string{{}}
-	for _, name := range []string{dashboard.VarIndicator, dashboard.VarDimension, dashboard.VarPeriod} {
-		if !uses(name) {
-			continue
+	if !uses(dashboard.VarIndicator) {
+		if uses(dashboard.VarDimension) || uses(dashboard.VarPeriod) {
+			t.Fatalf("panel %q uses $dimension or $period without $indicator", p.Title)
 		}
-		var next []map[string]string
-		for _, s := range out {
-			values := vars[name]
-			if name == dashboard.VarPeriod && s[dashboard.VarIndicator] != "" {
-				values = periodsOf[s[dashboard.VarIndicator]]
-			}
-			for _, v := range values {
-				n := maps.Clone(s)
-				n[name] = v
-				next = append(next, n)
-			}
-		}
-		out = next
+		return []map[string]string{{}}
 	}
+	var out []map[string]string
+	for _, ind := range indicators {
+		sets := []map[string]string{{dashboard.VarIndicator: ind}}
+		for _, name := range []string{dashboard.VarDimension, dashboard.VarPeriod} {
+			if !uses(name) {
+				continue
+			}
+			var next []map[string]string
+			for _, s := range sets {
+				for _, v := range values[ind][name] {
+					n := maps.Clone(s)
+					n[name] = v
+					next = append(next, n)
+				}
+			}
+			sets = next
+		}
+		out = append(out, sets...)
+	}
+	return out
+}
+
+var labelValuesRE = regexp.MustCompile(`^label_values\((.+), ([a-z_]+)\)$`)
+
+// variableValues asks Prometheus for the values of a label_values variable with
+// $indicator set, as Grafana does (/api/v1/label/<label>/values?match[]=…), sorted.
+func variableValues(t *testing.T, p *prometheus, v dashboard.Variable, indicator string) []string {
+	t.Helper()
+	m := labelValuesRE.FindStringSubmatch(v.Query)
+	if v.Type != "query" || m == nil {
+		t.Fatalf("variable %s is a %s with query %q, want label_values(selector, label)", v.Name, v.Type, v.Query)
+	}
+	sel := substitute(m[1], map[string]string{dashboard.VarIndicator: indicator})
+	var out []string
+	if err := json.Unmarshal(p.get(t, "/api/v1/label/"+m[2]+"/values", url.Values{"match[]": {sel}}), &out); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
 	return out
 }
 
@@ -794,7 +837,16 @@ func checkNamesAndLabels(t *testing.T, p *prometheus, d *dashboard.Dashboard, na
 		t.Fatal(err)
 	}
 	labelsOf := map[string]map[string]bool{}
-	for _, panel := range d.Panels {
+	panels := d.Panels
+	// The variables' queries, as a panel of their own: their selector, and their label.
+	vp := dashboard.Panel{Title: "variables"}
+	for _, v := range d.Templating.List {
+		if m := labelValuesRE.FindStringSubmatch(v.Query); m != nil {
+			vp.Targets = append(vp.Targets, dashboard.Target{RefID: v.Name, Expr: strings.TrimSuffix(m[1], "}") + "," + m[2] + `!=""}`})
+		}
+	}
+	panels = append(panels, vp)
+	for _, panel := range panels {
 		for _, tg := range panel.Targets {
 			name, ms := parseSelector(t, tg.Expr)
 			if !slices.Contains(names, name) {
