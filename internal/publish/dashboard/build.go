@@ -335,6 +335,8 @@ var (
 	onTrackMapping  = valueMap("1", "on track", "green", "0", "off track", "red")
 	promotedMapping = valueMap("1", "promoted", "green", "0", "not promoted", "red")
 	flagMapping     = valueMap("1", "yes", "", "0", "", "")
+	// suppressedMapping says in words whether a cell is published or withheld.
+	suppressedMapping = valueMap("0", "published", "", "1", "withheld (small-cell suppression)", "orange")
 )
 
 // hide hides the label columns a table does not need.
@@ -473,6 +475,7 @@ func (b *builder) groups() {
 	targets = append(targets,
 		instant("reliable", b.sel("backbone_indicator_reliable", "indicator", "=", "$"+VarIndicator, dimOrTotal[0], dimOrTotal[1], dimOrTotal[2]), "table"),
 		instant("partial", b.sel("backbone_indicator_partial", "indicator", "=", "$"+VarIndicator, dimOrTotal[0], dimOrTotal[1], dimOrTotal[2]), "table"),
+		instant("suppressed", b.sel("backbone_indicator_suppressed", "indicator", "=", "$"+VarIndicator, dimOrTotal[0], dimOrTotal[1], dimOrTotal[2]), "table"),
 	)
 	overrides = append(append(overrides, lo...), uo...)
 	overrides = append(overrides,
@@ -480,10 +483,11 @@ func (b *builder) groups() {
 		byName("period", prop("displayName", "Period")),
 		byName("Value #reliable", prop("displayName", "Reliability"), prop("unit", "none"), prop("mappings", []ValueMapping{reliableMapping})),
 		byName("Value #partial", prop("displayName", "Period incomplete"), prop("unit", "none"), prop("mappings", []ValueMapping{flagMapping})),
+		byName("Value #suppressed", prop("displayName", "Published"), prop("unit", "none"), prop("mappings", []ValueMapping{suppressedMapping})),
 	)
 	b.add(Panel{
 		Type: "table", Title: "Value per group and period", Datasource: ds,
-		Description:     "Each published cell of $indicator by $dimension, and the total, with its 95% interval and reliability. A withheld cell has no value here; see Suppressed cells.",
+		Description:     "Every cell of $indicator by $dimension, and the total, per period: its value with its 95% interval and reliability, or, for a withheld cell, the word withheld and no number.",
 		GridPos:         GridPos{H: 12, W: 16, Y: b.y},
 		Targets:         targets,
 		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{Mappings: []ValueMapping{}}, Overrides: overrides},
