@@ -240,7 +240,8 @@ func TestVariables(t *testing.T) {
 	q := vars[dashboard.VarIndicator].Query
 	var parsed []string
 	for _, part := range regexp.MustCompile(`(?:\\,|[^,])+`).FindAllString(q, -1) {
-		text, value, _ := strings.Cut(part, " : ")
+		i := strings.LastIndex(part, " : ")
+		text, value := part[:i], part[i+3:]
 		parsed = append(parsed, strings.ReplaceAll(text, `\,`, ",")+"="+value)
 	}
 	if want := []string{"Ready for kindergarten, share=readiness", "Children served=served"}; !slices.Equal(parsed, want) {
