@@ -104,7 +104,7 @@ func (b *builder) perIndicator(prefix string, has func(*indicator) bool, family 
 // groups is the row of the selected Indicator's groups: value per group and period, and
 // the suppressed cells.
 func (b *builder) groups() {
-	b.row("$" + VarIndicator + " by $" + VarDimension)
+	b.row("${" + VarIndicator + ":text} by $" + VarDimension)
 	dimOrTotal := []string{"dimension", "=~", "$" + VarDimension + "|"}
 	values, overrides := b.perIndicator("value-", func(*indicator) bool { return true }, func(ind *indicator) string { return ind.family("backbone_indicator_value") }, dimOrTotal,
 		func(ind *indicator) []Property {
@@ -134,7 +134,7 @@ func (b *builder) groups() {
 	)
 	b.add(Panel{
 		Type: "table", Title: "Value per group and period", Datasource: ds,
-		Description:     "Every cell of $indicator by $dimension, and the total, per period: its value with its 95% interval and reliability, or, for a withheld cell, the word withheld and no number.",
+		Description:     "Every cell of ${indicator:text} by $dimension, and the total, per period: its value with its 95% interval and reliability, or, for a withheld cell, the word withheld and no number.",
 		GridPos:         GridPos{H: 12, W: 16, Y: b.y},
 		Targets:         targets,
 		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{Mappings: []ValueMapping{}}, Overrides: overrides},
@@ -143,7 +143,7 @@ func (b *builder) groups() {
 	})
 	b.add(Panel{
 		Type: "table", Title: "Suppressed cells", Datasource: ds,
-		Description: "Cells of $indicator by $dimension withheld by small-cell suppression. Only that a cell is withheld is published, never its number.",
+		Description: "Cells of ${indicator:text} by $dimension withheld by small-cell suppression. Only that a cell is withheld is published, never its number.",
 		GridPos:     GridPos{H: 12, W: 8, X: 16, Y: b.y},
 		Targets: []Target{instant("suppressed",
 			b.sel("backbone_indicator_suppressed", "indicator", "=", "$"+VarIndicator, dimOrTotal[0], dimOrTotal[1], dimOrTotal[2])+" == 1", "table")},
@@ -169,7 +169,7 @@ const noEquity = "No equity statistics: counts and sums are not compared across 
 // ratio to the reference group per group, and the summary per dimension (index of
 // disparity, coverage).
 func (b *builder) equity() {
-	b.row("Equity of $" + VarIndicator + ", $" + VarPeriod)
+	b.row("Equity of ${" + VarIndicator + ":text}, $" + VarPeriod)
 	at := []string{"period", "=", "$" + VarPeriod, "dimension", "=", "$" + VarDimension}
 	gaps, overrides := b.perIndicator("gap-", func(ind *indicator) bool { return ind.hasGap }, func(*indicator) string { return "backbone_equity_difference" }, at,
 		func(ind *indicator) []Property {
