@@ -105,19 +105,28 @@ type apiResponse struct {
 
 func (p *prometheus) get(t *testing.T, path string, q url.Values) json.RawMessage {
 	t.Helper()
-	resp, err := http.Get(p.url + path + "?" + q.Encode())
+	data, err := p.fetch(path, q)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return data
+}
+
+// fetch calls the API; it may run off the test's goroutine.
+func (p *prometheus) fetch(path string, q url.Values) (json.RawMessage, error) {
+	resp, err := http.Get(p.url + path + "?" + q.Encode())
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var r apiResponse
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatalf("%s %v: %v", path, q, err)
+		return nil, fmt.Errorf("%s %v: %w", path, q, err)
 	}
 	if r.Status != "success" {
-		t.Fatalf("%s %v: %s: %s", path, q, r.ErrorType, r.Error)
+		return nil, fmt.Errorf("%s %v: %s: %s", path, q, r.ErrorType, r.Error)
 	}
-	return r.Data
+	return r.Data, nil
 }
 
 func (p *prometheus) strings(t *testing.T, path string) []string {
@@ -148,7 +157,19 @@ func (s sample) key() string {
 // query runs an instant query at a time.
 func (p *prometheus) query(t *testing.T, expr string, at time.Time) []sample {
 	t.Helper()
-	data := p.get(t, "/api/v1/query", url.Values{"query": {expr}, "time": {strconv.FormatInt(at.Unix(), 10)}})
+	out, err := p.instant(expr, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// instant runs an instant query at a time; it may run off the test's goroutine.
+func (p *prometheus) instant(expr string, at time.Time) ([]sample, error) {
+	data, err := p.fetch("/api/v1/query", url.Values{"query": {expr}, "time": {strconv.FormatInt(at.Unix(), 10)}})
+	if err != nil {
+		return nil, err
+	}
 	var v struct {
 		ResultType string `json:"resultType"`
 		Result     []struct {
@@ -157,17 +178,17 @@ func (p *prometheus) query(t *testing.T, expr string, at time.Time) []sample {
 		} `json:"result"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatalf("%s: %v", expr, err)
+		return nil, fmt.Errorf("%s: %w", expr, err)
 	}
 	if v.ResultType != "vector" {
-		t.Fatalf("%s: result type %s, want vector", expr, v.ResultType)
+		return nil, fmt.Errorf("%s: result type %s, want vector", expr, v.ResultType)
 	}
 	var out []sample
 	for _, r := range v.Result {
 		s, _ := r.Value[1].(string)
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			t.Fatalf("%s: value %v: %v", expr, r.Value[1], err)
+			return nil, fmt.Errorf("%s: value %v: %w", expr, r.Value[1], err)
 		}
 		l := maps.Clone(r.Metric)
 		delete(l, "job")
@@ -175,5 +196,5 @@ func (p *prometheus) query(t *testing.T, expr string, at time.Time) []sample {
 		delete(l, "region")
 		out = append(out, sample{labels: l, value: f})
 	}
-	return out
+	return out, nil
 }

@@ -135,6 +135,7 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 			tg     dashboard.Target
 			expr   string
 			got    []sample
+			err    error
 			expect []sample
 		}
 		var runs []*run
@@ -148,10 +149,13 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 				runs = append(runs, &run{set: set, tg: tg, expr: expr})
 			}
 		}
-		parallel(runs, func(r *run) { r.got = prom.query(t, r.expr, at) })
+		parallel(runs, func(r *run) { r.got, r.err = prom.instant(r.expr, at) })
 		queries += len(runs)
 		panelData := map[string]bool{}
 		for _, r := range runs {
+			if r.err != nil {
+				t.Fatalf("panel %q, query %s: %v", p.Title, r.tg.RefID, r.err)
+			}
 			r.expect = expect(t, universe, r.expr, at)
 			compare(t, fmt.Sprintf("panel %q, query %s", p.Title, r.tg.RefID), r.expr, r.got, r.expect)
 			if len(r.got) > 0 {
