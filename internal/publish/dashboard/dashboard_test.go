@@ -306,3 +306,39 @@ func TestBuildRejectsForeignIndicator(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Without a result, or with a headline whose total is withheld, an Indicator's headline is
+// a text saying so, and no query reads a series the result does not hold.
+func TestBuildWithoutHeadline(t *testing.T) {
+	ini, inds, res := fixture()
+	d, err := dashboard.Build(ini, inds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Panels {
+		if p.Type == "stat" {
+			t.Errorf("no result, yet a headline stat %q", p.Title)
+		}
+		if p.Title == "Children served" && p.Type != "text" {
+			t.Errorf("no result: headline %q is a %s", p.Title, p.Type)
+		}
+	}
+	res.Indicators[0].Headline.Value = nil
+	res.Indicators[0].Headline.Note = "The total is withheld."
+	d, err = dashboard.Build(ini, inds, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range d.Panels {
+		if p.Title == "Ready for kindergarten, share" && p.Type == "text" {
+			found = true
+			if c := p.Options.(dashboard.TextOptions).Content; !strings.Contains(c, "2025-01-01") || !strings.Contains(c, "withheld") {
+				t.Errorf("withheld headline says %q", c)
+			}
+		}
+	}
+	if !found {
+		t.Error("a withheld headline total is not a text panel")
+	}
+}
