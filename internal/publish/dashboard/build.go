@@ -346,12 +346,9 @@ func hide(extra ...string) Transformation {
 
 var mergeTables = Transformation{ID: "merge", Options: map[string]any{}}
 
-func tableOptions(sort ...string) TableOptions {
-	o := TableOptions{ShowHeader: true, CellHeight: "sm", SortBy: []SortBy{}, Footer: &TableFoot{}}
-	for _, s := range sort {
-		o.SortBy = append(o.SortBy, SortBy{DisplayName: s})
-	}
-	return o
+// tableOptions are a table's options, sorted by a column (its display name).
+func tableOptions(sortBy string, desc bool) TableOptions {
+	return TableOptions{ShowHeader: true, CellHeight: "sm", SortBy: []SortBy{{DisplayName: sortBy, Desc: desc}}, Footer: &TableFoot{}}
 }
 
 func markdown(s string) TextOptions { return TextOptions{Mode: "markdown", Content: s} }

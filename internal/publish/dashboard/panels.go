@@ -138,7 +138,7 @@ func (b *builder) groups() {
 		GridPos:         GridPos{H: 12, W: 16, Y: b.y},
 		Targets:         targets,
 		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{Mappings: []ValueMapping{}}, Overrides: overrides},
-		Options:         tableOptions("period", "group"),
+		Options:         tableOptions("Period", true),
 		Transformations: []Transformation{mergeTables, hide("indicator", "dimension")},
 	})
 	b.add(Panel{
@@ -156,7 +156,7 @@ func (b *builder) groups() {
 					prop("mappings", []ValueMapping{valueMap("1", "withheld: too few units, or would reveal a group that has", "orange")})),
 			},
 		},
-		Options:         tableOptions("period", "group"),
+		Options:         tableOptions("Period", true),
 		Transformations: []Transformation{hide("indicator", "dimension")},
 	})
 	b.y += 12
@@ -195,7 +195,7 @@ func (b *builder) equity() {
 		GridPos:         GridPos{H: 10, W: 14, Y: b.y},
 		Targets:         targets,
 		FieldConfig:     &FieldConfig{Defaults: FieldDefaults{NoValue: noEquity, Mappings: []ValueMapping{}}, Overrides: overrides},
-		Options:         tableOptions("group"),
+		Options:         tableOptions("Group", false),
 		Transformations: []Transformation{mergeTables, hide("indicator", "dimension", "period")},
 	})
 	sum := []string{"indicator", "=", "$" + VarIndicator, "period", "=", "$" + VarPeriod}
@@ -215,7 +215,7 @@ func (b *builder) equity() {
 			byName("Value #suppressed_groups", prop("displayName", "Withheld"), prop("unit", "none")),
 			byName("Published (k)", prop("unit", "none")),
 		}},
-		Options: tableOptions("dimension"),
+		Options: tableOptions("Dimension", false),
 		Transformations: []Transformation{
 			mergeTables,
 			{ID: "calculateField", Options: map[string]any{
@@ -264,7 +264,7 @@ func (b *builder) health() {
 			byName("Value #excluded_rows", prop("displayName", "Excluded"), prop("unit", "none")),
 			byName("Value #reject_ratio", prop("displayName", "Reject ratio"), prop("unit", "percentunit")),
 		}},
-		Options:         tableOptions("partner", "source"),
+		Options:         tableOptions("Partner", false),
 		Transformations: []Transformation{mergeTables, hide()},
 	})
 	b.y += 8
