@@ -23,7 +23,7 @@ import (
 func newLocalCommand() *cobra.Command {
 	var (
 		dir, storeURL, output, namespace, asOf, planDir string
-		listen                                          string
+		listen, dashboards                              string
 		mopts                                           metrics.Options
 	)
 	cmd := &cobra.Command{
@@ -32,9 +32,10 @@ func newLocalCommand() *cobra.Command {
 		Long: `Reads every Initiative, DataSource and Indicator manifest in DIR, validates them as the
 API server would (the CRDs' schemas and CEL rules) and with the cross-object checks, ingests
 every DataSource into a local store, aggregates every Initiative's indicators and prints
-the cells, with the number of series each Indicator publishes on /metrics. With --listen it
-then serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
-		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json\n  backbone local -f config/samples --listen :9464 --region us-west",
+the cells, with the number of series each Indicator publishes on /metrics. With
+--dashboards it writes each Initiative's Grafana dashboard as JSON. With --listen it then
+serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
+		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json\n  backbone local -f config/samples --listen :9464 --region us-west\n  backbone local -f config/samples --dashboards dashboards/",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -84,6 +85,15 @@ then serves that exposition (Prometheus text or OpenMetrics) and keeps running.`
 			if err := local.PrintSeries(cmd.ErrOrStderr(), x); err != nil {
 				return err
 			}
+			if dashboards != "" {
+				files, err := local.WriteDashboards(dashboards, m, out)
+				if err != nil {
+					return err
+				}
+				for _, f := range files {
+					fmt.Fprintf(cmd.ErrOrStderr(), "dashboard written to %s\n", f)
+				}
+			}
 			if listen == "" {
 				return nil
 			}
@@ -97,6 +107,7 @@ then serves that exposition (Prometheus text or OpenMetrics) and keeps running.`
 	cmd.Flags().StringVar(&planDir, "emit-plans", "", "also write the compiled plans (what backbone ingest and aggregate run) into this folder")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD) deciding which periods are complete; default today")
 	cmd.Flags().StringVar(&listen, "listen", "", "serve the metrics of the results on this address (e.g. :9464) at /metrics and keep running")
+	cmd.Flags().StringVar(&dashboards, "dashboards", "", "also write each Initiative's Grafana dashboard (JSON) into this folder")
 	cmd.Flags().StringVar(&mopts.Region, "region", "", "value of the constant region label on every series")
 	cmd.Flags().IntVar(&mopts.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
 	cmd.Flags().IntVar(&mopts.GlobalCap, "global-series-cap", metrics.DefaultGlobalCap, "series all Indicators together may publish; over it the largest publish only their totals")

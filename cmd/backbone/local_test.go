@@ -3,15 +3,22 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 )
 
-// backbone local --listen serves the exposition of the samples until it is stopped.
+// backbone local --listen serves the exposition of the samples until it is stopped; with
+// --dashboards it first writes the Initiative's dashboard.
 func TestLocalListen(t *testing.T) {
+	dashboards := filepath.Join(t.TempDir(), "dashboards")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -19,7 +26,7 @@ func TestLocalListen(t *testing.T) {
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(pw)
 	cmd.SetArgs([]string{"local", "-f", "../../config/samples", "--store", "mem://", "--as-of", "2026-11-23",
-		"--listen", "127.0.0.1:0", "--region", "test-region"})
+		"--listen", "127.0.0.1:0", "--region", "test-region", "--dashboards", dashboards})
 	done := make(chan error, 1)
 	go func() {
 		done <- cmd.ExecuteContext(ctx)
@@ -42,6 +49,16 @@ func TestLocalListen(t *testing.T) {
 	}
 	if !strings.Contains(preview.String(), "default/ready-by-five/kindergarten-readiness") {
 		t.Errorf("no series count per Indicator printed:\n%s", preview.String())
+	}
+	file := filepath.Join(dashboards, "ready-by-five.json")
+	if !strings.Contains(preview.String(), "dashboard written to "+file) {
+		t.Errorf("the dashboard written is not named:\n%s", preview.String())
+	}
+	var d dashboard.Dashboard
+	if b, err := os.ReadFile(file); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(b, &d); err != nil || d.Title != "Ready by Five — North County" {
+		t.Errorf("%s: title %q: %v", file, d.Title, err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")

@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/result"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -53,4 +58,41 @@ func PrintSeries(w io.Writer, x *metrics.Exposition) error {
 	}
 	fmt.Fprintf(tw, "total\t%d\t\n", total)
 	return tw.Flush()
+}
+
+// WriteDashboards writes the Grafana dashboard of every Initiative of a local run into dir,
+// one <namespace>-<initiative>.json (or <initiative>.json in the default namespace) each,
+// and returns the files written.
+func WriteDashboards(dir string, m *Manifests, out *Output) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--dashboards: %w", err)
+	}
+	var files []string
+	for i := range m.Initiatives {
+		ini := &m.Initiatives[i]
+		var inds []impactv1.Indicator
+		for _, ind := range m.Indicators {
+			if ind.Namespace == ini.Namespace && ind.Spec.InitiativeRef.Name == ini.Name {
+				inds = append(inds, ind)
+			}
+		}
+		var res *aggregate.Result
+		if i < len(out.Results) {
+			res = out.Results[i]
+		}
+		b, err := dashboard.JSON(ini, inds, res)
+		if err != nil {
+			return files, err
+		}
+		name := ini.Name + ".json"
+		if ini.Namespace != "default" {
+			name = ini.Namespace + "-" + name
+		}
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			return files, fmt.Errorf("--dashboards: %w", err)
+		}
+		files = append(files, file)
+	}
+	return files, nil
 }
