@@ -45,39 +45,39 @@ type Messages struct {
 	FlagText                                                map[string]string
 
 	// Equity.
-	EquityTitle, EquityIntro   string // intro: %[1]s period
-	EquityChartTitle           string // %[1]s dimension, %[2]s period
-	EquityChartDesc            string // %[1]s indicator, %[2]s reference
-	ReferenceMark, Unreliable  string
-	ReferenceTotal             string
-	GapTimes                   string // %[1]s group, %[2]s value, %[3]s ratio, %[4]s reference
-	GapPoints                  string // %[1]s group, %[2]s value, %[3]s points, %[4]s higher/lower, %[5]s reference
-	GapSame                    string // %[1]s group, %[2]s value, %[3]s reference
-	Higher, Lower              string
-	GapOverlap, GapNoOverlap   string
-	GapUnreliable              string
-	ReferenceValue             string // %[1]s reference, %[2]s value
-	WithheldOne, WithheldMany  string // %[1]d groups, %[2]d k, %[3]s names
-	WithheldNamesIntro         string
-	TrendTitle                 string // %[1]s dimension
-	TrendGroupDesc             string // %[1]s group
-	TrendReference             string // %[1]s reference group
-	ShowNumbers                string
-	Group, Value, Withheld     string
-	WithheldCell, PartialMark  string
-	NoEquity                   string
-	EquityNotes                string
-	TotalTrendTitle            string
-	TotalTrendDesc             string // %[1]s indicator
-	UnknownShare               string // %[1]s percent
-	UnknownWithheld            string
+	EquityTitle, EquityIntro  string // intro: %[1]s period
+	EquityChartTitle          string // %[1]s dimension, %[2]s period
+	EquityChartDesc           string // %[1]s indicator, %[2]s reference
+	ReferenceMark, Unreliable string
+	ReferenceTotal            string
+	GapTimes                  string // %[1]s group, %[2]s value, %[3]s ratio, %[4]s reference
+	GapPoints                 string // %[1]s group, %[2]s value, %[3]s points, %[4]s higher/lower, %[5]s reference
+	GapSame                   string // %[1]s group, %[2]s value, %[3]s reference
+	Higher, Lower             string
+	GapOverlap, GapNoOverlap  string
+	GapUnreliable             string
+	ReferenceValue            string // %[1]s reference, %[2]s value
+	WithheldOne, WithheldMany string // %[1]d groups, %[2]d k, %[3]s names
+	WithheldNamesIntro        string
+	TrendTitle                string // %[1]s dimension
+	TrendGroupDesc            string // %[1]s group
+	TrendReference            string // %[1]s reference group
+	ShowNumbers               string
+	Group, Value, Withheld    string
+	WithheldCell, PartialMark string
+	NoEquity                  string
+	EquityNotes               string
+	TotalTrendTitle           string
+	TotalTrendDesc            string // %[1]s indicator
+	UnknownShare              string // %[1]s percent
+	UnknownWithheld           string
 
 	// How to read this page.
 	ReadIntervals, ReadSuppression, ReadReliability, ReadPartial, ReadEquity string
-	ReadSources, ReadUpdated                                                  string // updated: %[1]s as-of, %[2]s computed
-	ReadSuppressionK                                                          string // %[1]d k
-	Download                                                                  string
-	SourceBy                                                                  string // %[1]s source, %[2]s partner
+	ReadSources, ReadUpdated                                                 string // updated: %[1]s as-of, %[2]s computed
+	ReadSuppressionK                                                         string // %[1]d k
+	Download                                                                 string
+	SourceBy                                                                 string // %[1]s source, %[2]s partner
 
 	// CSV.
 	SuppressedReason string // %[1]d k

@@ -65,7 +65,7 @@ type (
 		NoEquity               bool
 		EquityPeriod           string
 	}
-	trendRow struct{ Period, Value, Interval, Note string }
+	trendRow   struct{ Period, Value, Interval, Note string }
 	equityView struct {
 		ID, Dimension string
 		Chart         template.HTML
