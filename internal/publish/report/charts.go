@@ -30,46 +30,52 @@ type barRow struct {
 // group, the label and value written above the bar; the reference group's value is a
 // dashed line across every row.
 func dotBars(f numFmt, id, title, desc string, rows []barRow) template.HTML {
-	const w, rowH, top = 360.0, 46.0, 6.0
-	h := top + rowH*float64(len(rows)) + 6
-	hi := 0.0
+	const w, rowH, lineH, top, maxChars = 300.0, 44.0, 16.0, 6.0, 40
+	// A label longer than a line breaks before its value.
+	labels := make([][]string, len(rows))
+	h := top + 6
+	for i, r := range rows {
+		name, val := r.Label, f.value(r.Value)
+		switch {
+		case r.Reference:
+			val += " (" + f.m.ReferenceMark + ")"
+		case !r.Reliable:
+			val += " (" + f.m.Unreliable + ")"
+		}
+		if len([]rune(name+" — "+val)) <= maxChars {
+			labels[i] = []string{name + " — " + val}
+		} else {
+			labels[i] = []string{name, "— " + val}
+		}
+		h += rowH + lineH*float64(len(labels[i])-1)
+	}
+	var vals []float64
 	for _, r := range rows {
-		hi = math.Max(hi, r.Value)
-		if r.Upper != nil {
-			hi = math.Max(hi, *r.Upper)
+		vals = append(vals, r.Value)
+		if r.Lower != nil && r.Upper != nil {
+			vals = append(vals, *r.Lower, *r.Upper)
 		}
 	}
-	lo := 0.0
-	for _, r := range rows {
-		if r.Lower != nil {
-			lo = math.Min(lo, *r.Lower)
-		}
-		lo = math.Min(lo, r.Value)
-	}
-	sc := scale{lo: lo, hi: niceMax(hi), a: 10, b: w - 10}
+	lo, hi := span(vals)
+	sc := scale{lo: lo, hi: hi, a: 10, b: w - 10}
 	s := newSVG(id, w, h, title, desc)
-	s.el("line", "x1", coord(sc.at(0)), "y1", coord(top), "x2", coord(sc.at(0)), "y2", coord(h-4), "stroke", colGrid, "stroke-width", "1")
 	for _, r := range rows {
 		if r.Reference {
 			x := sc.at(r.Value)
 			s.el("line", "x1", coord(x), "y1", coord(top), "x2", coord(x), "y2", coord(h-4), "stroke", colReference, "stroke-width", "1.5", "stroke-dasharray", "4 3")
 		}
 	}
+	y := top
 	for i, r := range rows {
-		y := top + rowH*float64(i)
-		label := r.Label + " — " + f.value(r.Value)
-		switch {
-		case r.Reference:
-			label += " (" + f.m.ReferenceMark + ")"
-		case !r.Reliable:
-			label += " (" + f.m.Unreliable + ")"
-		}
 		weight := "normal"
 		if r.Reference {
 			weight = "bold"
 		}
-		s.text(4, y+15, label, "font-size", "13", "fill", colInk, "font-weight", weight)
-		by := y + 31
+		for j, l := range labels[i] {
+			s.text(4, y+15+lineH*float64(j), l, "font-size", "13", "fill", colInk, "font-weight", weight)
+		}
+		by := y + 31 + lineH*float64(len(labels[i])-1)
+		y += rowH + lineH*float64(len(labels[i])-1)
 		col := colMark
 		if r.Reference {
 			col = colReference
@@ -110,7 +116,8 @@ type trendOpts struct {
 	Heading   string   // drawn at the top, e.g. the group's name
 	Target    *float64 // a dashed target line, labelled
 	Reference []point  // the reference group's trend, drawn dashed for comparison
-	Max       float64  // the top of the scale (shared by small multiples); 0: from the data
+	Lo, Hi    float64  // the scale (shared by small multiples); both 0: from the data
+	Empty     string   // written across a chart with no published value
 }
 
 // trend draws values over periods: a dot per published period with its interval as an
@@ -125,22 +132,18 @@ func trend(f numFmt, id, title, desc string, pts []point, o trendOpts) template.
 		s.text(4, fs+2, o.Heading, "font-size", coord(fs), "font-weight", "bold", "fill", colInk)
 	}
 	bottom := o.H - fs - 8
-	hi := o.Max
-	if hi == 0 {
+	lo, hi := o.Lo, o.Hi
+	if lo == 0 && hi == 0 {
+		var vals []float64
 		for _, p := range append(append([]point{}, pts...), o.Reference...) {
-			if p.Value != nil {
-				hi = math.Max(hi, *p.Value)
-			}
-			if p.Upper != nil {
-				hi = math.Max(hi, *p.Upper)
-			}
+			vals = append(vals, p.values()...)
 		}
 		if o.Target != nil {
-			hi = math.Max(hi, *o.Target)
+			vals = append(vals, *o.Target)
 		}
-		hi = niceMax(hi)
+		lo, hi = span(vals)
 	}
-	ys := scale{lo: 0, hi: hi, a: bottom, b: top + fs + 4}
+	ys := scale{lo: lo, hi: hi, a: bottom, b: top + fs + 4}
 	left, right := 8.0, o.W-8
 	xs := scale{lo: 0, hi: float64(max(len(pts)-1, 1)), a: left + 6, b: right - 6}
 	if len(pts) == 1 {
@@ -207,6 +210,9 @@ func trend(f numFmt, id, title, desc string, pts []point, o trendOpts) template.
 		}
 		s.text(x, math.Max(y, top+fs), f.value(*last.Value), "font-size", coord(fs), "fill", colInk, "text-anchor", anchor)
 	}
+	if last == nil && o.Empty != "" {
+		s.text(o.W/2, (top+bottom)/2+fs/2, o.Empty, "font-size", coord(fs-1), "fill", colInk, "text-anchor", "middle")
+	}
 	if len(pts) > 0 {
 		s.text(left, o.H-4, pts[0].Label, "font-size", coord(fs-1), "fill", colInk)
 		if len(pts) > 1 {
@@ -214,4 +220,38 @@ func trend(f numFmt, id, title, desc string, pts []point, o trendOpts) template.
 		}
 	}
 	return s.HTML()
+}
+
+// values are the numbers of a point that a scale must hold.
+func (p point) values() []float64 {
+	var out []float64
+	for _, v := range []*float64{p.Value, p.Lower, p.Upper} {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+// span is the range a chart shows: the values' range widened by a tenth on each side
+// (dot-and-bar and line charts encode position, not length, so they need not start at
+// zero), never below zero when no value is, and one unit wide when all are equal.
+func span(vals []float64) (lo, hi float64) {
+	if len(vals) == 0 {
+		return 0, 1
+	}
+	lo, hi = vals[0], vals[0]
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	pad := (hi - lo) / 10
+	if pad == 0 {
+		pad = math.Max(math.Abs(hi)/10, 0.5)
+	}
+	nonNeg := lo >= 0
+	lo, hi = lo-pad, hi+pad
+	if nonNeg && lo < 0 {
+		lo = 0
+	}
+	return lo, hi
 }

@@ -298,7 +298,7 @@ func buildCard(m *Messages, ind *spec.Indicator, ir *aggregate.IndicatorResult, 
 		target = h.Target
 	}
 	card.Chart = trend(f, card.ID+"-trend", card.Title+": "+m.TotalTrendTitle, fmt.Sprintf(m.TotalTrendDesc, card.Title), pts,
-		trendOpts{W: 360, H: 140, FontSize: 12, Target: target})
+		trendOpts{W: 300, H: 130, FontSize: 12, Target: target})
 	// Equity: the headline period's summaries, one per dimension.
 	if len(ir.Equity) == 0 {
 		card.NoEquity = len(ind.Dimensions) > 0
@@ -417,7 +417,7 @@ func buildEquity(m *Messages, f numFmt, ind *spec.Indicator, eq aggregate.Equity
 		ev.Gaps = append([]string{fmt.Sprintf(m.ReferenceValue, refName, f.value(ref.Value))}, ev.Gaps...)
 	}
 	ev.Withheld = withheldWords(m, withheld, ir.MinCellSize)
-	if eq.UnknownShare != nil {
+	if eq.UnknownShare != nil && *eq.UnknownShare > 0 {
 		ev.Notes = append(ev.Notes, fmt.Sprintf(m.UnknownShare, percentInt(*eq.UnknownShare)))
 	}
 	if len(rows) > 0 {
@@ -426,7 +426,7 @@ func buildEquity(m *Messages, f numFmt, ind *spec.Indicator, eq aggregate.Equity
 	}
 	// Trends: one small chart per group on a shared scale, the reference group dashed.
 	series := map[string][]point{}
-	hi := 0.0
+	var all []float64
 	groups := append([]string{}, d.Values...)
 	ev.TrendTable.Groups = groups
 	for _, per := range periods {
@@ -443,12 +443,9 @@ func buildEquity(m *Messages, f numFmt, ind *spec.Indicator, eq aggregate.Equity
 				cell += " *"
 			}
 			tr.Cells = append(tr.Cells, cell)
-			if pt.Upper != nil && *pt.Upper > hi {
-				hi = *pt.Upper
-			}
-			if pt.Value != nil && *pt.Value > hi {
-				hi = *pt.Value
-			}
+			pt.Label = axisLabel(per, ind.Grain, ind.FiscalYearStartMonth, label)
+			series[g][len(series[g])-1] = pt
+			all = append(all, pt.values()...)
 		}
 		ev.TrendTable.Rows = append(ev.TrendTable.Rows, tr)
 	}
@@ -456,11 +453,13 @@ func buildEquity(m *Messages, f numFmt, ind *spec.Indicator, eq aggregate.Equity
 	if total {
 		for _, per := range periods {
 			pt, _ := pointOf(m, f, cells[cellKey(per, nil)], label(per))
+			all = append(all, pt.values()...)
 			refSeries = append(refSeries, pt)
 		}
 	} else {
 		refSeries = series[eq.Reference]
 	}
+	lo, hi := span(all)
 	for gi, g := range groups {
 		pts := series[g]
 		published := false
@@ -478,7 +477,16 @@ func buildEquity(m *Messages, f numFmt, ind *spec.Indicator, eq aggregate.Equity
 			rs = refSeries
 		}
 		ev.Trends = append(ev.Trends, smallChart{Name: g, SVG: trend(f, fmt.Sprintf("%s-trend-%d", ev.ID, gi), g, desc, pts,
-			trendOpts{W: 170, H: 110, FontSize: 13, Reference: rs, Max: niceMax(hi)})})
+			trendOpts{W: 170, H: 110, FontSize: 13, Reference: rs, Lo: lo, Hi: hi, Empty: m.Withheld})})
 	}
 	return ev
+}
+
+// axisLabel is the short name of a period under a small chart: the year of a period
+// shorter than a year, the full label of a year.
+func axisLabel(period, grain string, fiscalStart int, label func(string) string) string {
+	if grain == spec.GrainYear || len(period) < 4 {
+		return label(period)
+	}
+	return period[:4]
 }

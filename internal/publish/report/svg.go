@@ -87,12 +87,3 @@ func (sc scale) at(v float64) float64 {
 	}
 	return sc.a + (v-sc.lo)/(sc.hi-sc.lo)*(sc.b-sc.a)
 }
-
-// niceMax rounds a chart's upper end up a little, so the largest bar does not touch the
-// edge.
-func niceMax(v float64) float64 {
-	if v <= 0 {
-		return 1
-	}
-	return v * 1.08
-}
