@@ -112,10 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.RLock()
-	d := h.docs[strings.TrimSuffix(r.URL.Path, "/")]
-	if r.URL.Path == "/" {
-		d = h.docs["/"]
-	}
+	d := h.docs[r.URL.Path]
 	h.mu.RUnlock()
 	if d == nil {
 		http.NotFound(w, r)
