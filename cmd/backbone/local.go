@@ -142,7 +142,8 @@ func serve(ctx context.Context, addr string, x *metrics.Exposition, pages http.H
 		return fmt.Errorf("--listen: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(log, "serving metrics on http://%s/metrics and the community pages on http://%s/\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(log, "serving the community pages on http://%s/\n", ln.Addr())
+	fmt.Fprintf(log, "serving metrics on http://%s/metrics\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
