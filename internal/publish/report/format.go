@@ -19,6 +19,7 @@ const minus = "−"
 // which number of the result a string stands for.
 type numFmt struct {
 	percent bool   // a Proportion: shown ×100 with a % sign, changes in percentage points
+	byRatio bool   // a Rate or Ratio: groups are compared by the ratio of their values
 	integer bool   // a count: no decimals
 	unit    string // appended after the number ("per 1,000", "visits"); empty for percent
 	m       *Messages
@@ -33,6 +34,8 @@ func fmtFor(ind *spec.Indicator, m *Messages) numFmt {
 		f.unit = ""
 	case spec.Count, spec.DistinctCount:
 		f.integer = true
+	case spec.Rate, spec.Ratio:
+		f.byRatio = true
 	}
 	switch strings.ToLower(f.unit) {
 	case "proportion", "percent", "%", "share":

@@ -198,7 +198,7 @@ var English = Messages{
 	ReadSuppressionK: "In this initiative, values resting on fewer than %[1]d are withheld.",
 	ReadReliability:  "Reliability. A value marked “unreliable” (a hollow dot and a dashed bar in the charts) rests on few people or events, or has a very wide interval, following the standards of the US National Center for Health Statistics. Read it as a rough indication.",
 	ReadPartial:      "Partial periods. The current period is not over yet; its value is marked partial and is not used to judge change or progress.",
-	ReadEquity:       "Gaps. Each group is compared with a reference group chosen by the partners. Rates are compared as ratios (“2 times the value”), percentages as differences in percentage points.",
+	ReadEquity:       "Gaps. Each group is compared with a reference group chosen by the partners, or with all groups together. Rates are compared as ratios (“1.5 times the value”), percentages as differences in percentage points, averages as differences in their unit. Records that do not say which group they belong to count in the total only.",
 	ReadSources:      "Where the data comes from",
 	ReadUpdated:      "Figures are for periods complete on %[1]s. This page was computed from the result of %[2]s.",
 	Download:         "Download every published number (CSV)",

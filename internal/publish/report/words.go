@@ -85,15 +85,16 @@ type groupValue struct {
 	Reliable     bool
 }
 
-// gapWords compares a group with the reference group: rates, ratios and means as a ratio
+// gapWords compares a group with the reference group: rates and ratios as a ratio
 // ("Black: 29.0 per 1,000, 4.9 times the value for White."), proportions as a difference
-// in percentage points, and says whether the two intervals overlap. ratio and diff are
+// in percentage points and means as a difference in their unit, and says whether the
+// two intervals overlap. ratio and diff are
 // the result's own (EquitySummary.Ratios and Differences); nil when it holds none.
 func gapWords(f numFmt, g, ref groupValue, ratioV, diff *float64) string {
 	m := f.m
 	var s string
 	switch {
-	case !f.percent && ratioV != nil:
+	case f.byRatio && ratioV != nil:
 		s = fmt.Sprintf(m.GapTimes, g.Name, f.value(g.Value), ratio(*ratioV), ref.Name)
 	case diff != nil && f.amount(*diff) != f.amount(0):
 		word := m.Higher

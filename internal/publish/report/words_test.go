@@ -14,6 +14,7 @@ var (
 	rateFmt = fmtFor(&spec.Indicator{Measure: spec.Rate, Unit: "per 1,000"}, &English)
 	propFmt = fmtFor(&spec.Indicator{Measure: spec.Proportion, Unit: "proportion"}, &English)
 	cntFmt  = fmtFor(&spec.Indicator{Measure: spec.DistinctCount, Unit: "families"}, &English)
+	meanFmt = fmtFor(&spec.Indicator{Measure: spec.Mean, Unit: "points"}, &English)
 )
 
 func TestChangeWords(t *testing.T) {
@@ -68,6 +69,8 @@ func TestGapWords(t *testing.T) {
 			"Asian: 90.0%, 5.0 percentage points higher than All groups."},
 		{"no ratio: the difference", rateFmt, groupValue{Name: "A", Value: 2, Reliable: true}, groupValue{Name: "B", Value: 0}, nil, fp(2),
 			"A: 2.0 per 1,000, 2.0 per 1,000 higher than B."},
+		{"mean as a difference", meanFmt, groupValue{Name: "Black", Value: 65.7, Reliable: true}, groupValue{Name: "White", Value: 68.6}, fp(0.958), fp(-2.9),
+			"Black: 65.7 points, 2.9 points lower than White."},
 		{"same", propFmt, groupValue{Name: "A", Value: 0.5, Reliable: true}, groupValue{Name: "B", Value: 0.5}, nil, fp(0),
 			"A: 50.0%, the same as B."},
 	} {
