@@ -74,10 +74,12 @@ type Messages struct {
 
 	// How to read this page.
 	ReadIntervals, ReadSuppression, ReadReliability, ReadPartial, ReadEquity string
-	ReadSources, ReadUpdated                                                 string // updated: %[1]s as-of, %[2]s computed
-	ReadSuppressionK                                                         string // %[1]d k
-	Download                                                                 string
-	SourceBy                                                                 string // %[1]s source, %[2]s partner
+	// Heads of the paragraphs above.
+	ReadIntervalsHead, ReadSuppressionHead, ReadReliabilityHead, ReadPartialHead, ReadEquityHead string
+	ReadSources, ReadUpdated                                                                     string // updated: %[1]s as-of, %[2]s computed
+	ReadSuppressionK                                                                             string // %[1]d k
+	Download                                                                                     string
+	SourceBy                                                                                     string // %[1]s source, %[2]s partner
 
 	// CSV.
 	SuppressedReason string // %[1]d k
@@ -193,16 +195,23 @@ var English = Messages{
 	UnknownShare:     "%[1]s of records did not say which group they belong to; they count in the total only.",
 	UnknownWithheld:  "Records that did not say which group they belong to count in the total only.",
 
-	ReadIntervals:    "Intervals. Every value is an estimate. The bar around a dot (and the words “likely between”) give the 95% interval: the range the true value is likely to lie in. When two groups' intervals overlap, the gap between them may be chance. A change is called clear only when its own interval leaves out zero.",
-	ReadSuppression:  "Privacy. When fewer than a set number of people or events were counted in a group, its value is withheld, and so are other values that would let someone work it out. Withheld groups are named, but no number about them appears on this page or in the download.",
-	ReadSuppressionK: "In this initiative, values resting on fewer than %[1]d are withheld.",
-	ReadReliability:  "Reliability. A value marked “unreliable” (a hollow dot and a dashed bar in the charts) rests on few people or events, or has a very wide interval, following the standards of the US National Center for Health Statistics. Read it as a rough indication.",
-	ReadPartial:      "Partial periods. The current period is not over yet; its value is marked partial and is not used to judge change or progress.",
-	ReadEquity:       "Gaps. Each group is compared with a reference group chosen by the partners, or with all groups together. Rates are compared as ratios (“1.5 times the value”), percentages as differences in percentage points, averages as differences in their unit. Records that do not say which group they belong to count in the total only.",
-	ReadSources:      "Where the data comes from",
-	ReadUpdated:      "Figures are for periods complete on %[1]s. This page was computed from the result of %[2]s.",
-	Download:         "Download every published number (CSV)",
-	SourceBy:         "%[1]s (%[2]s)",
+	ReadIntervals:     "Every value is an estimate. The bar around a dot (and the words “likely between”) give the 95% interval: the range the true value is likely to lie in. When two groups' intervals overlap, the gap between them may be chance. A change is called clear only when its own interval leaves out zero.",
+	ReadSuppression:   "When fewer than a set number of people or events were counted in a group, its value is withheld, and so are other values that would let someone work it out. Withheld groups are named, but no number about them appears on this page or in the download.",
+	ReadSuppressionK:  "In this initiative, a group's value is withheld when fewer than %[1]s were counted.",
+	ReadSuppressionKs: "%[1]d (%[2]s for some indicators)",
+	ReadReliability:   "A value marked “unreliable” (a hollow dot and a dashed bar in the charts) rests on few people or events, or has a very wide interval, following the standards of the US National Center for Health Statistics. Read it as a rough indication.",
+	ReadPartial:       "The current period is not over yet; its value is marked partial and is not used to judge change or progress.",
+	ReadEquity:        "Each group is compared with a reference group chosen by the partners, or with all groups together. Rates are compared as ratios (“1.5 times the value”), percentages as differences in percentage points, averages as differences in their unit. Records that do not say which group they belong to count in the total only.",
+	ReadSources:       "Where the data comes from",
+
+	ReadIntervalsHead:   "Intervals",
+	ReadSuppressionHead: "Privacy",
+	ReadReliabilityHead: "Reliability",
+	ReadPartialHead:     "Partial periods",
+	ReadEquityHead:      "Gaps between groups",
+	ReadUpdated:         "Figures are for periods complete on %[1]s. This page was computed from the result of %[2]s.",
+	Download:            "Download every published number (CSV)",
+	SourceBy:            "%[2]s (data set “%[1]s”)",
 
 	SuppressedReason: "withheld to protect privacy: fewer than %[1]d counted, or it would let a withheld value be worked out",
 

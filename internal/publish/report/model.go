@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
@@ -38,6 +39,7 @@ type (
 		Partners    int
 		Cards       []cardView
 		K           []int
+		KText       string
 		AsOf        string
 		Computed    string
 		Sources     []string
@@ -202,6 +204,16 @@ func build(m *Messages, in *Input, static bool) (*pageView, error) {
 		}
 	}
 	slices.Sort(v.K)
+	if len(v.K) > 0 {
+		v.KText = strconv.Itoa(v.K[0])
+		if len(v.K) > 1 {
+			rest := make([]string, len(v.K)-1)
+			for i, k := range v.K[1:] {
+				rest[i] = strconv.Itoa(k)
+			}
+			v.KText = fmt.Sprintf(m.ReadSuppressionKs, v.K[0], strings.Join(rest, ", "))
+		}
+	}
 	return v, nil
 }
 
