@@ -77,7 +77,8 @@ type Messages struct {
 	// Heads of the paragraphs above.
 	ReadIntervalsHead, ReadSuppressionHead, ReadReliabilityHead, ReadPartialHead, ReadEquityHead string
 	ReadSources, ReadUpdated                                                                     string // updated: %[1]s as-of, %[2]s computed
-	ReadSuppressionK                                                                             string // %[1]d k
+	ReadSuppressionK                                                                             string // %[1]s the k, e.g. "11" or "11 (20 for some indicators)"
+	ReadSuppressionKs                                                                            string // %[1]d the smallest k, %[2]s the others
 	Download                                                                                     string
 	SourceBy                                                                                     string // %[1]s source, %[2]s partner
 
