@@ -54,7 +54,7 @@ func browser(t *testing.T) context.Context {
 		cancelA()
 		t.Fatalf("starting chromium: %v", err)
 	}
-	ctx, cancelT := context.WithTimeout(bctx, 4*time.Minute)
+	ctx, cancelT := context.WithTimeout(bctx, 8*time.Minute)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	return ctx
 }

@@ -59,10 +59,11 @@ func dotBars(f numFmt, id, title, desc string, rows []barRow) template.HTML {
 	lo, hi := span(vals)
 	sc := scale{lo: lo, hi: hi, a: 10, b: w - 10}
 	s := newSVG(id, w, h, title, desc)
+	// The reference value, as a dashed line through every row's bar (not its label).
+	refX := math.NaN()
 	for _, r := range rows {
 		if r.Reference {
-			x := sc.at(r.Value)
-			s.el("line", "x1", coord(x), "y1", coord(top), "x2", coord(x), "y2", coord(h-4), "stroke", colReference, "stroke-width", "1.5", "stroke-dasharray", "4 3")
+			refX = sc.at(r.Value)
 		}
 	}
 	y := top
@@ -76,6 +77,9 @@ func dotBars(f numFmt, id, title, desc string, rows []barRow) template.HTML {
 		}
 		by := y + 31 + lineH*float64(len(labels[i])-1)
 		y += rowH + lineH*float64(len(labels[i])-1)
+		if !math.IsNaN(refX) {
+			s.el("line", "x1", coord(refX), "y1", coord(by-11), "x2", coord(refX), "y2", coord(by+11), "stroke", colReference, "stroke-width", "1.5", "stroke-dasharray", "3 2")
+		}
 		col := colMark
 		if r.Reference {
 			col = colReference

@@ -114,7 +114,7 @@ var English = Messages{
 	Target:            "Target",
 	Progress:          "Progress",
 	Change:            "Change",
-	OnTrack:           "On track?",
+	OnTrack:           "On track",
 	Period:            "Period",
 	Sources:           "Data from",
 	Interval:          "95% interval",
