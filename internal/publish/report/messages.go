@@ -39,6 +39,7 @@ type Messages struct {
 	// On track.
 	TrackYes, TrackNo, TrackImproving, TrackWorsening, TrackNotJudged, TrackNoTarget string
 	TrackTrend, TrackChange                                                          string
+	TrackMet, TrackNoReason                                                          string
 
 	// Notes on a value.
 	NoteUnreliable, NotePartial, NoteSuppressed, NoteNoData string
@@ -149,6 +150,8 @@ var English = Messages{
 	TrackNoTarget:  "No target is set.",
 	TrackTrend:     "trend over all complete periods projected to the target date",
 	TrackChange:    "change from the baseline",
+	TrackMet:       "Yes: the latest value has reached the target.",
+	TrackNoReason:  "not enough complete, published periods",
 
 	NoteUnreliable: "Use with care: this value is unreliable because %[1]s.",
 	NotePartial:    "%[1]s is not over yet: its value is partial and is left out of change and on-track judgements.",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/pipeline/stats"
 )
 
 // changeWords says how a value changed since the previous complete period: "Up 2.8
@@ -56,12 +57,15 @@ func trackWords(m *Messages, t *aggregate.Track, hasTarget bool) string {
 			reason = t.Reason
 		}
 		if reason == "" {
-			reason = "not enough complete, published periods"
+			reason = m.TrackNoReason
 		}
 		return fmt.Sprintf(m.TrackNotJudged, reason)
 	}
+	if t.Method == stats.MethodTargetMet && t.OnTrack {
+		return m.TrackMet
+	}
 	method := m.TrackChange
-	if t.Method == "trend" {
+	if t.Method == stats.MethodTrend {
 		method = m.TrackTrend
 	}
 	if t.OnTrack {

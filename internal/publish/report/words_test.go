@@ -108,6 +108,8 @@ func TestTrackWords(t *testing.T) {
 		{&aggregate.Track{Judged: true, OnTrack: true, Method: "trend"}, true, "Yes: on track to reach the target, judged by the trend over all complete periods projected to the target date."},
 		{&aggregate.Track{Judged: true, Method: "change", Improving: true}, true, "Not yet on track to reach the target, judged by the change from the baseline. It is improving."},
 		{&aggregate.Track{Judged: true, Method: "trend", Worsening: true}, true, "Not yet on track to reach the target, judged by the trend over all complete periods projected to the target date. It is getting worse."},
+		{&aggregate.Track{Judged: true, OnTrack: true, Method: "target met"}, true, "Yes: the latest value has reached the target."},
+		{&aggregate.Track{Judged: true, Method: "change from baseline"}, true, "Not yet on track to reach the target, judged by the change from the baseline."},
 		{&aggregate.Track{Method: "none", Reason: "no complete, published period with an interval"}, true, "Not judged: no complete, published period with an interval."},
 	} {
 		if got := trackWords(&English, c.t, c.hasTarget); got != c.want {
