@@ -100,7 +100,7 @@ var English = Messages{
 	IndexTitle:    "Community results",
 	IndexIntro:    "Shared measures of the initiatives below, published by their backbone organisation for partners and residents.",
 	IndexEmpty:    "No results have been published yet.",
-	IndexAsOf:     "figures as of %[1]s",
+	IndexAsOf:     "Figures as of %[1]s",
 	SkipToContent: "Skip to the indicators",
 	BackToIndex:   "All initiatives",
 	Agenda:        "Our common agenda",
