@@ -312,8 +312,8 @@ func buildCard(m *Messages, ind *spec.Indicator, ir *aggregate.IndicatorResult, 
 	card.Chart = trend(f, card.ID+"-trend", card.Title+": "+m.TotalTrendTitle, fmt.Sprintf(m.TotalTrendDesc, card.Title), pts,
 		trendOpts{W: 300, H: 130, FontSize: 12, Target: target})
 	// Equity: the headline period's summaries, one per dimension.
-	if len(ir.Equity) == 0 {
-		card.NoEquity = len(ind.Dimensions) > 0
+	if len(ir.Equity) == 0 || len(periods) == 0 {
+		card.NoEquity = len(ind.Dimensions) > 0 && len(ir.Equity) == 0
 		return card
 	}
 	eqPeriod := periods[len(periods)-1]
