@@ -212,6 +212,12 @@ func trend(f numFmt, id, title, desc string, pts []point, o trendOpts) template.
 		if last.Upper != nil {
 			y = math.Min(y, ys.at(*last.Upper)-3)
 		}
+		// Beside the point's interval, not across it.
+		if anchor == "end" {
+			x -= 5
+		} else {
+			x += 5
+		}
 		s.text(x, math.Max(y, top+fs), f.value(*last.Value), "font-size", coord(fs), "fill", colInk, "text-anchor", anchor)
 	}
 	if last == nil && o.Empty != "" {
