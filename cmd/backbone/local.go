@@ -17,13 +17,14 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/local"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
+	"github.com/backbone-dev/backbone/internal/publish/report"
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
 func newLocalCommand() *cobra.Command {
 	var (
 		dir, storeURL, output, namespace, asOf, planDir string
-		listen, dashboards                              string
+		listen, dashboards, reportDir                   string
 		mopts                                           metrics.Options
 	)
 	cmd := &cobra.Command{
@@ -33,9 +34,12 @@ func newLocalCommand() *cobra.Command {
 API server would (the CRDs' schemas and CEL rules) and with the cross-object checks, ingests
 every DataSource into a local store, aggregates every Initiative's indicators and prints
 the cells, with the number of series each Indicator publishes on /metrics. With
---dashboards it writes each Initiative's Grafana dashboard as JSON. With --listen it then
-serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
-		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json\n  backbone local -f config/samples --listen :9464 --region us-west\n  backbone local -f config/samples --dashboards dashboards/",
+--dashboards it writes each Initiative's Grafana dashboard as JSON. With --report it writes
+the community page as a static site (one HTML page per Initiative, an index and a CSV of
+every published cell). With --listen it then serves that exposition (Prometheus text or
+OpenMetrics) at /metrics and the community pages at / and /initiatives/<namespace>/<name>,
+and keeps running.`,
+		Example: "  backbone local -f config/samples\n  backbone local -f config/samples --output json\n  backbone local -f config/samples --listen :9464 --region us-west\n  backbone local -f config/samples --dashboards dashboards/\n  backbone local -f config/samples --report site",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -94,10 +98,31 @@ serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "dashboard written to %s\n", f)
 				}
 			}
+			if reportDir == "" && listen == "" {
+				return nil
+			}
+			rr, err := report.New(nil)
+			if err != nil {
+				return err
+			}
+			ins, err := local.ReportInputs(ctx, st, m, out)
+			if err != nil {
+				return err
+			}
+			if reportDir != "" {
+				if err := rr.WriteSite(reportDir, ins); err != nil {
+					return fmt.Errorf("--report: %w", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "community page written to %s\n", filepath.Join(reportDir, "index.html"))
+			}
 			if listen == "" {
 				return nil
 			}
-			return serveMetrics(ctx, listen, x, cmd.ErrOrStderr())
+			pages := report.NewHandler(rr)
+			if err := pages.Set(ins); err != nil {
+				return err
+			}
+			return serve(ctx, listen, x, pages, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "filename", "f", "", "folder of manifests (YAML or JSON)")
@@ -106,25 +131,29 @@ serves that exposition (Prometheus text or OpenMetrics) and keeps running.`,
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace of manifests that name none")
 	cmd.Flags().StringVar(&planDir, "emit-plans", "", "also write the compiled plans (what backbone ingest and aggregate run) into this folder")
 	cmd.Flags().StringVar(&asOf, "as-of", "", "date (YYYY-MM-DD) deciding which periods are complete; default today")
-	cmd.Flags().StringVar(&listen, "listen", "", "serve the metrics of the results on this address (e.g. :9464) at /metrics and keep running")
+	cmd.Flags().StringVar(&listen, "listen", "", "serve the metrics of the results on this address (e.g. :9464) at /metrics, and the community pages at /, and keep running")
 	cmd.Flags().StringVar(&dashboards, "dashboards", "", "also write each Initiative's Grafana dashboard (JSON) into this folder")
+	cmd.Flags().StringVar(&reportDir, "report", "", "write the community page (a static site: index.html, initiatives/<namespace>/<name>.html and .csv) into this folder")
 	cmd.Flags().StringVar(&mopts.Region, "region", "", "value of the constant region label on every series")
 	cmd.Flags().IntVar(&mopts.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
 	cmd.Flags().IntVar(&mopts.GlobalCap, "global-series-cap", metrics.DefaultGlobalCap, "series all Indicators together may publish; over it the largest publish only their totals")
 	return cmd
 }
 
-// serveMetrics serves x on addr at /metrics until the process is interrupted.
-func serveMetrics(ctx context.Context, addr string, x *metrics.Exposition, log io.Writer) error {
+// serve serves x on addr at /metrics, and the community pages at / and /initiatives/,
+// until the process is interrupted.
+func serve(ctx context.Context, addr string, x *metrics.Exposition, pages http.Handler, log io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", x)
+	mux.Handle("/", pages)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(log, "serving the community pages on http://%s/\n", ln.Addr())
 	fmt.Fprintf(log, "serving metrics on http://%s/metrics\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

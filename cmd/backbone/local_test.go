@@ -15,10 +15,12 @@ import (
 	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 )
 
-// backbone local --listen serves the exposition of the samples until it is stopped; with
-// --dashboards it first writes the Initiative's dashboard.
+// backbone local --listen serves the exposition and the community pages of the samples
+// until it is stopped; --dashboards first writes the Initiative's dashboard and --report
+// the pages as a static site.
 func TestLocalListen(t *testing.T) {
 	dashboards := filepath.Join(t.TempDir(), "dashboards")
+	site := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -26,7 +28,7 @@ func TestLocalListen(t *testing.T) {
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(pw)
 	cmd.SetArgs([]string{"local", "-f", "../../config/samples", "--store", "mem://", "--as-of", "2026-11-23",
-		"--listen", "127.0.0.1:0", "--region", "test-region", "--dashboards", dashboards})
+		"--listen", "127.0.0.1:0", "--region", "test-region", "--dashboards", dashboards, "--report", site})
 	done := make(chan error, 1)
 	go func() {
 		done <- cmd.ExecuteContext(ctx)
@@ -77,6 +79,20 @@ func TestLocalListen(t *testing.T) {
 	text := string(body)
 	if !strings.HasSuffix(text, "# EOF\n") || !strings.Contains(text, `indicator="kindergarten-readiness"`) || !strings.Contains(text, `region="test-region"`) {
 		t.Errorf("unexpected exposition (%d bytes): %.300s", len(text), text)
+	}
+	page, err := http.Get(strings.TrimSuffix(url, "/metrics") + "/initiatives/default/ready-by-five")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != 200 || !strings.Contains(string(body), "Ready by Five — North County") || page.Header.Get("ETag") == "" {
+		t.Errorf("community page: %d %.200s", page.StatusCode, body)
+	}
+	for _, f := range []string{"index.html", "initiatives/default/ready-by-five.html", "initiatives/default/ready-by-five.csv"} {
+		if st, err := os.Stat(filepath.Join(site, f)); err != nil || st.Size() == 0 {
+			t.Errorf("--report wrote no %s: %v", f, err)
+		}
 	}
 	cancel()
 	select {
