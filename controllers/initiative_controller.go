@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -50,6 +50,11 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, nil
 	}
 	base := ini.DeepCopy()
+	if base.Status.Indicators.Summary == "" {
+		// The counts have never been written: make every field differ from the base, so the
+		// merge patch carries the whole (required) counts, zeros included.
+		base.Status.Indicators = impactv1.IndicatorCounts{Total: -1, Ready: -1, OnTrack: -1}
+	}
 	var out outcome
 	var err error
 	defer func() {

@@ -150,7 +150,7 @@ func SecretDir(name string) string { return "/etc/backbone/secrets/" + name }
 // so it is not owned by any one object.
 func ensureServiceAccount(ctx context.Context, c client.Client, namespace string) error {
 	sa := &corev1.ServiceAccount{
-		ObjectMeta: metav1.ObjectMeta{Name: JobServiceAccount, Namespace: namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
+		ObjectMeta:                   metav1.ObjectMeta{Name: JobServiceAccount, Namespace: namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 		AutomountServiceAccountToken: ptr.To(false),
 	}
 	if err := c.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -3,8 +3,14 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/backbone-dev/backbone/internal/plan"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -40,4 +46,26 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("setting up the Indicator controller: %w", err)
 	}
 	return nil
+}
+
+// CacheOptions limits the manager's cache to the watched namespaces (comma-separated; empty
+// means all), and its cache of Jobs, CronJobs, ConfigMaps and Pods to the objects the
+// manager labels as its own. Secrets are never read, so never cached.
+func CacheOptions(namespaces string) cache.Options {
+	own := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedBy})
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&batchv1.Job{}:      {Label: own},
+		&batchv1.CronJob{}:  {Label: own},
+		&corev1.ConfigMap{}: {Label: own},
+		&corev1.Pod{}:       {Label: own},
+	}}
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			if opts.DefaultNamespaces == nil {
+				opts.DefaultNamespaces = map[string]cache.Config{}
+			}
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
 }

@@ -4,17 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -68,28 +62,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	return cmd
 }
 
-// cacheOptions limits the manager's cache to the watched namespaces, and its cache of
-// Jobs, CronJobs, ConfigMaps and Pods to the objects the manager labels as its own.
-func cacheOptions(namespaces string) cache.Options {
-	own := labels.SelectorFromSet(labels.Set{controllers.LabelManagedBy: controllers.ManagedBy})
-	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&batchv1.Job{}:      {Label: own},
-		&batchv1.CronJob{}:  {Label: own},
-		&corev1.ConfigMap{}: {Label: own},
-		&corev1.Pod{}:       {Label: own},
-	}}
-	for _, ns := range strings.Split(namespaces, ",") {
-		if ns = strings.TrimSpace(ns); ns != "" {
-			if opts.DefaultNamespaces == nil {
-				opts.DefaultNamespaces = map[string]cache.Config{}
-			}
-			opts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
-	return opts
-}
-
-// Scheme is the manager's scheme: Kubernetes' built-in kinds and Backbone's.
+// newScheme is the manager's scheme: Kubernetes' built-in kinds and Backbone's.
 func newScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -133,7 +106,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cacheOptions(f.watchNamespaces),
+		Cache:                         controllers.CacheOptions(f.watchNamespaces),
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
