@@ -39,6 +39,7 @@ import (
 // store, then writing the Job's status as the Job controller would.
 var (
 	k8s       client.Client
+	testMgr   ctrl.Manager
 	testStore *store.Store
 	storeURL  string
 	samples   string // config/samples, the base folder of relative file locations
@@ -101,7 +102,7 @@ func runSuite(m *testing.M) int {
 	}
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	k8s = mgr.GetClient()
+	k8s, testMgr = mgr.GetClient(), mgr
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		fmt.Fprintln(os.Stderr, "cache did not sync")
 		return 1
@@ -309,7 +310,6 @@ func requestRun(t *testing.T, obj client.Object, at string) {
 		t.Fatal(err)
 	}
 }
-
 
 // readLatest reads the promoted snapshot manifest of a source from the store.
 func readLatest(t *testing.T, namespace, initiative, source string) *store.SnapshotManifest {
