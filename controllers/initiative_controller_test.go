@@ -94,7 +94,7 @@ func TestSamplesAggregation(t *testing.T) {
 	var a *aggregation
 	eventually(t, "aggregation plan of every indicator", func() error {
 		var err error
-		if a, err = compileAggregation(ctx, k8s, ini); err != nil {
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini); err != nil {
 			return err
 		}
 		if len(a.Plan.Indicators) != len(m.Indicators) {
@@ -118,7 +118,7 @@ func TestSamplesAggregation(t *testing.T) {
 	}
 
 	// A new reconciler (a restarted manager) finds the running Job and starts nothing.
-	fresh := &InitiativeReconciler{Client: k8s, Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
+	fresh := &InitiativeReconciler{Client: testMgr.GetClient(), Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
 	before := len(aggregationJobs(t, ns))
 	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ini)}); err != nil {
 		t.Fatal(err)
