@@ -3,7 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -77,7 +80,11 @@ func newScheme() (*runtime.Scheme, error) {
 func runManager(cmd *cobra.Command, f *managerFlags) error {
 	logger := zap.New(zap.UseFlagOptions(&f.zap))
 	ctrl.SetLogger(logger)
-	ctx := ctrl.LoggerInto(ctrl.SetupSignalHandler(), logger)
+	// SIGTERM or SIGINT cancels the context: Start returns once reconciliations in flight
+	// finish and the leader Lease is released.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = ctrl.LoggerInto(ctx, logger)
 	root := f.fileRoot
 	if root == "" {
 		root = "."
@@ -126,7 +133,5 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	}
 	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
 		"watchNamespaces", f.watchNamespaces, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
-	// Start returns when the signal handler's context is cancelled (SIGTERM, SIGINT):
-	// reconciliations in flight finish, the leader Lease is released.
 	return mgr.Start(ctx)
 }
