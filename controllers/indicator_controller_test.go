@@ -99,3 +99,74 @@ func TestIndicatorStalled(t *testing.T) {
 		return wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue)
 	})
 }
+
+// TestAggregationFollowsChange checks that a plan changed while its aggregation Job runs is
+// followed by a new Job, and that the Indicator publishes the newer result.
+func TestAggregationFollowsChange(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	ind := &impactv1.Indicator{}
+	loadSample(t, "indicator-readiness-score.yaml", ind, ns)
+	create(t, ind)
+	const at = "2026-12-05T15:00:00Z"
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	eventually(t, "first aggregation Job", func() error {
+		jobs := aggregationJobs(t, ns)
+		if len(jobs) != 1 {
+			return fmt.Errorf("%d aggregation Jobs", len(jobs))
+		}
+		first = jobs[0].Name
+		return nil
+	})
+	// The spec changes while the first Job runs.
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), ind); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ind.DeepCopy())
+	ind.Spec.Privacy = &impactv1.PrivacySpec{MinCellSize: ptrInt32(25)}
+	if err := k8s.Patch(ctx, ind, patch); err != nil {
+		t.Fatal(err)
+	}
+	var second string
+	eventually(t, "second aggregation Job", func() error {
+		for _, j := range aggregationJobs(t, ns) {
+			if j.Name != first {
+				second = j.Name
+				return nil
+			}
+		}
+		return fmt.Errorf("no Job after %s", first)
+	})
+	if err := finishJob(t, waitJob(t, ns, first)); err != nil {
+		t.Fatal(err)
+	}
+	if err := finishJob(t, waitJob(t, ns, second)); err != nil {
+		t.Fatal(err)
+	}
+	job := waitJob(t, ns, second)
+	eventually(t, "the newer result in status", func() error {
+		got, err := getIndicator(ns, ind.Name)
+		if err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		if got.Status.EffectiveMinCellSize != 25 || got.Status.Result == nil || !strings.HasSuffix(got.Status.Result.URI, strings.TrimPrefix(job.Annotations[AnnotationResultID], "sha256:")+".json") {
+			return fmt.Errorf("minCellSize %d, result %+v; want 25 and %s", got.Status.EffectiveMinCellSize, got.Status.Result, job.Annotations[AnnotationResultID])
+		}
+		return nil
+	})
+}
+
+func ptrInt32(v int32) *int32 { return &v }
