@@ -5,7 +5,8 @@ package controllers
 // The manager reads its three kinds and patches their status; it owns CronJobs, Jobs and
 // plan ConfigMaps (the finalizers rules let it set blockOwnerDeletion on what it owns),
 // creates each namespace's Job ServiceAccount, reads Job pods' termination messages,
-// records Events and holds the leader Lease. It never reads Secrets: a Secret a source
+// records Events (events.k8s.io for its own; the core API for leader election's) and
+// holds the leader Lease. It never reads Secrets: a Secret a source
 // needs is mounted into the Job pod by name.
 //
 // +kubebuilder:rbac:groups=impact.backbone.dev,resources=initiatives;datasources;indicators,verbs=get;list;watch
@@ -18,4 +19,5 @@ package controllers
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update

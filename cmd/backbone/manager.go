@@ -28,6 +28,7 @@ type managerFlags struct {
 	metricsAddr, probeAddr string
 	leaderElect            bool
 	leaderElectionID       string
+	leaderElectionNS       string
 	storeURL               string
 	allowFileLocations     bool
 	fileRoot               string
@@ -53,6 +54,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz probes bind to")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "backbone.impact.backbone.dev", "name of the leader election Lease")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the manager's own, in a cluster)")
 	fs.StringVar(&f.storeURL, "store", "", "store URL the Jobs write to and the manager reads (file:///path, s3://…)")
 	fs.BoolVar(&f.allowFileLocations, "allow-file-locations", false, "accept DataSources with a file location (local mode, single-node clusters, tests)")
 	fs.StringVar(&f.fileRoot, "file-root", "", "folder that relative file locations resolve against (default: the manager's working folder)")
@@ -112,6 +114,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		HealthProbeBindAddress:        f.probeAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderElectionID,
+		LeaderElectionNamespace:       f.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(f.watchNamespaces),
 	})
