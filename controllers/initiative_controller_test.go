@@ -11,6 +11,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,6 +117,18 @@ func TestSamplesAggregation(t *testing.T) {
 	if got := strings.Join(append(job.Spec.Template.Spec.Containers[0].Command, job.Spec.Template.Spec.Containers[0].Args...), " "); got != "backbone aggregate --plan "+PlanFile+" --store "+storeURL {
 		t.Errorf("aggregation command %q", got)
 	}
+
+	// The plan goes with its Job.
+	eventually(t, "plan ConfigMap owned by the Job", func() error {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: job.Name}, cm); err != nil {
+			return err
+		}
+		if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].Kind != "Job" || cm.OwnerReferences[0].UID != job.UID {
+			return fmt.Errorf("ConfigMap owners %+v", cm.OwnerReferences)
+		}
+		return nil
+	})
 
 	// A new reconciler (a restarted manager) finds the running Job and starts nothing.
 	fresh := &InitiativeReconciler{Client: testMgr.GetClient(), Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
