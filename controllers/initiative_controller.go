@@ -152,7 +152,7 @@ func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *im
 		// Not retried for the same plan: a change of input or spec makes a new one.
 		return outcome{Waiting: &waiting{Reason: ReasonJobFailed, Message: msg, NotReady: true}}, nil
 	}
-	return outcome{}, fmt.Errorf("Job %s completed but the store holds no result %s", job.Name, a.ID)
+	return outcome{}, fmt.Errorf("aggregation Job %s completed but the store holds no result %s", job.Name, a.ID)
 }
 
 // startAggregation creates the plan ConfigMap and the Job. The Job's name derives from the
