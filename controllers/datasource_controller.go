@@ -326,7 +326,7 @@ func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impact
 		}
 		// A failed run is not retried until the next schedule or a run-now request: the
 		// data, not the controller, must change.
-		return outcome{Waiting: &waiting{Reason: reason, Message: msg, NotReady: true}, RequeueAfter: requeue}, nil
+		return outcome{Failed: &waiting{Reason: reason, Message: msg}, RequeueAfter: requeue}, nil
 	}
 	if len(running) > 0 && ds.Status.Snapshot == nil {
 		return outcome{Waiting: &waiting{Reason: ReasonJobRunning, Message: fmt.Sprintf("waiting for Job %s to ingest the first snapshot", strings.Join(running, ", "))}}, nil

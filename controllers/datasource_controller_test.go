@@ -246,6 +246,10 @@ func TestDataSourceFailedJob(t *testing.T) {
 		if c.Reason != ReasonJobFailed || !strings.Contains(c.Message, "no-such-file.csv") || !strings.Contains(c.Message, job.Name) {
 			return fmt.Errorf("Ready %s: %s", c.Reason, c.Message)
 		}
+		// Nothing is in progress: the next run may succeed, nothing retries this one.
+		if r := condition(got.Status.Conditions, impactv1.ConditionReconciling); r != nil {
+			return fmt.Errorf("Reconciling after a failed run: %+v", r)
+		}
 		return wantEvent(ns, ds.Name, "no-such-file.csv")
 	})
 }
