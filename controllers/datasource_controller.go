@@ -255,7 +255,7 @@ func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impact
 	var interval time.Duration
 	ds.Status.NextScheduleTime = nil
 	if ds.Spec.Schedule != "" {
-		s, err := parseSchedule(ds.Spec.Schedule, ds.Spec.TimeZone, st.ini)
+		s, err := parseSchedule(ds.Spec.Schedule, ds.Spec.TimeZone)
 		if err != nil {
 			return outcome{}, stall(ReasonInvalidSpec, "DataSource %s: spec.schedule: %v", ds.Name, err)
 		}
@@ -363,15 +363,13 @@ func (r *DataSourceReconciler) setStale(ds *impactv1.DataSource, interval time.D
 	}
 }
 
-// parseSchedule parses a cron schedule in the DataSource's time zone, or the Initiative's.
-func parseSchedule(schedule, tz string, ini *impactv1.Initiative) (cron.Schedule, error) {
-	if tz == "" && ini != nil {
-		tz = ini.Spec.TimeZone
+// parseSchedule parses a cron schedule in the DataSource's time zone. Without one the
+// CronJob runs in kube-controller-manager's zone, which the manager takes to be UTC.
+func parseSchedule(schedule, tz string) (cron.Schedule, error) {
+	if tz == "" {
+		tz = "UTC"
 	}
-	if tz != "" {
-		schedule = "CRON_TZ=" + tz + " " + schedule
-	}
-	return cron.ParseStandard(schedule)
+	return cron.ParseStandard("CRON_TZ=" + tz + " " + schedule)
 }
 
 func (r *DataSourceReconciler) now() time.Time {
