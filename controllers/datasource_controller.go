@@ -36,11 +36,9 @@ import (
 // snapshot the store holds for it.
 type DataSourceReconciler struct {
 	client.Client
-	// APIReader reads what the cache does not hold.
-	APIReader client.Reader
-	Recorder  recorder.EventRecorder
-	Store     *store.Store
-	Jobs      JobOptions
+	Recorder recorder.EventRecorder
+	Store    *store.Store
+	Jobs     JobOptions
 	// Plan are the settings plans are compiled with (file locations, their base folder).
 	Plan plan.IngestOptions
 	// Now is the clock; default time.Now.
