@@ -56,6 +56,11 @@ type Options struct {
 	LogDir string
 	// MaxPods is how many Pods run at once (default 2).
 	MaxPods int
+	// WorkRoot holds the work folder: the backbone binary, kubeconfigs, the Pods' folders
+	// and TempDir's folders. Default: backbone/e2e in the user cache folder. Not /tmp:
+	// Backbone's Jobs mount an emptyDir at /tmp, and the kubelet rewrites /tmp/... in
+	// their args, so a host path handed to a Pod must lie elsewhere.
+	WorkRoot string
 }
 
 // Cluster is a running control plane with its process kubelet.
@@ -99,7 +104,17 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp("", "backbone-e2e-")
+	if opts.WorkRoot == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no work folder: %w", err)
+		}
+		opts.WorkRoot = filepath.Join(cache, "backbone", "e2e")
+	}
+	if err := os.MkdirAll(opts.WorkRoot, 0o755); err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp(opts.WorkRoot, "run-")
 	if err != nil {
 		return nil, err
 	}
@@ -369,6 +384,18 @@ func (c *Cluster) Namespace(t testing.TB) string {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
 	return name
+}
+
+// TempDir returns a new folder for the test in the work folder (not under /tmp, see
+// Options.WorkRoot), removed when the test ends.
+func (c *Cluster) TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(c.WorkDir, "test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
 }
 
 // RunKubectl runs kubectl with the admin kubeconfig in the repository root, so paths

@@ -186,7 +186,8 @@ func TestFailingContainerFailsJob(t *testing.T) {
 }
 
 // Env values, ConfigMap and Secret keys, the downward API and volumes with items reach the
-// process; mount paths in args and env are rewritten to the Pod's folders.
+// process; mount paths in args and env are rewritten to the Pod's folders, and an emptyDir
+// at /tmp is the process's TMPDIR.
 func TestEnvironmentAndVolumes(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
@@ -204,7 +205,8 @@ func TestEnvironmentAndVolumes(t *testing.T) {
 echo "region=$REGION token=$TOKEN pod=$POD ns=$NS greeting=$GREETING dir=$PLAN_DIR"
 cat /etc/plan/renamed.json; echo
 cat /etc/creds/token; echo
-echo scratch > /scratch/file && cat /scratch/file
+echo scratch > /tmp/file && cat /tmp/file
+test -f "$TMPDIR/file" && echo "TMPDIR holds the file"
 test ! -e /etc/plan/region && echo "only the listed item"
 `
 	tmpl := podTemplate("sh", "-c", script)
@@ -217,7 +219,7 @@ test ! -e /etc/plan/region && echo "only the listed item"
 		{Name: "GREETING", Value: "hello-$(REGION)"},
 		{Name: "PLAN_DIR", Value: "/etc/plan"},
 	}
-	m.VolumeMounts = []corev1.VolumeMount{{Name: "plan", MountPath: "/etc/plan"}, {Name: "creds", MountPath: "/etc/creds"}, {Name: "scratch", MountPath: "/scratch"}}
+	m.VolumeMounts = []corev1.VolumeMount{{Name: "plan", MountPath: "/etc/plan"}, {Name: "creds", MountPath: "/etc/creds"}, {Name: "scratch", MountPath: "/tmp"}}
 	tmpl.Spec.Volumes = []corev1.Volume{
 		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "settings"},
@@ -238,6 +240,7 @@ test ! -e /etc/plan/region && echo "only the listed item"
 		`{"a":1}`,
 		"s3cr3t",
 		"scratch",
+		"TMPDIR holds the file",
 		"only the listed item",
 	}
 	if len(lines) != len(want) {
@@ -276,13 +279,14 @@ func backboneLocal(t *testing.T, c *e2e.Cluster, store, plans string, args ...st
 
 // The ingestion plan `backbone local --emit-plans` compiles for one sample source, in a
 // ConfigMap volume, runs as `backbone ingest --plan /etc/backbone/plan/plan.json` in a
-// Job with the store on a hostPath volume, and writes the same snapshot as local mode.
+// Job with the store on a hostPath volume and an emptyDir at /tmp (as the operator's Jobs
+// have), and writes the same snapshot as local mode.
 func TestIngestPlanFromConfigMap(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
 	ns := c.Namespace(t)
 	ctx := t.Context()
-	tmp := t.TempDir()
+	tmp := c.TempDir(t)
 	localStore, plans, podStore := filepath.Join(tmp, "local-store"), filepath.Join(tmp, "plans"), filepath.Join(tmp, "pod-store")
 	backboneLocal(t, c, localStore, plans)
 	plan, err := os.ReadFile(filepath.Join(plans, "ingest-default-county-births.json"))
@@ -296,8 +300,10 @@ func TestIngestPlanFromConfigMap(t *testing.T) {
 	tmpl.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{
 		{Name: "plan", MountPath: "/etc/backbone/plan", ReadOnly: true},
 		{Name: "store", MountPath: "/var/lib/backbone/store"},
+		{Name: "tmp", MountPath: "/tmp"},
 	}
 	tmpl.Spec.Volumes = []corev1.Volume{
+		{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		{Name: "plan", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "county-births-plan"}}}},
 		{Name: "store", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: podStore, Type: new(corev1.HostPathDirectoryOrCreate)}}},
 	}

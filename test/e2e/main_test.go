@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,9 +15,11 @@ import (
 	"github.com/backbone-dev/backbone/test/e2e"
 )
 
-var (
-	logDir = flag.String("e2e.logdir", "", "keep the logs of the control plane, the kubelet and every container in this folder (default: a temporary folder, kept only when a test fails)")
+// LogDirEnv names a folder that keeps the logs of the control plane, the kubelet and every
+// container; by default they go to a temporary folder kept only when a test fails.
+const LogDirEnv = "BACKBONE_E2E_LOGS"
 
+var (
 	cluster    *e2e.Cluster
 	skipReason string
 )
@@ -28,14 +29,18 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	flag.Parse()
-	dir, keep := *logDir, *logDir != ""
+	dir := os.Getenv(LogDirEnv)
+	keep := dir != ""
 	if dir == "" {
 		var err error
 		if dir, err = os.MkdirTemp("", "backbone-e2e-logs-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	// controller-runtime (envtest) logs where the rest of the harness does.
 	envtestLog, err := os.Create(filepath.Join(dir, "envtest.log"))

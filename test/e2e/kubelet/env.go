@@ -135,18 +135,25 @@ func (k *Kubelet) process(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		return nil, err
 	}
 	vars := map[string]string{}
-	var env []string
-	for _, e := range append(append([]envVar(nil), base...), cenv...) {
+	for _, e := range base {
 		vars[e.name] = e.value
 	}
+	for _, e := range cenv {
+		vars[e.name] = e.value
+	}
+	// The container's variables come first and win; only their values are rewritten, the
+	// base ones already name host paths.
+	var env []string
 	seen := map[string]bool{}
-	all := append(append([]envVar(nil), cenv...), base...)
-	for _, e := range all { // container variables win over the base ones
-		if seen[e.name] {
-			continue
-		}
+	for _, e := range cenv {
 		seen[e.name] = true
 		env = append(env, e.name+"="+rw.rewrite(e.value))
+	}
+	for _, e := range base {
+		if !seen[e.name] {
+			seen[e.name] = true
+			env = append(env, e.name+"="+e.value)
+		}
 	}
 	argv := append(append([]string(nil), c.Command...), c.Args...)
 	if len(c.Command) == 0 {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -312,7 +313,7 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 	}
 	base := []envVar{{"PATH", os.Getenv("PATH")}, {"HOME", home}, {"TMPDIR", tmp}, {"HOSTNAME", pod.Name}}
 	for _, e := range k.opts.Env {
-		name, value, _ := cutEnv(e)
+		name, value, _ := strings.Cut(e, "=")
 		base = append(base, envVar{name, value})
 	}
 	one := func(c *corev1.Container) (*container, error) {
@@ -343,7 +344,12 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		if err != nil {
 			return nil, failPod("InvalidVolume", "container %s: %v", c.Name, err)
 		}
-		proc, err := k.process(ctx, pod, c, rw, base, work)
+		cbase := base
+		if t := rw.rewrite("/tmp"); t != "/tmp" { // a volume at /tmp is the process's TMPDIR
+			cbase = append([]envVar(nil), base...)
+			cbase[2] = envVar{"TMPDIR", t}
+		}
+		proc, err := k.process(ctx, pod, c, rw, cbase, work)
 		if err != nil {
 			return nil, err
 		}
@@ -364,15 +370,6 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		mains = append(mains, c)
 	}
 	return inits, mains, nil
-}
-
-func cutEnv(e string) (name, value string, ok bool) {
-	for i := 0; i < len(e); i++ {
-		if e[i] == '=' {
-			return e[:i], e[i+1:], true
-		}
-	}
-	return e, "", false
 }
 
 // exec runs one container's process to its end, or until ctx is done: then the process
