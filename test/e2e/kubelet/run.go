@@ -170,8 +170,8 @@ func (k *Kubelet) run(ctx, rctx context.Context, pod *corev1.Pod) {
 	}
 
 	cause := context.Cause(rctx)
-	if errors.Is(cause, errShutdown) {
-		return
+	if errors.Is(cause, errShutdown) || ctx.Err() != nil {
+		return // the kubelet is stopping: the Pod's status is left as it is
 	}
 	phase, reason, message := corev1.PodSucceeded, "", ""
 	for _, x := range append(append([]exit(nil), initExits...), exits...) {
