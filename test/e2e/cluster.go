@@ -10,6 +10,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -56,8 +58,9 @@ type Options struct {
 	LogDir string
 	// MaxPods is how many Pods run at once (default 2).
 	MaxPods int
-	// WorkRoot holds the work folder: the backbone binary, kubeconfigs, the Pods' folders
-	// and TempDir's folders. Default: backbone/e2e in the user cache folder. Not /tmp:
+	// WorkRoot holds the work folder (kubeconfigs, the Pods' folders and TempDir's
+	// folders, removed by Stop) and the backbone binary, kept per source tree so that
+	// go build skips linking it again when nothing changed. Default: backbone/e2e in the user cache folder. Not /tmp:
 	// Backbone's Jobs mount an emptyDir at /tmp, and the kubelet rewrites /tmp/... in
 	// their args, so a host path handed to a Pod must lie elsewhere.
 	WorkRoot string
@@ -134,7 +137,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 
 	// Build backbone while the API server starts.
 	built := make(chan error, 1)
-	go func() { built <- c.buildBackbone(ctx) }()
+	go func() { built <- c.buildBackbone(ctx, opts.WorkRoot) }()
 
 	apiLog, err := c.logFile("kube-apiserver.log")
 	if err != nil {
@@ -209,12 +212,16 @@ func (c *Cluster) logFile(name string) (*os.File, error) {
 	return f, nil
 }
 
-func (c *Cluster) buildBackbone(ctx context.Context) error {
+// buildBackbone builds cmd/backbone into workRoot/bin/<hash of the source tree's path>:
+// go build leaves an up-to-date binary as it is, which saves the link (tens of seconds on
+// a loaded machine) when the sources did not change.
+func (c *Cluster) buildBackbone(ctx context.Context, workRoot string) error {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	out := filepath.Join(c.WorkDir, "bin", "backbone")
+	sum := sha256.Sum256([]byte(c.RepoRoot))
+	out := filepath.Join(workRoot, "bin", hex.EncodeToString(sum[:8]), "backbone")
 	vpkg := "github.com/backbone-dev/backbone/internal/version"
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out,
 		"-ldflags", "-X "+vpkg+".Version="+Version+" -X "+vpkg+".Commit=e2e", "./cmd/backbone")
@@ -250,7 +257,8 @@ func (c *Cluster) startControllerManager(ctx context.Context, assets string) err
 		"--secure-port=0",
 	)
 	c.kcm.Stdout, c.kcm.Stderr = log, log
-	c.kcm.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, killed with the test binary should that die first.
+	c.kcm.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := c.kcm.Start(); err != nil {
 		return fmt.Errorf("starting kube-controller-manager: %w", err)
 	}
@@ -452,7 +460,7 @@ func (c *Cluster) StartBackbone(t testing.TB, name string, args ...string) *Proc
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
 	cmd.Dir = c.RepoRoot
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		t.Fatalf("starting backbone %s: %v", strings.Join(args, " "), err)

@@ -177,15 +177,34 @@ func TestOperatorSamples(t *testing.T) {
 	}
 	t.Logf("%d Indicators' headlines equal backbone local's totals; result %s", compared, localResult.ID)
 
-	// Deleting a DataSource takes its CronJob, its Jobs, their Pods and its plan with it.
+	// A new request runs the source again: a second run-now Job, the request echoed.
 	src := "county-births"
+	const again = "2026-12-05T12:30:00Z"
+	c.KubectlT(t, "annotate", "--overwrite", "datasource", src, "-n", ns, impactv1.RequestedAtAnnotation+"="+again)
 	var jobs batchv1.JobList
-	if err := c.Client.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{"impact.backbone.dev/datasource": src}); err != nil {
-		t.Fatal(err)
+	eventually(t, 90*time.Second, "a second run of "+src, func() (bool, error) {
+		ds := &impactv1.DataSource{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: src}, ds); err != nil {
+			return false, err
+		}
+		if err := c.Client.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{"impact.backbone.dev/datasource": src}); err != nil {
+			return false, err
+		}
+		complete := 0
+		for _, j := range jobs.Items {
+			for _, jc := range j.Status.Conditions {
+				if jc.Type == batchv1.JobComplete && jc.Status == corev1.ConditionTrue {
+					complete++
+				}
+			}
+		}
+		return ds.Status.LastHandledRequestedAt == again && complete == 2, fmt.Errorf("lastHandledRequestedAt %q, %d Jobs, %d complete", ds.Status.LastHandledRequestedAt, len(jobs.Items), complete)
+	})
+	if len(jobs.Items) != 2 {
+		t.Errorf("%d Jobs of %s after two requests, want 2", len(jobs.Items), src)
 	}
-	if len(jobs.Items) == 0 {
-		t.Fatalf("DataSource %s has no Jobs", src)
-	}
+
+	// Deleting a DataSource takes its CronJob, its Jobs, their Pods and its plan with it.
 	owned := []client.Object{
 		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src + "-plan"}},

@@ -394,7 +394,8 @@ func (k *Kubelet) exec(ctx context.Context, c *container, log logr.Logger, onSta
 	cmd := &exec.Cmd{
 		Path: c.proc.path, Args: c.proc.argv, Env: c.proc.env, Dir: c.proc.dir,
 		Stdout: logFile, Stderr: logFile,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		// A process group of its own (killed as one); killed too if the kubelet dies.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
 	if err := cmd.Start(); err != nil {
 		return finish(128, "StartError", err.Error())
