@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,6 +256,59 @@ test ! -e /etc/plan/region && echo "only the listed item"
 	dir := strings.TrimPrefix(lines[0], want[0])
 	if b, err := os.ReadFile(filepath.Join(dir, "renamed.json")); err != nil || string(b) != `{"a":1}` {
 		t.Errorf("PLAN_DIR=%s: renamed.json reads %q, %v", dir, b, err)
+	}
+}
+
+// A Pod whose ConfigMap does not exist yet waits, Pending with ContainerCreating and the
+// reason, and runs once the ConfigMap is created; its init container runs first. A Pod
+// with a volume the kubelet cannot make fails with UnsupportedVolume.
+func TestPodWaitsForItsConfigMap(t *testing.T) {
+	t.Parallel()
+	c := cl(t)
+	ns := c.Namespace(t)
+	ctx := t.Context()
+
+	tmpl := podTemplate("sh", "-c", "cat /shared/from-init /etc/later/greeting")
+	tmpl.Spec.InitContainers = []corev1.Container{{
+		Name: "init", Image: "busybox", Command: []string{"sh", "-c", "echo from-init > /shared/from-init"},
+		VolumeMounts: []corev1.VolumeMount{{Name: "work", MountPath: "/shared"}},
+	}}
+	tmpl.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "work", MountPath: "/shared"}, {Name: "later", MountPath: "/etc/later"}}
+	tmpl.Spec.Volumes = []corev1.Volume{
+		{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "later", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "later"}}}},
+	}
+	if err := c.Client.Create(ctx, job(ns, "waits", tmpl)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "the Pod waiting for its ConfigMap", func() (bool, error) {
+		pods := jobPods(t, c, ns, "waits")
+		if len(pods) != 1 || len(pods[0].Status.ContainerStatuses) != 1 {
+			return false, nil
+		}
+		w := pods[0].Status.ContainerStatuses[0].State.Waiting
+		return pods[0].Status.Phase == corev1.PodPending && w != nil && w.Reason == "ContainerCreating" && strings.Contains(w.Message, `configmap "later" not found`), fmt.Errorf("status %+v", pods[0].Status)
+	})
+	if err := c.Client.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}, Data: map[string]string{"greeting": "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, ns, "waits", batchv1.JobComplete)
+	pod := onlyPod(t, c, ns, "waits")
+	if log := c.PodLog(t, ns, pod.Name, "main"); log != "from-init\nhello" {
+		t.Errorf("log %q, want the init container's file then the ConfigMap's key", log)
+	}
+	if len(pod.Status.InitContainerStatuses) != 1 || pod.Status.InitContainerStatuses[0].State.Terminated == nil || pod.Status.InitContainerStatuses[0].State.Terminated.ExitCode != 0 {
+		t.Errorf("init container statuses %+v, want one terminated with 0", pod.Status.InitContainerStatuses)
+	}
+
+	unsupported := podTemplate("backbone", "version")
+	unsupported.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
+	if err := c.Client.Create(ctx, job(ns, "unsupported", unsupported)); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, c, ns, "unsupported", batchv1.JobFailed)
+	if p := onlyPod(t, c, ns, "unsupported"); p.Status.Reason != "UnsupportedVolume" || !strings.Contains(p.Status.Message, "volume data") {
+		t.Errorf("pod reason %q message %q, want UnsupportedVolume naming the volume", p.Status.Reason, p.Status.Message)
 	}
 }
 
