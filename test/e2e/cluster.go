@@ -147,6 +147,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: opts.Assets,
+		// envtest's 20 s is not enough for kube-apiserver on two cores shared with builds.
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
 	}
 	c.env.ControlPlane.GetAPIServer().Out = apiLog
 	c.env.ControlPlane.GetAPIServer().Err = apiLog

@@ -50,20 +50,12 @@ type exit struct {
 // containers, write the final status. ctx is the kubelet's; rctx is cancelled with a
 // cause when the Pod is deleted or the kubelet stops.
 func (k *Kubelet) run(ctx, rctx context.Context, pod *corev1.Pod) {
-	key := pod.Namespace + "/" + pod.Name
-	log := k.opts.Log.WithValues("pod", key)
-	abandon := func() {
-		if errors.Is(context.Cause(rctx), errDeleted) {
-			if err := k.remove(ctx, pod); err != nil {
-				log.Error(err, "removing")
-			}
-		}
-	}
+	log := k.opts.Log.WithValues("pod", pod.Namespace+"/"+pod.Name)
 	select {
 	case k.slots <- struct{}{}:
 		defer func() { <-k.slots }()
 	case <-rctx.Done():
-		abandon()
+		k.abandon(ctx, rctx, pod, log)
 		return
 	}
 	started := metav1.Now()
@@ -76,7 +68,6 @@ func (k *Kubelet) run(ctx, rctx context.Context, pod *corev1.Pod) {
 	}); err != nil {
 		log.Error(err, "writing status")
 	}
-
 	// The deadline counts from the start time, as a kubelet's.
 	if s := pod.Spec.ActiveDeadlineSeconds; s != nil {
 		var cancel context.CancelFunc
@@ -84,31 +75,73 @@ func (k *Kubelet) run(ctx, rctx context.Context, pod *corev1.Pod) {
 		defer cancel()
 	}
 
+	inits, mains, err := k.prepareUntilReady(ctx, rctx, pod, log)
+	var pe *podError
+	switch {
+	case errors.As(err, &pe):
+		log.Info("failed", "reason", pe.reason, "error", err.Error())
+		k.finish(ctx, pod, corev1.PodFailed, pe.reason, err.Error(), nil, nil)
+		return
+	case errors.Is(context.Cause(rctx), errDeadline):
+		k.finish(ctx, pod, corev1.PodFailed, "DeadlineExceeded", deadlineMessage, nil, nil)
+		return
+	case err != nil:
+		if rctx.Err() == nil {
+			log.Error(err, "preparing")
+		}
+		k.abandon(ctx, rctx, pod, log)
+		return
+	}
+
+	initExits, exits := k.runContainers(ctx, rctx, pod, inits, mains, log)
+
+	cause := context.Cause(rctx)
+	if errors.Is(cause, errShutdown) || ctx.Err() != nil {
+		return // the kubelet is stopping: the Pod's status is left as it is
+	}
+	phase, reason, message := corev1.PodSucceeded, "", ""
+	for _, x := range append(append([]exit(nil), initExits...), exits...) {
+		if x.code != 0 {
+			phase = corev1.PodFailed
+		}
+	}
+	if len(initExits) < len(inits) || len(exits) < len(mains) {
+		phase = corev1.PodFailed
+	}
+	if errors.Is(cause, errDeadline) {
+		phase, reason, message = corev1.PodFailed, "DeadlineExceeded", deadlineMessage
+	}
+	log.Info("finished", "phase", phase, "reason", reason)
+	k.finish(ctx, pod, phase, reason, message, initExits, exits)
+	if errors.Is(cause, errDeleted) {
+		if err := k.remove(ctx, pod); err != nil {
+			log.Error(err, "removing")
+		}
+	}
+}
+
+// abandon removes a Pod that was deleted before its processes started.
+func (k *Kubelet) abandon(ctx, rctx context.Context, pod *corev1.Pod, log logr.Logger) {
+	if errors.Is(context.Cause(rctx), errDeleted) {
+		if err := k.remove(ctx, pod); err != nil {
+			log.Error(err, "removing")
+		}
+	}
+}
+
+// prepareUntilReady makes the Pod's volumes and processes, trying again every 500 ms
+// while a ConfigMap, Secret or key is missing (the reason goes to the containers' waiting
+// state). It returns a *podError for a Pod that cannot run, or rctx's error.
+func (k *Kubelet) prepareUntilReady(ctx, rctx context.Context, pod *corev1.Pod, log logr.Logger) (inits, mains []*container, err error) {
 	root := filepath.Join(k.opts.RootDir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
-	var inits, mains []*container
 	lastWait := ""
 	for {
-		var err error
 		inits, mains, err = k.prepare(rctx, pod, root)
-		if err == nil {
-			break
+		if err == nil || !isWait(err) {
+			return inits, mains, err
 		}
-		var pe *podError
-		if errors.As(err, &pe) {
-			log.Info("failed", "reason", pe.reason, "error", err.Error())
-			k.finish(ctx, pod, corev1.PodFailed, pe.reason, err.Error(), nil, nil)
-			return
-		}
-		if !isWait(err) || rctx.Err() != nil {
-			if errors.Is(context.Cause(rctx), errDeadline) {
-				k.finish(ctx, pod, corev1.PodFailed, "DeadlineExceeded", deadlineMessage, nil, nil)
-				return
-			}
-			if rctx.Err() == nil {
-				log.Error(err, "preparing")
-			}
-			abandon()
-			return
+		if rctx.Err() != nil {
+			return nil, nil, rctx.Err()
 		}
 		if msg := err.Error(); msg != lastWait {
 			lastWait = msg
@@ -124,74 +157,52 @@ func (k *Kubelet) run(ctx, rctx context.Context, pod *corev1.Pod) {
 		case <-rctx.Done():
 		}
 	}
+}
 
-	var initExits []exit
-	failed := false
+// runContainers runs the init containers one after another, stopping at the first that
+// fails, then the containers together; the Pod is Running once every container's process
+// has started. It returns the exits of the containers that ran.
+func (k *Kubelet) runContainers(ctx, rctx context.Context, pod *corev1.Pod, inits, mains []*container, log logr.Logger) (initExits, exits []exit) {
 	for _, c := range inits {
 		x := k.exec(rctx, c, log, func(string) {})
 		initExits = append(initExits, x)
 		if x.code != 0 {
-			failed = true
-			break
+			return initExits, nil
 		}
 	}
-	exits := []exit{}
-	if !failed && rctx.Err() == nil {
-		// The Pod is Running once every container's process has started.
-		exits = make([]exit, len(mains))
-		ids := make([]string, len(mains))
-		var started, ended sync.WaitGroup
-		started.Add(len(mains))
-		for i, c := range mains {
-			ended.Go(func() {
-				exits[i] = k.exec(rctx, c, log, func(id string) { ids[i] = id; started.Done() })
+	if rctx.Err() != nil {
+		return initExits, nil
+	}
+	exits = make([]exit, len(mains))
+	ids := make([]string, len(mains))
+	var started, ended sync.WaitGroup
+	started.Add(len(mains))
+	for i, c := range mains {
+		ended.Go(func() {
+			exits[i] = k.exec(rctx, c, log, func(id string) { ids[i] = id; started.Done() })
+		})
+	}
+	started.Wait()
+	now := metav1.Now()
+	if err := k.updateStatus(ctx, pod, func(s *corev1.PodStatus) {
+		s.Phase = corev1.PodRunning
+		setCondition(s, corev1.PodInitialized, corev1.ConditionTrue, "")
+		setCondition(s, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
+		setCondition(s, corev1.ContainersReady, corev1.ConditionTrue, "")
+		setCondition(s, corev1.PodReady, corev1.ConditionTrue, "")
+		s.InitContainerStatuses = terminated(pod.Spec.InitContainers, initExits)
+		s.ContainerStatuses = nil
+		for i, c := range pod.Spec.Containers {
+			s.ContainerStatuses = append(s.ContainerStatuses, corev1.ContainerStatus{
+				Name: c.Name, Image: c.Image, Ready: true, Started: new(true), ContainerID: ids[i],
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
 			})
 		}
-		started.Wait()
-		now := metav1.Now()
-		if err := k.updateStatus(ctx, pod, func(s *corev1.PodStatus) {
-			s.Phase = corev1.PodRunning
-			setCondition(s, corev1.PodInitialized, corev1.ConditionTrue, "")
-			setCondition(s, corev1.PodReadyToStartContainers, corev1.ConditionTrue, "")
-			setCondition(s, corev1.ContainersReady, corev1.ConditionTrue, "")
-			setCondition(s, corev1.PodReady, corev1.ConditionTrue, "")
-			s.InitContainerStatuses = terminated(pod.Spec.InitContainers, initExits)
-			s.ContainerStatuses = nil
-			for i, c := range pod.Spec.Containers {
-				s.ContainerStatuses = append(s.ContainerStatuses, corev1.ContainerStatus{
-					Name: c.Name, Image: c.Image, Ready: true, Started: new(true), ContainerID: ids[i],
-					State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
-				})
-			}
-		}); err != nil {
-			log.Error(err, "writing status")
-		}
-		ended.Wait()
+	}); err != nil {
+		log.Error(err, "writing status")
 	}
-
-	cause := context.Cause(rctx)
-	if errors.Is(cause, errShutdown) || ctx.Err() != nil {
-		return // the kubelet is stopping: the Pod's status is left as it is
-	}
-	phase, reason, message := corev1.PodSucceeded, "", ""
-	for _, x := range append(append([]exit(nil), initExits...), exits...) {
-		if x.code != 0 {
-			phase = corev1.PodFailed
-		}
-	}
-	if failed || len(exits) < len(mains) {
-		phase = corev1.PodFailed
-	}
-	if errors.Is(cause, errDeadline) {
-		phase, reason, message = corev1.PodFailed, "DeadlineExceeded", deadlineMessage
-	}
-	log.Info("finished", "phase", phase, "reason", reason)
-	k.finish(ctx, pod, phase, reason, message, initExits, exits)
-	if errors.Is(cause, errDeleted) {
-		if err := k.remove(ctx, pod); err != nil {
-			log.Error(err, "removing")
-		}
-	}
+	ended.Wait()
+	return initExits, exits
 }
 
 const deadlineMessage = "Pod was active on the node longer than the specified deadline"
@@ -210,8 +221,8 @@ func (k *Kubelet) finish(ctx context.Context, pod *corev1.Pod, phase corev1.PodP
 		if inits != nil {
 			s.InitContainerStatuses = terminated(pod.Spec.InitContainers, inits)
 		}
-		if mains != nil {
-			s.ContainerStatuses = terminated(pod.Spec.Containers, mains)
+		if inits != nil || mains != nil {
+			s.ContainerStatuses = terminated(pod.Spec.Containers, mains) // those that did not run wait
 		} else {
 			s.ContainerStatuses = terminatedBefore(pod.Spec.Containers, reason, message)
 		}
