@@ -98,7 +98,7 @@ test-e2e: ## End to end: control plane, kube-controller-manager and a process ku
 
 .PHONY: envtest
 envtest: ## Only the tests against the real API server.
-	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/... $(TESTFLAGS)
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/... ./controllers/... $(TESTFLAGS)
 
 ##@ Benchmark
 

@@ -312,7 +312,11 @@ func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impact
 		msg := jobFailure(ctx, r.Client, last)
 		reason := ReasonJobFailed
 		if strings.Contains(msg, "not promoted") || strings.Contains(msg, "maxRejectPercent") || strings.Contains(msg, "maxShrinkPercent") {
+			// The snapshot was written but refused: say why, with the first rejected rows.
 			reason = ReasonNotPromoted
+			if sum := rejectsSummary(ctx, r.Store, msg, 3); sum != "" {
+				msg += "; " + sum
+			}
 		}
 		if prev := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionReady); prev == nil || prev.Message != trim(msg) {
 			r.Recorder.Eventf(ds, last, corev1.EventTypeWarning, reason, "Ingest", "%s", trim(msg))

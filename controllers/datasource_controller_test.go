@@ -311,3 +311,41 @@ func TestDataSourceStalled(t *testing.T) {
 		return wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue)
 	})
 }
+
+// TestDataSourceNotPromoted checks that a snapshot refused by maxRejectPercent says so, with
+// the counts, the rejects file and its first rejected rows, in the condition and an Event.
+func TestDataSourceNotPromoted(t *testing.T) {
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	zero := int32(0) // the district's file has rows with race code 8, which maps to nothing
+	ds.Spec.MaxRejectPercent = &zero
+	create(t, ds)
+	const at = "2026-12-05T14:00:00Z"
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err == nil {
+		t.Fatal("the ingestion succeeded with maxRejectPercent 0 and rejected rows")
+	}
+	eventually(t, "not promoted", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err != nil {
+			return err
+		}
+		c := condition(got.Status.Conditions, impactv1.ConditionReady)
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonNotPromoted {
+			return fmt.Errorf("Ready %+v", c)
+		}
+		for _, want := range []string{"maxRejectPercent 0", "not promoted", storeURL, "first rejected rows: row ", `value "8"`} {
+			if !strings.Contains(c.Message, want) {
+				return fmt.Errorf("message %q lacks %q", c.Message, want)
+			}
+		}
+		if got.Status.Snapshot != nil {
+			return fmt.Errorf("a refused snapshot is in status: %+v", got.Status.Snapshot)
+		}
+		return wantEvent(ns, ds.Name, "first rejected rows")
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -94,7 +95,7 @@ func TestSamplesAggregation(t *testing.T) {
 	var a *aggregation
 	eventually(t, "aggregation plan of every indicator", func() error {
 		var err error
-		if a, err = compileAggregation(ctx, k8s, ini); err != nil {
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini); err != nil {
 			return err
 		}
 		if len(a.Plan.Indicators) != len(m.Indicators) {
@@ -117,8 +118,20 @@ func TestSamplesAggregation(t *testing.T) {
 		t.Errorf("aggregation command %q", got)
 	}
 
+	// The plan goes with its Job.
+	eventually(t, "plan ConfigMap owned by the Job", func() error {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: job.Name}, cm); err != nil {
+			return err
+		}
+		if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].Kind != "Job" || cm.OwnerReferences[0].UID != job.UID {
+			return fmt.Errorf("ConfigMap owners %+v", cm.OwnerReferences)
+		}
+		return nil
+	})
+
 	// A new reconciler (a restarted manager) finds the running Job and starts nothing.
-	fresh := &InitiativeReconciler{Client: k8s, Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
+	fresh := &InitiativeReconciler{Client: testMgr.GetClient(), Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
 	before := len(aggregationJobs(t, ns))
 	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ini)}); err != nil {
 		t.Fatal(err)

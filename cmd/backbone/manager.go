@@ -3,7 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,6 +28,7 @@ type managerFlags struct {
 	metricsAddr, probeAddr string
 	leaderElect            bool
 	leaderElectionID       string
+	leaderElectionNS       string
 	storeURL               string
 	allowFileLocations     bool
 	fileRoot               string
@@ -50,6 +54,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz probes bind to")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "backbone.impact.backbone.dev", "name of the leader election Lease")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the manager's own, in a cluster)")
 	fs.StringVar(&f.storeURL, "store", "", "store URL the Jobs write to and the manager reads (file:///path, s3://…)")
 	fs.BoolVar(&f.allowFileLocations, "allow-file-locations", false, "accept DataSources with a file location (local mode, single-node clusters, tests)")
 	fs.StringVar(&f.fileRoot, "file-root", "", "folder that relative file locations resolve against (default: the manager's working folder)")
@@ -77,7 +82,11 @@ func newScheme() (*runtime.Scheme, error) {
 func runManager(cmd *cobra.Command, f *managerFlags) error {
 	logger := zap.New(zap.UseFlagOptions(&f.zap))
 	ctrl.SetLogger(logger)
-	ctx := ctrl.LoggerInto(ctrl.SetupSignalHandler(), logger)
+	// SIGTERM or SIGINT cancels the context: Start returns once reconciliations in flight
+	// finish and the leader Lease is released.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = ctrl.LoggerInto(ctx, logger)
 	root := f.fileRoot
 	if root == "" {
 		root = "."
@@ -105,6 +114,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		HealthProbeBindAddress:        f.probeAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderElectionID,
+		LeaderElectionNamespace:       f.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(f.watchNamespaces),
 	})
@@ -126,7 +136,5 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	}
 	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
 		"watchNamespaces", f.watchNamespaces, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
-	// Start returns when the signal handler's context is cancelled (SIGTERM, SIGINT):
-	// reconciliations in flight finish, the leader Lease is released.
 	return mgr.Start(ctx)
 }
