@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e starts a control plane in which Backbone can be proven end to end without a
 // container runtime: kube-apiserver and etcd (envtest), kube-controller-manager running the
 // CronJob, Job, garbage-collector and service-account controllers, a process kubelet

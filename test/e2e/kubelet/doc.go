@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package kubelet is a process kubelet for end-to-end tests: it plays the node and the
 // scheduler of a control plane that has neither, so that Jobs and CronJobs created through
 // the API actually run, without a container runtime.
