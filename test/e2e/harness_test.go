@@ -169,6 +169,29 @@ func TestFailingContainerFailsJob(t *testing.T) {
 		}
 	})
 
+	t.Run("restartPolicy OnFailure", func(t *testing.T) {
+		t.Parallel()
+		// The kubelet does not restart the container: the Pod fails and the Job
+		// controller makes a new one, within the backoffLimit.
+		tmpl := podTemplate("sh", "-c", "exit 2")
+		tmpl.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+		j := job(ns, "on-failure", tmpl)
+		j.Spec.BackoffLimit = new(int32(1))
+		if err := c.Client.Create(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+		waitJob(t, c, ns, "on-failure", batchv1.JobFailed)
+		pods := jobPods(t, c, ns, "on-failure")
+		if len(pods) != 2 {
+			t.Fatalf("%d pods, want 2 (one retry)", len(pods))
+		}
+		for _, p := range pods {
+			if term := terminatedState(t, p); p.Status.Phase != corev1.PodFailed || term.ExitCode != 2 {
+				t.Errorf("pod %s: %s, exit %d; want Failed, 2", p.Name, p.Status.Phase, term.ExitCode)
+			}
+		}
+	})
+
 	t.Run("deadline", func(t *testing.T) {
 		t.Parallel()
 		tmpl := podTemplate("sleep", "600")
