@@ -226,6 +226,11 @@ func TestOperatorSamples(t *testing.T) {
 	for _, o := range owned {
 		gone(t, c, o, 60*time.Second)
 	}
+
+	// The manager ran throughout and stops cleanly on SIGTERM.
+	if err := mgr.Stop(); err != nil {
+		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
+	}
 }
 
 // A DataSource whose spec cannot compile against its Initiative (a column naming a
