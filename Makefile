@@ -1,6 +1,7 @@
 # Backbone — build, generate, test.
 #
 #   make test      unit tests + tests against a real kube-apiserver/etcd (built on first use)
+#   make test-e2e  end to end: Jobs and CronJobs run by a process kubelet (part of make test too)
 #   make build     bin/backbone
 #   make generate manifests   deepcopy, CRDs and RBAC from the markers in api/ and controllers/
 #   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
@@ -100,6 +101,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s), one after anothe
 .PHONY: test-ingest-determinism
 test-ingest-determinism: ## Ingest a 3M-row table in every format three times: same snapshot id, every row in its group.
 	$(GO) test ./internal/pipeline/ingest -run TestIngestDeterministic -count=1 -timeout 60m -v -ingest.rows=3000000
+
+.PHONY: test-e2e
+test-e2e: ## End to end: control plane, kube-controller-manager and a process kubelet running the built backbone (docs/testing.md).
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/e2e/... -count=1 -v $(TESTFLAGS)
 
 .PHONY: envtest
 envtest: ## Only the tests against the real API server.
