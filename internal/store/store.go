@@ -1,5 +1,6 @@
 // Package store is Backbone's view of its blob store (gocloud.dev/blob: file:// for local
-// mode and single-node clusters, s3:// in production, mem:// in tests): where snapshots,
+// mode and single-node clusters, s3:// in production (credentials from the environment or
+// workload identity), mem:// in tests): where snapshots,
 // rejects, results and their manifests live, and how they are written so that a crash
 // never leaves a half-written object that looks valid.
 package store
@@ -18,6 +19,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
+	// s3:// stores (AWS S3 and S3-compatible servers: ?endpoint=…&use_path_style=true).
+	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 
 	"github.com/backbone-dev/backbone/internal/store/layout"
@@ -82,7 +85,10 @@ func (s *Store) Close() error { return s.bucket.Close() }
 
 // URI returns the URI of a key, for manifests and status.
 func (s *Store) URI(key string) string {
-	return strings.TrimSuffix(s.url, "/") + "/" + key
+	// The URL's query (an S3 endpoint, region, path style) configures access; it is not
+	// part of an object's name.
+	base, _, _ := strings.Cut(s.url, "?")
+	return strings.TrimSuffix(base, "/") + "/" + key
 }
 
 // LocalPath returns the local file of key when the store is a folder on this machine.
