@@ -50,9 +50,12 @@ type fetchRecord struct {
 	Snapshot string `json:"snapshot"`
 }
 
-// planHash identifies an ingestion plan.
+// planHash identifies what an ingestion plan does with its input (where the input is
+// and the paths of mounted Secrets are left out: the validator names its URL).
 func planHash(p *spec.Ingest) string {
-	b, _ := json.Marshal(p)
+	q := *p
+	q.Path, q.Fetch = "", nil
+	b, _ := json.Marshal(&q)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -195,3 +195,16 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Keys lists every key of a bucket.
+func (s *S3) Keys(bucket string) ([]string, error) {
+	l, err := s.Backend.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, c := range l.Contents {
+		keys = append(keys, c.Key)
+	}
+	return keys, nil
+}
