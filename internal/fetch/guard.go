@@ -12,7 +12,7 @@ import (
 
 // metadata are cloud instance-metadata addresses outside the link-local range.
 var metadata = []netip.Prefix{
-	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS IMDS over IPv6
+	netip.MustParsePrefix("fd00:ec2::254/128"),  // AWS IMDS over IPv6
 	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba Cloud metadata
 }
 
