@@ -189,3 +189,31 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("%d spooled files, want only the successful one", len(left))
 	}
 }
+
+// TestCloudCredentialSecrets checks the Secret forms of GCS and Azure credentials up to the
+// point where a real service would be needed.
+func TestCloudCredentialSecrets(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, err := OpenBucket(ctx, Bucket{URL: "gs://b", CredentialsDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "credentials.json") {
+		t.Errorf("a GCS Secret without a key: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "credentials.json"), []byte("{not json"), 0o600)
+	_, err = OpenBucket(ctx, Bucket{URL: "gs://b", CredentialsDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "service account key") {
+		t.Errorf("a GCS Secret with a broken key: %v", err)
+	}
+	_, err = OpenBucket(ctx, Bucket{URL: "azblob://c", CredentialsDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "connectionString, or accountName and accountKey") {
+		t.Errorf("an Azure Secret without credentials: %v", err)
+	}
+	az := t.TempDir()
+	os.WriteFile(filepath.Join(az, "accountName"), []byte("acct"), 0o600)
+	os.WriteFile(filepath.Join(az, "accountKey"), []byte("a2V5"), 0o600)
+	b, err := OpenBucket(ctx, Bucket{URL: "azblob://c", CredentialsDir: az})
+	if err != nil {
+		t.Fatalf("an Azure account key: %v", err)
+	}
+	b.Close()
+}
