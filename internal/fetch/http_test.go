@@ -147,6 +147,11 @@ func TestHTTPFailures(t *testing.T) {
 				w.Write([]byte(strings.Repeat("x", 512)))
 				w.(http.Flusher).Flush()
 			}
+		case "/truncated":
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(table))
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection breaks mid-body
 		case "/loop":
 			http.Redirect(w, r, "/loop", http.StatusFound)
 		case "/plain":
@@ -205,6 +210,13 @@ func TestHTTPFailures(t *testing.T) {
 		}
 		if left, _ := os.ReadDir(opts.TempDir); len(left) != 0 {
 			t.Errorf("a refused download left %d files", len(left))
+		}
+	})
+	t.Run("broken mid-body", func(t *testing.T) {
+		_, err := Fetch(ctx, httpPlan(srv.URL+"/truncated"), nil, opts)
+		wantErr(t, err, "reading the response", "gave up after 3 attempts")
+		if left, _ := os.ReadDir(opts.TempDir); len(left) != 0 {
+			t.Errorf("a broken download left %d files", len(left))
 		}
 	})
 	t.Run("redirect loop", func(t *testing.T) {
