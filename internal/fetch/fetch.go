@@ -50,6 +50,9 @@ type Options struct {
 	Backoff time.Duration
 	// HeaderTimeout is how long an https server may take to answer; default 60s.
 	HeaderTimeout time.Duration
+	// AttemptTimeout bounds one attempt, body included (a server that stalls mid-body);
+	// default 30 minutes.
+	AttemptTimeout time.Duration
 	// MaxRedirects followed; default 5.
 	MaxRedirects int
 	// BatchRows is the number of PostgreSQL rows per Arrow batch; default 65536.
@@ -68,6 +71,9 @@ func (o *Options) defaults() {
 	}
 	if o.HeaderTimeout <= 0 {
 		o.HeaderTimeout = 60 * time.Second
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = 30 * time.Minute
 	}
 	if o.MaxRedirects <= 0 {
 		o.MaxRedirects = 5

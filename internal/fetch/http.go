@@ -141,6 +141,8 @@ func redact(raw string) string {
 // getOnce makes one request. retry says the failure is worth another attempt.
 func getOnce(ctx context.Context, client *http.Client, f *spec.Fetch, prev *Validator, opts Options) (*Input, bool, error) {
 	u := redact(f.URL)
+	ctx, cancel := context.WithTimeout(ctx, opts.AttemptTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("spec.location.http.url %q: %w", u, err)

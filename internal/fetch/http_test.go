@@ -147,6 +147,14 @@ func TestHTTPFailures(t *testing.T) {
 				w.Write([]byte(strings.Repeat("x", 512)))
 				w.(http.Flusher).Flush()
 			}
+		case "/stall":
+			w.Header().Set("Content-Length", "1000")
+			w.Write([]byte(table))
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(3 * time.Second):
+			case <-r.Context().Done():
+			}
 		case "/truncated":
 			w.Header().Set("Content-Length", "1000")
 			w.Write([]byte(table))
@@ -218,6 +226,12 @@ func TestHTTPFailures(t *testing.T) {
 		if left, _ := os.ReadDir(opts.TempDir); len(left) != 0 {
 			t.Errorf("a broken download left %d files", len(left))
 		}
+	})
+	t.Run("stalled mid-body", func(t *testing.T) {
+		o := opts
+		o.AttemptTimeout = 300 * time.Millisecond
+		_, err := Fetch(ctx, httpPlan(srv.URL+"/stall"), nil, o)
+		wantErr(t, err, "reading the response", "gave up after 3 attempts")
 	})
 	t.Run("redirect loop", func(t *testing.T) {
 		_, err := Fetch(ctx, httpPlan(srv.URL+"/loop"), nil, opts)

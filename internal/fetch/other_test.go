@@ -173,6 +173,8 @@ func TestPostgres(t *testing.T) {
 
 	_, err = Fetch(ctx, plan("select nope from visits"), nil, opts)
 	wantErr(t, err, "spec.location.postgres.query", `column "nope" does not exist`, "42703")
+	_, err = Fetch(ctx, plan("select day from visits where id = 1 union all select 'infinity'::date"), nil, opts)
+	wantErr(t, err, `row 2, column "day"`, "infinity")
 	_, err = Fetch(ctx, plan("select extra from visits"), nil, opts)
 	wantErr(t, err, `column "extra" has type jsonb`, "extra::text")
 	_, err = Fetch(ctx, plan("delete from visits"), nil, opts)
