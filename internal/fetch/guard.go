@@ -63,7 +63,7 @@ type RefusedAddressError struct {
 }
 
 func (e *RefusedAddressError) Error() string {
-	return fmt.Sprintf("refused to connect to %s, %s; if this server is really the source, allow its network (the manager's --allow-network flag)", e.Address, e.Reason)
+	return fmt.Sprintf("refused to connect to %s, %s; if this server is really the source, allow its network (--allow-network CIDR)", e.Address, e.Reason)
 }
 
 func (g *guard) control(_, address string, _ syscall.RawConn) error {

@@ -54,6 +54,9 @@ func fetchPostgres(ctx context.Context, f *spec.Fetch, opts Options) (*Input, er
 		// The error of a DSN that does not parse may quote it, password included.
 		return nil, fmt.Errorf("%s.dsnSecretRef: the connection string in %s does not parse; it must be a postgres:// URL or key=value pairs", field, f.DSNFile)
 	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 30 * time.Second
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: connecting to PostgreSQL at %s (database %q, user %q): %v; check the connection string in the Secret and that the server is reachable", field, cfg.Host, cfg.Database, cfg.User, pgMessage(err))
