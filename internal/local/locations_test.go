@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -296,6 +297,20 @@ func TestS3StoreFailsMidWrite(t *testing.T) {
 	_, err = runDir(t, samples, s3.StoreURL("backbone"), Options{})
 	if err == nil || !strings.Contains(err.Error(), "DataSource census-population") {
 		t.Fatalf("want an unreachable store naming the DataSource, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "check that the store is reachable") {
+		t.Errorf("the error does not say what to check: %v", err)
+	}
+	// A store nobody listens on.
+	l, lerr := net.Listen("tcp", "127.0.0.1:0")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	_, err = runDir(t, samples, "s3://backbone?endpoint=http://"+closed+"&region=us-east-1&use_path_style=true", Options{})
+	if err == nil || !strings.Contains(err.Error(), "DataSource census-population") || !strings.Contains(err.Error(), "check that the store is reachable") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("want an unreachable store naming the DataSource and what to check, got %v", err)
 	}
 }
 

@@ -71,6 +71,12 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return s, nil
 }
 
+// fail describes a failed store operation: which store and object, and what to check.
+func (s *Store) fail(op, key string, err error) error {
+	base, _, _ := strings.Cut(s.url, "?")
+	return fmt.Errorf("store %s: %s %s: %w; check that the store is reachable and that its credentials may read and write it", base, op, key, err)
+}
+
 // FileURL returns the file:// URL of a local folder.
 func FileURL(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
@@ -107,16 +113,20 @@ func (s *Store) PutFile(ctx context.Context, key, file string) error {
 		return err
 	}
 	defer f.Close()
-	w, err := s.bucket.NewWriter(ctx, key, nil)
+	// A failed upload is aborted: the object is not created.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, nil)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	if _, err := io.Copy(w, f); err != nil {
+		cancel()
 		_ = w.Close()
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	return nil
 }
@@ -151,7 +161,7 @@ func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 // Put writes b to key.
 func (s *Store) Put(ctx context.Context, key string, b []byte) error {
 	if err := s.bucket.WriteAll(ctx, key, b, nil); err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	return nil
 }
@@ -163,7 +173,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			return nil, fmt.Errorf("reading %s: %w", key, ErrNotFound)
 		}
-		return nil, fmt.Errorf("reading %s: %w", key, err)
+		return nil, s.fail("reading", key, err)
 	}
 	return b, nil
 }
@@ -182,7 +192,11 @@ func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
 
 // Exists reports whether key exists.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
-	return s.bucket.Exists(ctx, key)
+	ok, err := s.bucket.Exists(ctx, key)
+	if err != nil {
+		return false, s.fail("looking up", key, err)
+	}
+	return ok, nil
 }
 
 // Fetch makes key available as a local file: the store's own file for a file:// store,
@@ -193,7 +207,7 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 	}
 	r, err := s.bucket.NewReader(ctx, key, nil)
 	if err != nil {
-		return "", false, fmt.Errorf("reading %s: %w", key, err)
+		return "", false, s.fail("reading", key, err)
 	}
 	defer r.Close()
 	f, err := os.CreateTemp(dir, "fetch-*-"+path.Base(key))
@@ -203,7 +217,7 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return "", false, fmt.Errorf("reading %s: %w", key, err)
+		return "", false, s.fail("reading", key, err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
