@@ -138,13 +138,25 @@ func Fetch(ctx context.Context, p *spec.Ingest, prev *Validator, opts Options) (
 		err = fmt.Errorf("the plan names an unknown location kind %q", f.Kind)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("DataSource %s/%s: %w", p.Namespace, p.Source, err)
+		return nil, &Error{Namespace: p.Namespace, Source: p.Source, Err: err}
 	}
 	if in.Format == "" {
 		in.Format = p.Format
 	}
 	return in, nil
 }
+
+// Error is a failed fetch: it names the DataSource, then the field and what to fix.
+type Error struct {
+	Namespace, Source string
+	Err               error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("DataSource %s/%s: %v", e.Namespace, e.Source, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // spool creates a temporary file for a download; the caller removes it on failure.
 func spool(opts Options, pattern string) (*os.File, error) {

@@ -196,6 +196,11 @@ func ingestAll(ctx context.Context, m *Manifests, ini *impactv1.Initiative, sour
 			if errors.As(err, &np) {
 				snaps = append(snaps, res.Manifest)
 			}
+			var fe *fetch.Error
+			if errors.As(err, &fe) {
+				// A fetch error names the DataSource already.
+				return snaps, fmt.Errorf("%s: %w", m.File("DataSource", ds.Namespace, ds.Name), err)
+			}
 			return snaps, fmt.Errorf("%s: DataSource %s: %w", m.File("DataSource", ds.Namespace, ds.Name), ds.Name, err)
 		}
 		snaps = append(snaps, res.Manifest)
