@@ -56,8 +56,8 @@ vet: ## go vet.
 	$(GO) vet ./...
 
 .PHONY: engine-deps
-engine-deps: ## Fail when the engine (internal/pipeline) links a blob SDK or Kubernetes.
-	@out=$$($(GO) list -deps ./internal/pipeline/... | grep -E 'gocloud|k8s.io' || true); if [ -n "$$out" ]; then echo "internal/pipeline links:"; echo "$$out"; exit 1; fi
+engine-deps: ## Fail when the engine (internal/pipeline) links a blob or cloud SDK, a database driver or Kubernetes.
+	@out=$$($(GO) list -deps ./internal/pipeline/... | grep -E 'gocloud|k8s.io|aws-sdk|jackc/pgx|Azure/azure-sdk|cloud.google.com' || true); if [ -n "$$out" ]; then echo "internal/pipeline links:"; echo "$$out"; exit 1; fi
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## golangci-lint (built from the module proxy).
