@@ -32,6 +32,8 @@ type managerFlags struct {
 	storeURL               string
 	allowFileLocations     bool
 	fileRoot               string
+	allowNetworks          []string
+	maxFetchBytes          int64
 	watchNamespaces        string
 	jobImage               string
 	zap                    zap.Options
@@ -58,6 +60,8 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.storeURL, "store", "", "store URL the Jobs write to and the manager reads (file:///path, s3://…)")
 	fs.BoolVar(&f.allowFileLocations, "allow-file-locations", false, "accept DataSources with a file location (local mode, single-node clusters, tests)")
 	fs.StringVar(&f.fileRoot, "file-root", "", "folder that relative file locations resolve against (default: the manager's working folder)")
+	fs.StringSliceVar(&f.allowNetworks, "allow-network", nil, "CIDR that http and object store locations may reach although loopback, link-local or cloud metadata (repeatable; for in-cluster object stores and tests)")
+	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
@@ -124,7 +128,8 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Store: st,
 		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
-		Plan:  plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root},
+		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
+			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
 	}); err != nil {
 		return err
 	}
