@@ -103,7 +103,7 @@ test-ingest-determinism: ## Ingest a 3M-row table in every format three times: s
 
 .PHONY: envtest
 envtest: ## Only the tests against the real API server.
-	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/... $(TESTFLAGS)
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) test ./test/... ./controllers/... $(TESTFLAGS)
 
 ##@ Benchmark
 

@@ -8,8 +8,8 @@ gen=${CONTROLLER_GEN:?set CONTROLLER_GEN to the controller-gen binary}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The packages controller-gen reads, with the module files they need.
-(cd "$root" && tar cf - go.mod go.sum hack/boilerplate.go.txt api controllers config/crd/bases config/rbac) | (cd "$tmp" && tar xf -)
+# The packages controller-gen reads, the packages they import, and the module files they need.
+(cd "$root" && tar cf - go.mod go.sum hack/boilerplate.go.txt api controllers internal config/crd config/rbac) | (cd "$tmp" && tar xf -)
 (cd "$tmp" && rm -f api/v1alpha1/zz_generated.deepcopy.go && rm -f config/crd/bases/*.yaml config/rbac/role.yaml \
   && $gen $1 && $gen $2)
 

@@ -33,6 +33,6 @@ func newRootCommand() *cobra.Command {
 		// Arrow's default allocator recycles them (internal/pipeline/mempool).
 		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
 	}
-	root.AddCommand(newLocalCommand(), newIngestCommand(), newAggregateCommand(), newVersionCommand())
+	root.AddCommand(newManagerCommand(), newLocalCommand(), newIngestCommand(), newAggregateCommand(), newVersionCommand())
 	return root
 }

@@ -194,3 +194,17 @@ func digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// ReadIndicators reads the per-indicator results a manifest names (headline, on-track
+// judgement, equity), checking they are what was written, without reading the cells.
+func ReadIndicators(ctx context.Context, st *store.Store, man *Manifest) ([]aggregate.IndicatorResult, error) {
+	b, err := getChecked(ctx, st, man.Indicators, man.IndicatorsHash)
+	if err != nil {
+		return nil, fmt.Errorf("result %s: %w", man.ID, err)
+	}
+	var inds []aggregate.IndicatorResult
+	if err := json.Unmarshal(b, &inds); err != nil {
+		return nil, fmt.Errorf("result %s: decoding %s: %w", man.ID, man.Indicators, err)
+	}
+	return inds, nil
+}

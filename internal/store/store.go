@@ -208,3 +208,21 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 
 // ErrNotFound is returned for keys that do not exist.
 var ErrNotFound = layout.ErrNotFound
+
+// Head reads at most the first n bytes of key: enough of a large object (a rejects file)
+// to show its first lines without reading it whole.
+func (s *Store) Head(ctx context.Context, key string, n int64) ([]byte, error) {
+	r, err := s.bucket.NewRangeReader(ctx, key, 0, n, nil)
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, fmt.Errorf("reading %s: %w", key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	return b, nil
+}

@@ -49,3 +49,25 @@ func TestMoveFileAndJSON(t *testing.T) {
 		st.Close()
 	}
 }
+
+func TestHead(t *testing.T) {
+	ctx := context.Background()
+	for _, url := range []string{"mem://", "file://" + filepath.ToSlash(t.TempDir())} {
+		st, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, "ns/ini/rejects.csv", []byte("row,column\n1,a\n2,b\n")); err != nil {
+			t.Fatal(err)
+		}
+		for n, want := range map[int64]string{4: "row,", 100: "row,column\n1,a\n2,b\n"} {
+			got, err := st.Head(ctx, "ns/ini/rejects.csv", n)
+			if err != nil || string(got) != want {
+				t.Errorf("%s: Head(%d) = %q, %v; want %q", url, n, got, err, want)
+			}
+		}
+		if _, err := st.Head(ctx, "ns/ini/missing.csv", 10); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: Head of a missing key: %v, want ErrNotFound", url, err)
+		}
+	}
+}

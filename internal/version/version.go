@@ -51,3 +51,16 @@ func Get() Info {
 func (i Info) String() string {
 	return fmt.Sprintf("backbone %s (commit %s, %s, %s)", i.Version, i.Commit, i.GoVersion, i.Platform)
 }
+
+// ImageRepository is where the project publishes its container image.
+const ImageRepository = "ghcr.io/backbone-dev/backbone"
+
+// Image is the container image of this build: the manager runs its Jobs with the same
+// version it is. A development build names the "latest" tag.
+func Image() string {
+	v := Get().Version
+	if v == "devel" {
+		v = "latest"
+	}
+	return ImageRepository + ":" + v
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/controllers"
+	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/version"
+)
+
+// managerFlags are the settings of `backbone manager`.
+type managerFlags struct {
+	metricsAddr, probeAddr string
+	leaderElect            bool
+	leaderElectionID       string
+	leaderElectionNS       string
+	storeURL               string
+	allowFileLocations     bool
+	fileRoot               string
+	watchNamespaces        string
+	jobImage               string
+	zap                    zap.Options
+}
+
+func newManagerCommand() *cobra.Command {
+	f := &managerFlags{zap: zap.Options{Development: false}}
+	cmd := &cobra.Command{
+		Use:   "manager --store URL",
+		Short: "Run the operator: reconcile Initiatives, DataSources and Indicators",
+		Long: `Runs the Kubernetes controllers of Backbone. Each DataSource gets an ingestion CronJob
+(backbone ingest); each Initiative gets one aggregation Job (backbone aggregate) whenever an
+input snapshot or an Indicator's spec changes; the results are published in the Indicators'
+status. The Jobs write to the store (--store), which the manager reads.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runManager(cmd, f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address the /metrics endpoint binds to; 0 disables it")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz probes bind to")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
+	fs.StringVar(&f.leaderElectionID, "leader-election-id", "backbone.impact.backbone.dev", "name of the leader election Lease")
+	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the manager's own, in a cluster)")
+	fs.StringVar(&f.storeURL, "store", "", "store URL the Jobs write to and the manager reads (file:///path, s3://…)")
+	fs.BoolVar(&f.allowFileLocations, "allow-file-locations", false, "accept DataSources with a file location (local mode, single-node clusters, tests)")
+	fs.StringVar(&f.fileRoot, "file-root", "", "folder that relative file locations resolve against (default: the manager's working folder)")
+	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
+	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
+	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
+	f.zap.BindFlags(gofs)
+	fs.AddGoFlagSet(gofs)
+	_ = cmd.MarkFlagRequired("store")
+	return cmd
+}
+
+// newScheme is the manager's scheme: Kubernetes' built-in kinds and Backbone's.
+func newScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := impactv1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func runManager(cmd *cobra.Command, f *managerFlags) error {
+	logger := zap.New(zap.UseFlagOptions(&f.zap))
+	ctrl.SetLogger(logger)
+	// SIGTERM or SIGINT cancels the context: Start returns once reconciliations in flight
+	// finish and the leader Lease is released.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx = ctrl.LoggerInto(ctx, logger)
+	root := f.fileRoot
+	if root == "" {
+		root = "."
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("--file-root: %w", err)
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, f.storeURL)
+	if err != nil {
+		return fmt.Errorf("--store: %w", err)
+	}
+	defer st.Close()
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              f.leaderElectionID,
+		LeaderElectionNamespace:       f.leaderElectionNS,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(f.watchNamespaces),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(ctx, mgr, controllers.Options{
+		Store: st,
+		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
+		Plan:  plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root},
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
+		"watchNamespaces", f.watchNamespaces, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
+	return mgr.Start(ctx)
+}

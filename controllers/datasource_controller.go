@@ -1,0 +1,413 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// DataSourceReconciler turns a DataSource into its ingestion CronJob and reports the
+// snapshot the store holds for it.
+type DataSourceReconciler struct {
+	client.Client
+	// APIReader reads what the cache does not hold.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Store     *store.Store
+	Jobs      JobOptions
+	// Plan are the settings plans are compiled with (file locations, their base folder).
+	Plan plan.IngestOptions
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// dataSourceStep is one ordered step of a DataSource's reconciliation.
+type dataSourceStep func(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error)
+
+// dataSourceState carries what one step finds for the next.
+type dataSourceState struct {
+	ini      *impactv1.Initiative
+	plan     []byte
+	planHash string
+	cronJob  *batchv1.CronJob
+}
+
+// Reconcile gets the DataSource, runs its steps in order and patches its status once.
+func (r *DataSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ds := &impactv1.DataSource{}
+	if err := r.Get(ctx, req.NamespacedName, ds); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ds.DeletionTimestamp.IsZero() {
+		// The CronJob, its Jobs and the plan ConfigMap go with the DataSource (owner
+		// references); the store keeps its snapshots (the API has no field asking otherwise).
+		return ctrl.Result{}, nil
+	}
+	base := ds.DeepCopy()
+	var out outcome
+	var err error
+	defer func() {
+		result, retErr = summarize(&ds.Status.CommonStatus, ds.Generation, out, err)
+		if perr := patchStatus(ctx, r.Client, ds, base); perr != nil {
+			retErr = errors.Join(retErr, perr)
+		}
+	}()
+	st := &dataSourceState{}
+	for _, step := range []dataSourceStep{r.reconcilePlan, r.reconcileCronJob, r.reconcileRunNow, r.reconcileSnapshot} {
+		out, err = step(ctx, ds, st)
+		var sp *stalled
+		if errors.As(err, &sp) {
+			r.Recorder.Eventf(ds, nil, corev1.EventTypeWarning, sp.Reason, "Reconcile", "%s", trim(sp.Message))
+		}
+		if err != nil {
+			return
+		}
+	}
+	return
+}
+
+// reconcilePlan compiles the ingestion plan with internal/plan's checks; a spec that cannot
+// succeed stalls here, before any Job exists, and an existing CronJob is suspended.
+func (r *DataSourceReconciler) reconcilePlan(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
+	ini := &impactv1.Initiative{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: ds.Namespace, Name: ds.Spec.InitiativeRef.Name}, ini)
+	if apierrors.IsNotFound(err) {
+		return outcome{}, r.refuse(ctx, ds, stall(ReasonInvalidSpec, "DataSource %s: spec.initiativeRef.name: Initiative %q not found in namespace %q", ds.Name, ds.Spec.InitiativeRef.Name, ds.Namespace))
+	}
+	if err != nil {
+		return outcome{}, fmt.Errorf("getting Initiative %s/%s: %w", ds.Namespace, ds.Spec.InitiativeRef.Name, err)
+	}
+	st.ini = ini
+	p, err := plan.Ingest(ini, ds, r.Plan)
+	if err != nil {
+		return outcome{}, r.refuse(ctx, ds, stall(ReasonInvalidSpec, "%s", err.Error()))
+	}
+	b, h, err := planBytes("DataSource", ds.Name, p)
+	if err != nil {
+		return outcome{}, r.refuse(ctx, ds, err)
+	}
+	st.plan, st.planHash = b, h
+	return outcome{}, nil
+}
+
+// refuse suspends the DataSource's CronJob, if any, so nothing runs a plan that cannot
+// succeed, and returns err.
+func (r *DataSourceReconciler) refuse(ctx context.Context, ds *impactv1.DataSource, err error) error {
+	cj := &batchv1.CronJob{}
+	if gerr := r.Get(ctx, types.NamespacedName{Namespace: ds.Namespace, Name: cronJobName(ds)}, cj); gerr == nil && !ptr.Deref(cj.Spec.Suspend, false) {
+		patch := client.MergeFrom(cj.DeepCopy())
+		cj.Spec.Suspend = ptr.To(true)
+		if perr := r.Patch(ctx, cj, patch); perr != nil {
+			return errors.Join(err, fmt.Errorf("suspending CronJob %s/%s: %w", cj.Namespace, cj.Name, perr))
+		}
+	}
+	return err
+}
+
+func cronJobName(ds *impactv1.DataSource) string { return ds.Name }
+func planConfigMapName(ds *impactv1.DataSource) string {
+	return ds.Name + "-plan"
+}
+
+func dataSourceLabels(ds *impactv1.DataSource) map[string]string {
+	return map[string]string{
+		LabelManagedBy:  ManagedBy,
+		LabelComponent:  "ingest",
+		LabelInitiative: ds.Spec.InitiativeRef.Name,
+		LabelDataSource: ds.Name,
+	}
+}
+
+// sourceSecrets names the Secrets a DataSource's location needs; they are mounted in the
+// Job pod by name (the manager never reads them).
+func sourceSecrets(ds *impactv1.DataSource) []string {
+	var out []string
+	loc := ds.Spec.Location
+	if loc.HTTP != nil && loc.HTTP.HeadersSecretRef != nil {
+		out = append(out, loc.HTTP.HeadersSecretRef.Name)
+	}
+	if loc.ObjectStore != nil && loc.ObjectStore.CredentialsSecretRef != nil {
+		out = append(out, loc.ObjectStore.CredentialsSecretRef.Name)
+	}
+	if loc.Postgres != nil {
+		out = append(out, loc.Postgres.DSNSecretRef.Name)
+	}
+	return out
+}
+
+// reconcileCronJob writes the plan ConfigMap and the CronJob, both owned by the DataSource.
+func (r *DataSourceReconciler) reconcileCronJob(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
+	if err := ensureServiceAccount(ctx, r.Client, ds.Namespace); err != nil {
+		return outcome{}, err
+	}
+	labels := dataSourceLabels(ds)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: planConfigMapName(ds), Namespace: ds.Namespace}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
+		cm.Labels = labels
+		cm.Data = map[string]string{PlanKey: string(st.plan)}
+		return controllerutil.SetControllerReference(ds, cm, r.Scheme())
+	}); err != nil {
+		return outcome{}, fmt.Errorf("writing ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
+	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: cronJobName(ds), Namespace: ds.Namespace}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, cj, func() error {
+		cj.Labels = labels
+		cj.Spec.Schedule = ds.Spec.Schedule
+		if cj.Spec.Schedule == "" {
+			// No schedule: the CronJob stays suspended and only run-now requests start Jobs.
+			cj.Spec.Schedule = "0 0 1 1 *"
+		}
+		cj.Spec.TimeZone = nil
+		if ds.Spec.TimeZone != "" {
+			cj.Spec.TimeZone = ptr.To(ds.Spec.TimeZone)
+		}
+		cj.Spec.Suspend = ptr.To(ds.Spec.Suspend || ds.Spec.Schedule == "")
+		cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
+		cj.Spec.StartingDeadlineSeconds = ptr.To[int64](600)
+		cj.Spec.SuccessfulJobsHistoryLimit = ptr.To[int32](3)
+		cj.Spec.FailedJobsHistoryLimit = ptr.To[int32](3)
+		tmpl := podTemplate(r.Jobs, labels, cm.Name, "ingest", sourceSecrets(ds))
+		tmpl.Annotations = map[string]string{AnnotationPlanHash: st.planHash}
+		cj.Spec.JobTemplate = batchv1.JobTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{AnnotationPlanHash: st.planHash}},
+			Spec: batchv1.JobSpec{
+				BackoffLimit: ptr.To[int32](1),
+				Template:     tmpl,
+			},
+		}
+		return controllerutil.SetControllerReference(ds, cj, r.Scheme())
+	}); err != nil {
+		return outcome{}, fmt.Errorf("writing CronJob %s/%s: %w", cj.Namespace, cj.Name, err)
+	}
+	st.cronJob = cj
+	return outcome{}, nil
+}
+
+// runNowJobName derives the name of a run-now Job from the request, so a request is run
+// once however often it is reconciled.
+func runNowJobName(ds *impactv1.DataSource, requested string) string {
+	suffix := "-now-" + shortHash(requested, 10)
+	return truncate(ds.Name, len(suffix)) + suffix
+}
+
+// reconcileRunNow starts a Job from the CronJob's template when the requestedAt annotation
+// asks for one, and echoes the request in status.lastHandledRequestedAt.
+func (r *DataSourceReconciler) reconcileRunNow(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
+	req := requestedAt(ds)
+	if req == "" || req == ds.Status.LastHandledRequestedAt {
+		return outcome{}, nil
+	}
+	tmpl := st.cronJob.Spec.JobTemplate
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        runNowJobName(ds, req),
+			Namespace:   ds.Namespace,
+			Labels:      tmpl.Labels,
+			Annotations: map[string]string{AnnotationRequestedAt: req, AnnotationPlanHash: st.planHash},
+		},
+		Spec: *tmpl.Spec.DeepCopy(),
+	}
+	if err := controllerutil.SetControllerReference(ds, job, r.Scheme()); err != nil {
+		return outcome{}, err
+	}
+	if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+		return outcome{}, fmt.Errorf("creating run-now Job %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	r.Recorder.Eventf(ds, job, corev1.EventTypeNormal, "RunRequested", "Run", "started Job %s for the request at %s", job.Name, req)
+	ds.Status.LastHandledRequestedAt = req
+	return outcome{}, nil
+}
+
+// reconcileSnapshot reads the promoted snapshot from the store into status, reports the
+// latest finished Job's failure, the schedule times, and whether the snapshot is stale.
+func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
+	now := r.now()
+	if lst := st.cronJob.Status.LastScheduleTime; lst != nil {
+		ds.Status.LastScheduleTime = lst
+	}
+	var sched cron.Schedule
+	var interval time.Duration
+	ds.Status.NextScheduleTime = nil
+	if ds.Spec.Schedule != "" {
+		s, err := parseSchedule(ds.Spec.Schedule, ds.Spec.TimeZone, st.ini)
+		if err != nil {
+			return outcome{}, stall(ReasonInvalidSpec, "DataSource %s: spec.schedule: %v", ds.Name, err)
+		}
+		sched = s
+		next := sched.Next(now)
+		interval = sched.Next(next).Sub(next)
+		if !ds.Spec.Suspend {
+			ds.Status.NextScheduleTime = &metav1.Time{Time: next}
+		}
+	}
+
+	// The promoted snapshot is the store's latest pointer for the source.
+	key := path.Join(store.SourcePrefix(ds.Namespace, ds.Spec.InitiativeRef.Name, ds.Name), "latest.json")
+	man := &store.SnapshotManifest{}
+	if err := r.Store.GetJSON(ctx, key, man); err == nil {
+		created := metav1.NewTime(man.Created)
+		ds.Status.Snapshot = &impactv1.SnapshotStatus{
+			ID: man.ID, URI: r.Store.URI(man.Parquet), Rows: man.RowsOK, RejectedRows: man.RowsRejected,
+			ExcludedRows: man.RowsExcluded, Bytes: man.ParquetBytes, SchemaHash: man.SchemaHash, Time: &created,
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return outcome{}, fmt.Errorf("DataSource %s: reading %s: %w", ds.Name, r.Store.URI(key), err)
+	}
+
+	// Jobs: the one running, and the latest finished.
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(ds.Namespace), client.MatchingLabels{LabelDataSource: ds.Name, LabelManagedBy: ManagedBy}); err != nil {
+		return outcome{}, fmt.Errorf("listing the Jobs of DataSource %s: %w", ds.Name, err)
+	}
+	var running []string
+	var last *batchv1.Job
+	var lastAt metav1.Time
+	var lastFailed bool
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		done, failed, at := jobFinished(j)
+		if !done {
+			running = append(running, j.Name)
+			continue
+		}
+		if last == nil || lastAt.Before(&at) {
+			last, lastAt, lastFailed = j, at, failed
+		}
+	}
+	sort.Strings(running)
+
+	var requeue time.Duration
+	if sched != nil && !ds.Spec.Suspend {
+		requeue = time.Until(ds.Status.NextScheduleTime.Time) + time.Second
+	}
+	r.setStale(ds, interval, now, &requeue)
+
+	if last != nil && lastFailed && (ds.Status.Snapshot == nil || ds.Status.Snapshot.Time.Before(&lastAt)) {
+		msg := jobFailure(ctx, r.Client, last)
+		reason := ReasonJobFailed
+		if strings.Contains(msg, "not promoted") || strings.Contains(msg, "maxRejectPercent") || strings.Contains(msg, "maxShrinkPercent") {
+			// The snapshot was written but refused: say why, with the first rejected rows.
+			reason = ReasonNotPromoted
+			if sum := rejectsSummary(ctx, r.Store, msg, 3); sum != "" {
+				msg += "; " + sum
+			}
+		}
+		if prev := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionReady); prev == nil || prev.Message != trim(msg) {
+			r.Recorder.Eventf(ds, last, corev1.EventTypeWarning, reason, "Ingest", "%s", trim(msg))
+		}
+		if len(running) > 0 {
+			return outcome{Waiting: &waiting{Reason: ReasonJobRunning, Message: fmt.Sprintf("Job %s running; the previous one failed: %s", strings.Join(running, ", "), msg), NotReady: true}}, nil
+		}
+		// A failed run is not retried until the next schedule or a run-now request: the
+		// data, not the controller, must change.
+		return outcome{Waiting: &waiting{Reason: reason, Message: msg, NotReady: true}, RequeueAfter: requeue}, nil
+	}
+	if len(running) > 0 && ds.Status.Snapshot == nil {
+		return outcome{Waiting: &waiting{Reason: ReasonJobRunning, Message: fmt.Sprintf("waiting for Job %s to ingest the first snapshot", strings.Join(running, ", "))}}, nil
+	}
+	if ds.Status.Snapshot == nil {
+		msg := "no snapshot yet: waiting for the first scheduled run"
+		if ds.Status.NextScheduleTime != nil {
+			msg += " at " + ds.Status.NextScheduleTime.UTC().Format(time.RFC3339)
+		}
+		msg += ", or annotate it with " + impactv1.RequestedAtAnnotation + " to run now"
+		return outcome{Waiting: &waiting{Reason: ReasonWaiting, Message: msg}, RequeueAfter: requeue}, nil
+	}
+	s := ds.Status.Snapshot
+	return outcome{RequeueAfter: requeue, Message: fmt.Sprintf("snapshot %s: %d rows, %d rejected, %d excluded", s.ID, s.Rows, s.RejectedRows, s.ExcludedRows)}, nil
+}
+
+// setStale sets the Stale condition: no new snapshot within twice the schedule interval.
+func (r *DataSourceReconciler) setStale(ds *impactv1.DataSource, interval time.Duration, now time.Time, requeue *time.Duration) {
+	gen := ds.Generation
+	if interval <= 0 || ds.Status.Snapshot == nil || ds.Status.Snapshot.Time == nil {
+		meta.RemoveStatusCondition(&ds.Status.Conditions, impactv1.ConditionStale)
+		return
+	}
+	deadline := ds.Status.Snapshot.Time.Add(2 * interval)
+	if now.After(deadline) {
+		setCondition(&ds.Status.CommonStatus, gen, impactv1.ConditionStale, metav1.ConditionTrue, ReasonStale,
+			fmt.Sprintf("no new snapshot since %s, twice the schedule's interval (%s) ago", ds.Status.Snapshot.Time.UTC().Format(time.RFC3339), 2*interval))
+		return
+	}
+	setCondition(&ds.Status.CommonStatus, gen, impactv1.ConditionStale, metav1.ConditionFalse, ReasonFresh,
+		fmt.Sprintf("the snapshot is stale after %s without a new one", deadline.UTC().Format(time.RFC3339)))
+	if d := time.Until(deadline) + time.Second; *requeue == 0 || d < *requeue {
+		*requeue = d
+	}
+}
+
+// parseSchedule parses a cron schedule in the DataSource's time zone, or the Initiative's.
+func parseSchedule(schedule, tz string, ini *impactv1.Initiative) (cron.Schedule, error) {
+	if tz == "" && ini != nil {
+		tz = ini.Spec.TimeZone
+	}
+	if tz != "" {
+		schedule = "CRON_TZ=" + tz + " " + schedule
+	}
+	return cron.ParseStandard(schedule)
+}
+
+func (r *DataSourceReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// SetupWithManager watches DataSources (spec changes and run-now requests), their
+// Initiative, and the Jobs that ingest them.
+func (r *DataSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&impactv1.DataSource{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
+		Owns(&batchv1.CronJob{}).
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			if name := o.GetLabels()[LabelDataSource]; name != "" {
+				return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+			}
+			return nil
+		})).
+		Watches(&impactv1.Initiative{}, handler.EnqueueRequestsFromMapFunc(r.sourcesOfInitiative),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("datasource").
+		Complete(r)
+}
+
+func (r *DataSourceReconciler) sourcesOfInitiative(ctx context.Context, o client.Object) []reconcile.Request {
+	var list impactv1.DataSourceList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{IndexInitiative: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing the DataSources of an Initiative", "initiative", o.GetName())
+		return nil
+	}
+	out := make([]reconcile.Request, len(list.Items))
+	for i, ds := range list.Items {
+		out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name}}
+	}
+	return out
+}

@@ -1,0 +1,340 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// IndicatorReconciler checks an Indicator against its Initiative and sources and publishes
+// in its status what the Initiative's latest aggregation computed for it, read from the
+// result in the store (never recomputed).
+type IndicatorReconciler struct {
+	client.Client
+	Recorder recorder.EventRecorder
+	Store    *store.Store
+}
+
+type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
+
+type indicatorState struct {
+	ini *impactv1.Initiative
+	agg *aggregation
+}
+
+// Reconcile gets the Indicator, runs its steps and patches its status once.
+func (r *IndicatorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	ind := &impactv1.Indicator{}
+	if err := r.Get(ctx, req.NamespacedName, ind); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ind.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	base := ind.DeepCopy()
+	var out outcome
+	var err error
+	defer func() {
+		res, retErr = summarize(&ind.Status.CommonStatus, ind.Generation, out, err)
+		if perr := patchStatus(ctx, r.Client, ind, base); perr != nil {
+			retErr = errors.Join(retErr, perr)
+		}
+	}()
+	if v := requestedAt(ind); v != "" {
+		ind.Status.LastHandledRequestedAt = v
+	}
+	st := &indicatorState{}
+	for _, step := range []indicatorStep{r.reconcilePlan, r.reconcileStale, r.reconcileResult} {
+		out, err = step(ctx, ind, st)
+		var sp *stalled
+		if errors.As(err, &sp) {
+			r.Recorder.Eventf(ind, nil, corev1.EventTypeWarning, sp.Reason, "Reconcile", "%s", trim(sp.Message))
+		}
+		if err != nil || out.Waiting != nil {
+			return
+		}
+	}
+	return
+}
+
+// reconcilePlan compiles the Initiative's aggregation and stalls on this Indicator's
+// problems (internal/plan's checks: sources, columns, dimensions, cell floor).
+func (r *IndicatorReconciler) reconcilePlan(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
+	ini := &impactv1.Initiative{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: ind.Namespace, Name: ind.Spec.InitiativeRef.Name}, ini)
+	if apierrors.IsNotFound(err) {
+		return outcome{}, stall(ReasonInvalidSpec, "Indicator %s: spec.initiativeRef.name: Initiative %q not found in namespace %q", ind.Name, ind.Spec.InitiativeRef.Name, ind.Namespace)
+	}
+	if err != nil {
+		return outcome{}, fmt.Errorf("getting Initiative %s/%s: %w", ind.Namespace, ind.Spec.InitiativeRef.Name, err)
+	}
+	st.ini = ini
+	a, err := compileAggregation(ctx, r.Client, ini)
+	if err != nil {
+		return outcome{}, err
+	}
+	st.agg = a
+	var mine plan.Errors
+	for _, e := range a.Errors {
+		if e.Kind == "Indicator" && e.Name == ind.Name {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) > 0 {
+		return outcome{}, stall(ReasonInvalidSpec, "%s", mine.Error())
+	}
+	for _, si := range a.Plan.Indicators {
+		if si.Name == ind.Name {
+			ind.Status.EffectiveMinCellSize = int32(si.MinCellSize)
+		}
+	}
+	if src := a.Waiting[ind.Name]; len(src) > 0 {
+		return wait(ReasonWaiting, "waiting for a snapshot of DataSource %s", strings.Join(src, ", ")), nil
+	}
+	return outcome{}, nil
+}
+
+// reconcileStale sets Stale when a source the Indicator reads is stale.
+func (r *IndicatorReconciler) reconcileStale(_ context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
+	var stale []string
+	for _, name := range indicatorSources(ind) {
+		for _, ds := range st.agg.Sources {
+			if ds.Name == name && meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionStale) {
+				stale = append(stale, name)
+			}
+		}
+	}
+	if len(stale) > 0 {
+		setCondition(&ind.Status.CommonStatus, ind.Generation, impactv1.ConditionStale, metav1.ConditionTrue, ReasonInputStale,
+			fmt.Sprintf("DataSource %s has no recent snapshot", strings.Join(stale, ", ")))
+	} else {
+		setCondition(&ind.Status.CommonStatus, ind.Generation, impactv1.ConditionStale, metav1.ConditionFalse, ReasonFresh, "every source has a recent snapshot")
+	}
+	return outcome{}, nil
+}
+
+// reconcileResult reads the result of the current plan and publishes the Indicator's part.
+func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
+	a := st.agg
+	man, key, err := findResult(ctx, r.Store, a)
+	if err != nil {
+		return outcome{}, err
+	}
+	if man == nil {
+		job := &batchv1.Job{}
+		if err := r.Get(ctx, types.NamespacedName{Namespace: ind.Namespace, Name: a.JobName}, job); err == nil {
+			if done, failed, _ := jobFinished(job); done && failed {
+				return outcome{Waiting: &waiting{Reason: ReasonJobFailed, Message: jobFailure(ctx, r.Client, job), NotReady: true}}, nil
+			}
+		}
+		return wait(ReasonJobRunning, "waiting for aggregation Job %s to compute result %s", a.JobName, a.ID), nil
+	}
+	inds, err := result.ReadIndicators(ctx, r.Store, man)
+	if err != nil {
+		return outcome{}, err
+	}
+	var ir *aggregate.IndicatorResult
+	for i := range inds {
+		if inds[i].Name == ind.Name {
+			ir = &inds[i]
+		}
+	}
+	if ir == nil {
+		return outcome{}, fmt.Errorf("result %s has no indicator %s", man.ID, ind.Name)
+	}
+	ind.Status.EffectiveMinCellSize = int32(ir.MinCellSize)
+	ind.Status.Headline = headline(ir.Headline)
+	ind.Status.Equity = equity(ir)
+	ref := &impactv1.ResultRef{URI: r.Store.URI(key), Checksum: man.ParquetHash}
+	for _, src := range indicatorSources(ind) {
+		if id, ok := man.Inputs[src]; ok {
+			ref.Inputs = append(ref.Inputs, impactv1.SnapshotID(id))
+		}
+	}
+	ind.Status.Result = ref
+	created := metav1.NewTime(man.Created)
+	ind.Status.LastRunTime = &created
+	setOnTrack(ind, ir.OnTrack)
+	msg := fmt.Sprintf("result %s", man.ID)
+	if h := ind.Status.Headline; h != nil && h.Period != "" {
+		msg = fmt.Sprintf("period %s: %s (n=%d); result %s", h.Period, orDash(string(h.Value)), h.N, man.ID)
+	}
+	return outcome{Message: msg}, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "suppressed"
+	}
+	return s
+}
+
+func setOnTrack(ind *impactv1.Indicator, t *aggregate.Track) {
+	gen := ind.Generation
+	switch {
+	case t == nil:
+		meta.RemoveStatusCondition(&ind.Status.Conditions, impactv1.ConditionOnTrack)
+	case !t.Judged:
+		setCondition(&ind.Status.CommonStatus, gen, impactv1.ConditionOnTrack, metav1.ConditionUnknown, reasonOf(t.Method, "NotJudged"), t.Reason)
+	case t.OnTrack:
+		setCondition(&ind.Status.CommonStatus, gen, impactv1.ConditionOnTrack, metav1.ConditionTrue, reasonOf(t.Method, "OnTrack"), t.Reason)
+	default:
+		setCondition(&ind.Status.CommonStatus, gen, impactv1.ConditionOnTrack, metav1.ConditionFalse, reasonOf(t.Method, "OffTrack"), t.Reason)
+	}
+}
+
+// reasonOf makes a condition reason (UpperCamel, letters only) of a method name.
+func reasonOf(method, fallback string) string {
+	var b strings.Builder
+	up := true
+	for _, c := range method {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' && b.Len() > 0:
+			if up && c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b.WriteRune(c)
+			up = false
+		default:
+			up = true
+		}
+	}
+	if b.Len() == 0 {
+		return fallback
+	}
+	return b.String()
+}
+
+// headline copies the result's headline into status, as decimal strings. A suppressed
+// value is nil in the result and stays absent here.
+func headline(h *aggregate.Headline) *impactv1.Headline {
+	if h == nil {
+		return nil
+	}
+	out := &impactv1.Headline{Period: h.Period, Reliable: h.Reliable}
+	if h.Value != nil {
+		out.Value = decimal(*h.Value, false)
+	}
+	if h.N != nil {
+		out.N = *h.N
+	}
+	if h.Change != nil {
+		out.Change = decimal(*h.Change, true)
+	}
+	if h.Gap != nil {
+		out.Gap = decimal(*h.Gap, false)
+	}
+	if h.Progress != nil && !math.IsNaN(*h.Progress) && !math.IsInf(*h.Progress, 0) {
+		out.Progress = strconv.FormatFloat(math.Round(*h.Progress*100), 'f', 0, 64) + "%"
+	}
+	return out
+}
+
+// equity summarises each dimension in the headline period.
+func equity(ir *aggregate.IndicatorResult) []impactv1.EquitySummary {
+	if ir.Headline == nil {
+		return nil
+	}
+	var out []impactv1.EquitySummary
+	for _, e := range ir.Equity {
+		if e.Period != ir.Headline.Period {
+			continue
+		}
+		s := impactv1.EquitySummary{
+			Dimension: impactv1.DimensionName(e.Dimension), Reference: impactv1.GroupName(e.Reference),
+			Worst: impactv1.GroupName(e.Worst), Best: impactv1.GroupName(e.Best),
+			SuppressedGroups: int32(e.SuppressedGroups), Groups: int32(e.Groups),
+		}
+		if e.IndexOfDisparity != nil {
+			s.IndexOfDisparity = decimal(*e.IndexOfDisparity, false)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// decimal writes a number as an API Decimal with four significant digits (at most six
+// decimals), e.g. "0.6412", "1234", "+0.02".
+func decimal(v float64, sign bool) impactv1.Decimal {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	digits := 0
+	if a := math.Abs(v); a > 0 {
+		digits = 3 - int(math.Floor(math.Log10(a)))
+	}
+	digits = max(0, min(digits, 6))
+	s := strconv.FormatFloat(v, 'f', digits, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	if sign && !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return impactv1.Decimal(s)
+}
+
+// SetupWithManager watches Indicators, the snapshots of the DataSources they read (through
+// the source index), their Initiative and its aggregation Jobs.
+func (r *IndicatorReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&impactv1.Indicator{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
+		Watches(&impactv1.DataSource{}, handler.EnqueueRequestsFromMapFunc(r.readersOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, snapshotChanged()))).
+		Watches(&impactv1.Initiative{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			return r.list(ctx, o.GetNamespace(), IndexInitiative, o.GetName())
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
+			if o.GetLabels()[LabelComponent] != "aggregate" {
+				return nil
+			}
+			return r.list(ctx, o.GetNamespace(), IndexInitiative, o.GetLabels()[LabelInitiative])
+		})).
+		Named("indicator").
+		Complete(r)
+}
+
+// readersOf enqueues the Indicators that read a DataSource.
+func (r *IndicatorReconciler) readersOf(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.list(ctx, o.GetNamespace(), IndexSource, o.GetName())
+}
+
+func (r *IndicatorReconciler) list(ctx context.Context, namespace, index, value string) []reconcile.Request {
+	var list impactv1.IndicatorList
+	if err := r.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{index: value}); err != nil {
+		log.FromContext(ctx).Error(err, "listing Indicators", "index", index, "value", value)
+		return nil
+	}
+	out := make([]reconcile.Request, len(list.Items))
+	for i, ind := range list.Items {
+		out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ind.Namespace, Name: ind.Name}}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+)
+
+func getIndicator(namespace, name string) (*impactv1.Indicator, error) {
+	ind := &impactv1.Indicator{}
+	return ind, k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, ind)
+}
+
+// TestIndicatorStalled checks that an Indicator naming a column its source lacks stalls with
+// a message naming the field, is left out of the aggregation, and is computed once fixed.
+func TestIndicatorStalled(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	ind := &impactv1.Indicator{}
+	loadSample(t, "indicator-readiness-score.yaml", ind, ns)
+	column := ind.Spec.Measure.Numerator.Column
+	ind.Spec.Measure.Numerator.Column = "no_such_column"
+	create(t, ind)
+	eventually(t, "Stalled", func() error {
+		got, err := getIndicator(ns, ind.Name)
+		if err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionStalled, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		c := condition(got.Status.Conditions, impactv1.ConditionStalled)
+		if !strings.Contains(c.Message, "spec.measure.numerator.column") || !strings.Contains(c.Message, "no_such_column") {
+			return fmt.Errorf("message %q names neither the field nor the column", c.Message)
+		}
+		return wantEvent(ns, ind.Name, "no_such_column")
+	})
+	const at = "2026-12-05T13:00:00Z"
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "snapshot", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err == nil && got.Status.Snapshot == nil {
+			err = fmt.Errorf("no snapshot yet")
+		}
+		return err
+	})
+	time.Sleep(time.Second) // time for a wrong Job to appear
+	if jobs := aggregationJobs(t, ns); len(jobs) != 0 {
+		t.Fatalf("an aggregation Job started for an Initiative whose only Indicator cannot succeed: %s", jobs[0].Name)
+	}
+
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), ind); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ind.DeepCopy())
+	ind.Spec.Measure.Numerator.Column = column
+	if err := k8s.Patch(ctx, ind, patch); err != nil {
+		t.Fatal(err)
+	}
+	var jobName string
+	eventually(t, "aggregation Job", func() error {
+		jobs := aggregationJobs(t, ns)
+		if len(jobs) != 1 {
+			return fmt.Errorf("%d aggregation Jobs", len(jobs))
+		}
+		jobName = jobs[0].Name
+		return nil
+	})
+	if err := finishJob(t, waitJob(t, ns, jobName)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Ready after the fix", func() error {
+		got, err := getIndicator(ns, ind.Name)
+		if err != nil {
+			return err
+		}
+		if condition(got.Status.Conditions, impactv1.ConditionStalled) != nil {
+			return fmt.Errorf("still Stalled: %+v", got.Status.Conditions)
+		}
+		if got.Status.Headline == nil || got.Status.Headline.Period == "" {
+			return fmt.Errorf("no headline: %+v", got.Status)
+		}
+		return wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue)
+	})
+}
+
+// TestAggregationFollowsChange checks that a plan changed while its aggregation Job runs is
+// followed by a new Job, and that the Indicator publishes the newer result.
+func TestAggregationFollowsChange(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	ind := &impactv1.Indicator{}
+	loadSample(t, "indicator-readiness-score.yaml", ind, ns)
+	create(t, ind)
+	const at = "2026-12-05T15:00:00Z"
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	eventually(t, "first aggregation Job", func() error {
+		jobs := aggregationJobs(t, ns)
+		if len(jobs) != 1 {
+			return fmt.Errorf("%d aggregation Jobs", len(jobs))
+		}
+		first = jobs[0].Name
+		return nil
+	})
+	// The spec changes while the first Job runs.
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), ind); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ind.DeepCopy())
+	ind.Spec.Privacy = &impactv1.PrivacySpec{MinCellSize: ptrInt32(25)}
+	if err := k8s.Patch(ctx, ind, patch); err != nil {
+		t.Fatal(err)
+	}
+	var second string
+	eventually(t, "second aggregation Job", func() error {
+		for _, j := range aggregationJobs(t, ns) {
+			if j.Name != first {
+				second = j.Name
+				return nil
+			}
+		}
+		return fmt.Errorf("no Job after %s", first)
+	})
+	if err := finishJob(t, waitJob(t, ns, first)); err != nil {
+		t.Fatal(err)
+	}
+	if err := finishJob(t, waitJob(t, ns, second)); err != nil {
+		t.Fatal(err)
+	}
+	job := waitJob(t, ns, second)
+	eventually(t, "the newer result in status", func() error {
+		got, err := getIndicator(ns, ind.Name)
+		if err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		if got.Status.EffectiveMinCellSize != 25 || got.Status.Result == nil || !strings.HasSuffix(got.Status.Result.URI, strings.TrimPrefix(job.Annotations[AnnotationResultID], "sha256:")+".json") {
+			return fmt.Errorf("minCellSize %d, result %+v; want 25 and %s", got.Status.EffectiveMinCellSize, got.Status.Result, job.Annotations[AnnotationResultID])
+		}
+		return nil
+	})
+}
+
+func ptrInt32(v int32) *int32 { return &v }

@@ -1,0 +1,248 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// InitiativeReconciler runs one aggregation Job per Initiative whenever its plan changes (an
+// input snapshot, an Indicator's spec, the Initiative's vocabulary or equity settings), and
+// summarises its partners and Indicators in its status.
+type InitiativeReconciler struct {
+	client.Client
+	Recorder recorder.EventRecorder
+	Store    *store.Store
+	Jobs     JobOptions
+}
+
+type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
+
+// Reconcile gets the Initiative, compiles its aggregation, runs its steps and patches its
+// status once.
+func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ini := &impactv1.Initiative{}
+	if err := r.Get(ctx, req.NamespacedName, ini); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ini.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	base := ini.DeepCopy()
+	if base.Status.Indicators.Summary == "" {
+		// The counts have never been written: make every field differ from the base, so the
+		// merge patch carries the whole (required) counts, zeros included.
+		base.Status.Indicators = impactv1.IndicatorCounts{Total: -1, Ready: -1, OnTrack: -1}
+	}
+	var out outcome
+	var err error
+	defer func() {
+		result, retErr = summarize(&ini.Status.CommonStatus, ini.Generation, out, err)
+		if perr := patchStatus(ctx, r.Client, ini, base); perr != nil {
+			retErr = errors.Join(retErr, perr)
+		}
+	}()
+	if v := requestedAt(ini); v != "" {
+		ini.Status.LastHandledRequestedAt = v
+	}
+	a, err := compileAggregation(ctx, r.Client, ini)
+	if err != nil {
+		return
+	}
+	for _, step := range []initiativeStep{r.reconcileSummary, r.reconcileAggregation} {
+		if out, err = step(ctx, ini, a); err != nil || out.Waiting != nil {
+			return
+		}
+	}
+	return
+}
+
+// reconcileSummary counts partners, sectors and Indicators.
+func (r *InitiativeReconciler) reconcileSummary(_ context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error) {
+	ini.Status.Partners = int32(len(ini.Spec.Partners))
+	var sectors []impactv1.Sector
+	for _, p := range ini.Spec.Partners {
+		if p.Sector != "" && !slices.Contains(sectors, p.Sector) {
+			sectors = append(sectors, p.Sector)
+		}
+	}
+	slices.Sort(sectors)
+	ini.Status.Sectors = sectors
+	c := impactv1.IndicatorCounts{Total: int32(len(a.Indicators))}
+	for _, ind := range a.Indicators {
+		if meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionReady) {
+			c.Ready++
+		}
+		if meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionOnTrack) {
+			c.OnTrack++
+		}
+	}
+	c.Summary = fmt.Sprintf("%d/%d", c.Ready, c.Total)
+	ini.Status.Indicators = c
+	return outcome{}, nil
+}
+
+// aggregationJobLabels are the labels of an Initiative's aggregation Jobs and their pods.
+func aggregationJobLabels(ini *impactv1.Initiative) map[string]string {
+	return map[string]string{LabelManagedBy: ManagedBy, LabelComponent: "aggregate", LabelInitiative: ini.Name}
+}
+
+// reconcileAggregation makes sure the result of the current plan exists: it is in the
+// store already, or its Job (named from the plan's hash) computes it.
+func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error) {
+	if a.JobName == "" {
+		if len(a.Waiting) > 0 {
+			return wait(ReasonWaiting, "no indicator can be computed yet: %s", waitingMessage(a)), nil
+		}
+		return outcome{Message: "no indicator to compute"}, nil
+	}
+	man, _, err := findResult(ctx, r.Store, a)
+	if err != nil {
+		return outcome{}, err
+	}
+	if man != nil {
+		msg := fmt.Sprintf("result %s computes %d indicators from %d snapshots as of %s", man.ID, len(a.Plan.Indicators), len(man.Inputs), man.AsOf)
+		if len(a.Waiting) > 0 {
+			msg += "; waiting: " + waitingMessage(a)
+		}
+		return outcome{Message: msg}, nil
+	}
+	job := &batchv1.Job{}
+	err = r.Get(ctx, types.NamespacedName{Namespace: ini.Namespace, Name: a.JobName}, job)
+	if apierrors.IsNotFound(err) {
+		if job, err = r.startAggregation(ctx, ini, a); err != nil {
+			return outcome{}, err
+		}
+		r.Recorder.Eventf(ini, job, corev1.EventTypeNormal, "AggregationStarted", "Aggregate", "started Job %s for result %s", job.Name, a.ID)
+		return wait(ReasonJobRunning, "Job %s computes result %s", job.Name, a.ID), nil
+	}
+	if err != nil {
+		return outcome{}, fmt.Errorf("getting Job %s/%s: %w", ini.Namespace, a.JobName, err)
+	}
+	done, failed, _ := jobFinished(job)
+	switch {
+	case !done:
+		return wait(ReasonJobRunning, "Job %s computes result %s", job.Name, a.ID), nil
+	case failed:
+		msg := jobFailure(ctx, r.Client, job)
+		if prev := meta.FindStatusCondition(ini.Status.Conditions, impactv1.ConditionReady); prev == nil || prev.Message != trim(msg) {
+			r.Recorder.Eventf(ini, job, corev1.EventTypeWarning, ReasonJobFailed, "Aggregate", "%s", trim(msg))
+		}
+		// Not retried for the same plan: a change of input or spec makes a new one.
+		return outcome{Waiting: &waiting{Reason: ReasonJobFailed, Message: msg, NotReady: true}}, nil
+	}
+	return outcome{}, fmt.Errorf("Job %s completed but the store holds no result %s", job.Name, a.ID)
+}
+
+// startAggregation creates the plan ConfigMap and the Job. The Job's name derives from the
+// plan's hash: AlreadyExists means the work is started already, which is success.
+func (r *InitiativeReconciler) startAggregation(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (*batchv1.Job, error) {
+	b, h, err := planBytes("Initiative", ini.Name, a.Plan)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureServiceAccount(ctx, r.Client, ini.Namespace); err != nil {
+		return nil, err
+	}
+	labels := aggregationJobLabels(ini)
+	annotations := map[string]string{AnnotationPlanHash: h, AnnotationResultID: a.ID}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: a.JobName, Namespace: ini.Namespace, Labels: labels, Annotations: annotations},
+		Data:       map[string]string{PlanKey: string(b)},
+	}
+	if err := controllerutil.SetControllerReference(ini, cm, r.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: a.JobName, Namespace: ini.Namespace, Labels: labels, Annotations: annotations},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:            ptr.To[int32](1),
+			TTLSecondsAfterFinished: ptr.To[int32](24 * 3600),
+			Template:                podTemplate(r.Jobs, labels, cm.Name, "aggregate", nil),
+		},
+	}
+	if err := controllerutil.SetControllerReference(ini, job, r.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, job); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("creating Job %s/%s: %w", job.Namespace, job.Name, err)
+		}
+		if err := r.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
+			return nil, err
+		}
+	}
+	// The plan goes with its Job: the Job becomes the ConfigMap's only owner.
+	patch := client.MergeFrom(cm.DeepCopy())
+	cm.OwnerReferences = nil
+	if err := controllerutil.SetControllerReference(job, cm, r.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Patch(ctx, cm, patch); err != nil {
+		return nil, fmt.Errorf("handing ConfigMap %s/%s to its Job: %w", cm.Namespace, cm.Name, err)
+	}
+	return job, nil
+}
+
+func waitingMessage(a *aggregation) string {
+	var parts []string
+	for _, ind := range a.Indicators {
+		if src := a.Waiting[ind.Name]; len(src) > 0 {
+			parts = append(parts, fmt.Sprintf("Indicator %s waits for a snapshot of DataSource %s", ind.Name, strings.Join(src, ", ")))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// SetupWithManager watches Initiatives, their aggregation Jobs, the snapshots of their
+// DataSources and their Indicators.
+func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toInitiative := func(name func(client.Object) string) handler.EventHandler {
+		return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			if n := name(o); n != "" {
+				return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: n}}}
+			}
+			return nil
+		})
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&impactv1.Initiative{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
+		Watches(&batchv1.Job{}, toInitiative(func(o client.Object) string {
+			if o.GetLabels()[LabelComponent] == "aggregate" {
+				return o.GetLabels()[LabelInitiative]
+			}
+			return ""
+		})).
+		Watches(&impactv1.DataSource{}, toInitiative(func(o client.Object) string {
+			return o.(*impactv1.DataSource).Spec.InitiativeRef.Name
+		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, snapshotChanged()))).
+		Watches(&impactv1.Indicator{}, toInitiative(func(o client.Object) string {
+			return o.(*impactv1.Indicator).Spec.InitiativeRef.Name
+		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readinessChanged()))).
+		Named("initiative").
+		Complete(r)
+}

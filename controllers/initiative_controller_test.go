@@ -1,0 +1,248 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/run"
+	"github.com/backbone-dev/backbone/internal/store"
+	"github.com/backbone-dev/backbone/internal/store/layout"
+)
+
+// applySamples creates the objects of config/samples in a namespace and ingests every
+// DataSource through a run-now Job.
+func applySamples(t *testing.T, ns string) *local.Manifests {
+	t.Helper()
+	ctx := context.Background()
+	m, err := local.Load(ctx, samples, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Initiatives {
+		create(t, m.Initiatives[i].DeepCopy())
+	}
+	for i := range m.DataSources {
+		create(t, m.DataSources[i].DeepCopy())
+	}
+	for i := range m.Indicators {
+		create(t, m.Indicators[i].DeepCopy())
+	}
+	const at = "2026-12-05T09:00:00Z"
+	for i := range m.DataSources {
+		ds := &impactv1.DataSource{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(&m.DataSources[i]), ds); err != nil {
+			t.Fatal(err)
+		}
+		requestRun(t, ds, at)
+		job := waitJob(t, ns, runNowJobName(ds, at))
+		if err := finishJob(t, job); err != nil {
+			t.Fatalf("ingesting %s: %v", ds.Name, err)
+		}
+	}
+	for _, ds := range m.DataSources {
+		eventually(t, "snapshot of "+ds.Name, func() error {
+			got, err := getDataSource(ns, ds.Name)
+			if err != nil {
+				return err
+			}
+			if got.Status.Snapshot == nil {
+				return fmt.Errorf("no snapshot (%+v)", got.Status.Conditions)
+			}
+			return nil
+		})
+	}
+	return m
+}
+
+func aggregationJobs(t *testing.T, ns string) []batchv1.Job {
+	t.Helper()
+	var jobs batchv1.JobList
+	if err := k8s.List(context.Background(), &jobs, client.InNamespace(ns), client.MatchingLabels{LabelComponent: "aggregate"}); err != nil {
+		t.Fatal(err)
+	}
+	return jobs.Items
+}
+
+// TestSamplesAggregation runs config/samples through the controllers: ingestion Jobs, one
+// aggregation Job named from the plan's hash, never started twice (also by a new
+// reconciler, as after a restart), and Indicator status equal to what `backbone local`
+// computes from the same files.
+func TestSamplesAggregation(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := applySamples(t, ns)
+	ini := &impactv1.Initiative{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
+		t.Fatal(err)
+	}
+
+	// The plan of all the snapshots names its Job.
+	var a *aggregation
+	eventually(t, "aggregation plan of every indicator", func() error {
+		var err error
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini); err != nil {
+			return err
+		}
+		if len(a.Plan.Indicators) != len(m.Indicators) {
+			return fmt.Errorf("%d of %d indicators planned (waiting %v, errors %v)", len(a.Plan.Indicators), len(m.Indicators), a.Waiting, a.Errors)
+		}
+		return nil
+	})
+	id, err := a.Plan.Hash(run.EngineVersion())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ini.Name + "-agg-" + layout.HexOf(id)[:10]; a.JobName != want || a.ID != id {
+		t.Fatalf("Job %q for result %s, want %q", a.JobName, a.ID, want)
+	}
+	job := waitJob(t, ns, a.JobName)
+	if job.Annotations[AnnotationResultID] != id || job.OwnerReferences[0].Name != ini.Name {
+		t.Errorf("Job annotations %v, owners %+v", job.Annotations, job.OwnerReferences)
+	}
+	if got := strings.Join(append(job.Spec.Template.Spec.Containers[0].Command, job.Spec.Template.Spec.Containers[0].Args...), " "); got != "backbone aggregate --plan "+PlanFile+" --store "+storeURL {
+		t.Errorf("aggregation command %q", got)
+	}
+
+	// The plan goes with its Job.
+	eventually(t, "plan ConfigMap owned by the Job", func() error {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: job.Name}, cm); err != nil {
+			return err
+		}
+		if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].Kind != "Job" || cm.OwnerReferences[0].UID != job.UID {
+			return fmt.Errorf("ConfigMap owners %+v", cm.OwnerReferences)
+		}
+		return nil
+	})
+
+	// A new reconciler (a restarted manager) finds the running Job and starts nothing.
+	fresh := &InitiativeReconciler{Client: testMgr.GetClient(), Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
+	before := len(aggregationJobs(t, ns))
+	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ini)}); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(aggregationJobs(t, ns)); after != before {
+		t.Fatalf("a new reconciler started %d more aggregation Jobs", after-before)
+	}
+
+	if err := finishJob(t, job); err != nil {
+		t.Fatalf("aggregating: %v", err)
+	}
+
+	// What `backbone local` computes from the same files, as of the same date, into another store.
+	other, err := store.Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, err := time.Parse(time.DateOnly, a.Plan.AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := local.Run(ctx, m, local.Options{Store: other, AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := path.Base(out.ResultKeys[0]); got != layout.HexOf(id)+".json" {
+		t.Fatalf("backbone local computed result %s, the controller %s", got, id)
+	}
+	_, want, err := result.Read(ctx, other, out.ResultKeys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	headlines := 0
+	for _, ir := range want.Indicators {
+		if ir.Headline != nil && ir.Headline.Value != nil {
+			headlines++
+		}
+	}
+	if headlines == 0 {
+		t.Fatal("backbone local computed no headline value for the samples: nothing to compare")
+	}
+	for _, ir := range want.Indicators {
+		eventually(t, "status of Indicator "+ir.Name, func() error {
+			ind := &impactv1.Indicator{}
+			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: ir.Name}, ind); err != nil {
+				return err
+			}
+			if err := wantCondition(ind.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue); err != nil {
+				return err
+			}
+			st := ind.Status
+			if st.Result == nil || !strings.HasSuffix(st.Result.URI, layout.HexOf(id)+".json") {
+				return fmt.Errorf("result %+v, want %s", st.Result, id)
+			}
+			if h := headline(ir.Headline); !reflect.DeepEqual(st.Headline, h) {
+				return fmt.Errorf("headline %+v, backbone local's %+v", st.Headline, h)
+			}
+			if e := equity(&ir); !reflect.DeepEqual(st.Equity, e) {
+				return fmt.Errorf("equity %+v, backbone local's %+v", st.Equity, e)
+			}
+			if st.EffectiveMinCellSize != int32(ir.MinCellSize) || st.LastRunTime == nil || st.ObservedGeneration != ind.Generation {
+				return fmt.Errorf("minCellSize %d (want %d), lastRunTime %v, observedGeneration %d", st.EffectiveMinCellSize, ir.MinCellSize, st.LastRunTime, st.ObservedGeneration)
+			}
+			for _, src := range indicatorSources(ind) {
+				if !slices.Contains(st.Result.Inputs, impactv1.SnapshotID(want.Inputs[src])) {
+					return fmt.Errorf("result inputs %v lack %s's snapshot %s", st.Result.Inputs, src, want.Inputs[src])
+				}
+			}
+			if ir.OnTrack != nil && condition(st.Conditions, impactv1.ConditionOnTrack) == nil {
+				return fmt.Errorf("no OnTrack condition")
+			}
+			return nil
+		})
+	}
+
+	eventually(t, "Initiative status", func() error {
+		got := &impactv1.Initiative{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), got); err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionReady, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		n := int32(len(m.Indicators))
+		c := got.Status.Indicators
+		if c.Total != n || c.Ready != n || c.Summary != fmt.Sprintf("%d/%d", n, n) {
+			return fmt.Errorf("indicator counts %+v", c)
+		}
+		if got.Status.Partners != int32(len(ini.Spec.Partners)) || !slices.IsSorted(got.Status.Sectors) || len(got.Status.Sectors) == 0 {
+			return fmt.Errorf("partners %d, sectors %v", got.Status.Partners, got.Status.Sectors)
+		}
+		return nil
+	})
+
+	// The Job gone (its TTL), a new reconciler finds the result in the store: no new Job.
+	if err := k8s.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Job deleted", func() error {
+		for _, j := range aggregationJobs(t, ns) {
+			if j.Name == job.Name && j.DeletionTimestamp == nil {
+				return fmt.Errorf("still there")
+			}
+		}
+		return nil
+	})
+	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ini)}); err != nil {
+		t.Fatal(err)
+	}
+	j := &batchv1.Job{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(job), j); err == nil && j.DeletionTimestamp == nil {
+		t.Errorf("Job %s was started again for a result the store holds", job.Name)
+	}
+}

@@ -1,0 +1,71 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// Options are the settings of every reconciler.
+type Options struct {
+	Store *store.Store
+	Jobs  JobOptions
+	// Plan holds the file-location settings ingestion plans are compiled with.
+	Plan plan.IngestOptions
+}
+
+// Setup registers the field indexes and the three reconcilers with a manager.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		return fmt.Errorf("registering field indexes: %w", err)
+	}
+	if err := (&DataSourceReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
+		Store: opts.Store, Jobs: opts.Jobs, Plan: opts.Plan,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the DataSource controller: %w", err)
+	}
+	if err := (&InitiativeReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Initiative controller: %w", err)
+	}
+	if err := (&IndicatorReconciler{
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-indicator"), Store: opts.Store,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Indicator controller: %w", err)
+	}
+	return nil
+}
+
+// CacheOptions limits the manager's cache to the watched namespaces (comma-separated; empty
+// means all), and its cache of Jobs, CronJobs, ConfigMaps and Pods to the objects the
+// manager labels as its own. Secrets are never read, so never cached.
+func CacheOptions(namespaces string) cache.Options {
+	own := labels.SelectorFromSet(labels.Set{LabelManagedBy: ManagedBy})
+	opts := cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&batchv1.Job{}:      {Label: own},
+		&batchv1.CronJob{}:  {Label: own},
+		&corev1.ConfigMap{}: {Label: own},
+		&corev1.Pod{}:       {Label: own},
+	}}
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			if opts.DefaultNamespaces == nil {
+				opts.DefaultNamespaces = map[string]cache.Config{}
+			}
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
