@@ -36,11 +36,9 @@ import (
 // snapshot the store holds for it.
 type DataSourceReconciler struct {
 	client.Client
-	// APIReader reads what the cache does not hold.
-	APIReader client.Reader
-	Recorder  recorder.EventRecorder
-	Store     *store.Store
-	Jobs      JobOptions
+	Recorder recorder.EventRecorder
+	Store    *store.Store
+	Jobs     JobOptions
 	// Plan are the settings plans are compiled with (file locations, their base folder).
 	Plan plan.IngestOptions
 	// Now is the clock; default time.Now.
@@ -255,7 +253,7 @@ func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impact
 	var interval time.Duration
 	ds.Status.NextScheduleTime = nil
 	if ds.Spec.Schedule != "" {
-		s, err := parseSchedule(ds.Spec.Schedule, ds.Spec.TimeZone, st.ini)
+		s, err := parseSchedule(ds.Spec.Schedule, ds.Spec.TimeZone)
 		if err != nil {
 			return outcome{}, stall(ReasonInvalidSpec, "DataSource %s: spec.schedule: %v", ds.Name, err)
 		}
@@ -326,7 +324,7 @@ func (r *DataSourceReconciler) reconcileSnapshot(ctx context.Context, ds *impact
 		}
 		// A failed run is not retried until the next schedule or a run-now request: the
 		// data, not the controller, must change.
-		return outcome{Waiting: &waiting{Reason: reason, Message: msg, NotReady: true}, RequeueAfter: requeue}, nil
+		return outcome{Failed: &waiting{Reason: reason, Message: msg}, RequeueAfter: requeue}, nil
 	}
 	if len(running) > 0 && ds.Status.Snapshot == nil {
 		return outcome{Waiting: &waiting{Reason: ReasonJobRunning, Message: fmt.Sprintf("waiting for Job %s to ingest the first snapshot", strings.Join(running, ", "))}}, nil
@@ -363,15 +361,13 @@ func (r *DataSourceReconciler) setStale(ds *impactv1.DataSource, interval time.D
 	}
 }
 
-// parseSchedule parses a cron schedule in the DataSource's time zone, or the Initiative's.
-func parseSchedule(schedule, tz string, ini *impactv1.Initiative) (cron.Schedule, error) {
-	if tz == "" && ini != nil {
-		tz = ini.Spec.TimeZone
+// parseSchedule parses a cron schedule in the DataSource's time zone. Without one the
+// CronJob runs in kube-controller-manager's zone, which the manager takes to be UTC.
+func parseSchedule(schedule, tz string) (cron.Schedule, error) {
+	if tz == "" {
+		tz = "UTC"
 	}
-	if tz != "" {
-		schedule = "CRON_TZ=" + tz + " " + schedule
-	}
-	return cron.ParseStandard(schedule)
+	return cron.ParseStandard("CRON_TZ=" + tz + " " + schedule)
 }
 
 func (r *DataSourceReconciler) now() time.Time {

@@ -246,6 +246,10 @@ func TestDataSourceFailedJob(t *testing.T) {
 		if c.Reason != ReasonJobFailed || !strings.Contains(c.Message, "no-such-file.csv") || !strings.Contains(c.Message, job.Name) {
 			return fmt.Errorf("Ready %s: %s", c.Reason, c.Message)
 		}
+		// Nothing is in progress: the next run may succeed, nothing retries this one.
+		if r := condition(got.Status.Conditions, impactv1.ConditionReconciling); r != nil {
+			return fmt.Errorf("Reconciling after a failed run: %+v", r)
+		}
 		return wantEvent(ns, ds.Name, "no-such-file.csv")
 	})
 }
@@ -347,5 +351,48 @@ func TestDataSourceNotPromoted(t *testing.T) {
 			return fmt.Errorf("a refused snapshot is in status: %+v", got.Status.Snapshot)
 		}
 		return wantEvent(ns, ds.Name, "first rejected rows")
+	})
+}
+
+// TestDataSourceStalledSuspends checks that a DataSource whose spec stops being valid (its
+// partner leaves the Initiative) stalls and its CronJob is suspended.
+func TestDataSourceStalledSuspends(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	cj := &batchv1.CronJob{}
+	eventually(t, "CronJob", func() error { return k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: ds.Name}, cj) })
+
+	patch := client.MergeFrom(ini.DeepCopy())
+	var partners []impactv1.Partner
+	for _, p := range ini.Spec.Partners {
+		if p.Name != ds.Spec.Partner {
+			partners = append(partners, p)
+		}
+	}
+	ini.Spec.Partners = partners
+	if err := k8s.Patch(ctx, ini, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Stalled and suspended", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionStalled, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cj), cj); err != nil {
+			return err
+		}
+		if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+			return fmt.Errorf("CronJob suspend = %v", cj.Spec.Suspend)
+		}
+		return nil
 	})
 }

@@ -74,7 +74,7 @@ func (r *IndicatorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if errors.As(err, &sp) {
 			r.Recorder.Eventf(ind, nil, corev1.EventTypeWarning, sp.Reason, "Reconcile", "%s", trim(sp.Message))
 		}
-		if err != nil || out.Waiting != nil {
+		if err != nil || out.Waiting != nil || out.Failed != nil {
 			return
 		}
 	}
@@ -148,7 +148,7 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 		job := &batchv1.Job{}
 		if err := r.Get(ctx, types.NamespacedName{Namespace: ind.Namespace, Name: a.JobName}, job); err == nil {
 			if done, failed, _ := jobFinished(job); done && failed {
-				return outcome{Waiting: &waiting{Reason: ReasonJobFailed, Message: jobFailure(ctx, r.Client, job), NotReady: true}}, nil
+				return outcome{Failed: &waiting{Reason: ReasonJobFailed, Message: jobFailure(ctx, r.Client, job)}}, nil
 			}
 		}
 		return wait(ReasonJobRunning, "waiting for aggregation Job %s to compute result %s", a.JobName, a.ID), nil

@@ -3,14 +3,17 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
 func getIndicator(namespace, name string) (*impactv1.Indicator, error) {
@@ -170,3 +173,61 @@ func TestAggregationFollowsChange(t *testing.T) {
 }
 
 func ptrInt32(v int32) *int32 { return &v }
+
+// TestAggregationFailed checks that a failed aggregation Job's error reaches the Initiative
+// and its Indicators, with an Event: here the snapshot the plan pins is gone from the store.
+func TestAggregationFailed(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	ind := &impactv1.Indicator{}
+	loadSample(t, "indicator-readiness-score.yaml", ind, ns)
+	create(t, ind)
+	const at = "2026-12-05T16:00:00Z"
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
+		t.Fatal(err)
+	}
+	var job batchv1.Job
+	eventually(t, "aggregation Job", func() error {
+		jobs := aggregationJobs(t, ns)
+		if len(jobs) != 1 {
+			return fmt.Errorf("%d aggregation Jobs", len(jobs))
+		}
+		job = jobs[0]
+		return nil
+	})
+	man := readLatest(t, ns, ini.Name, ds.Name)
+	file, ok := testStore.LocalPath(layout.SnapshotManifestKey(ns, ini.Name, ds.Name, man.ID))
+	if !ok {
+		t.Fatal("the test store is not local")
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := finishJob(t, &job); err == nil {
+		t.Fatal("the aggregation succeeded without its snapshot")
+	}
+	eventually(t, "failure in the Initiative's and the Indicator's status", func() error {
+		got := &impactv1.Initiative{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), got); err != nil {
+			return err
+		}
+		gotInd, err := getIndicator(ns, ind.Name)
+		if err != nil {
+			return err
+		}
+		for kind, conds := range map[string][]metav1.Condition{"Initiative": got.Status.Conditions, "Indicator": gotInd.Status.Conditions} {
+			c := condition(conds, impactv1.ConditionReady)
+			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonJobFailed || !strings.Contains(c.Message, "is not in the store") || !strings.Contains(c.Message, job.Name) {
+				return fmt.Errorf("%s Ready %+v", kind, c)
+			}
+		}
+		return wantEvent(ns, ini.Name, "is not in the store")
+	})
+}

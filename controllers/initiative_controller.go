@@ -71,7 +71,7 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return
 	}
 	for _, step := range []initiativeStep{r.reconcileSummary, r.reconcileAggregation} {
-		if out, err = step(ctx, ini, a); err != nil || out.Waiting != nil {
+		if out, err = step(ctx, ini, a); err != nil || out.Waiting != nil || out.Failed != nil {
 			return
 		}
 	}
@@ -150,9 +150,9 @@ func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *im
 			r.Recorder.Eventf(ini, job, corev1.EventTypeWarning, ReasonJobFailed, "Aggregate", "%s", trim(msg))
 		}
 		// Not retried for the same plan: a change of input or spec makes a new one.
-		return outcome{Waiting: &waiting{Reason: ReasonJobFailed, Message: msg, NotReady: true}}, nil
+		return outcome{Failed: &waiting{Reason: ReasonJobFailed, Message: msg}}, nil
 	}
-	return outcome{}, fmt.Errorf("Job %s completed but the store holds no result %s", job.Name, a.ID)
+	return outcome{}, fmt.Errorf("aggregation Job %s completed but the store holds no result %s", job.Name, a.ID)
 }
 
 // startAggregation creates the plan ConfigMap and the Job. The Job's name derives from the

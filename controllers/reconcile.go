@@ -49,6 +49,9 @@ func stall(reason, format string, args ...any) error {
 type outcome struct {
 	// Waiting, when set, is why the object is not reconciled yet (Reconciling=True).
 	Waiting *waiting
+	// Failed, when set, is why the last run failed (a Job, not the spec): Ready=False, but
+	// nothing is in progress, and a new run (the next schedule, a new plan) may succeed.
+	Failed *waiting
 	// RequeueAfter asks to be reconciled again after a while, e.g. at the next schedule.
 	RequeueAfter time.Duration
 	// Message of Ready=True when done.
@@ -70,6 +73,7 @@ func wait(reason, format string, args ...any) outcome {
 // conditions and to the controller's result:
 //   - a stalling error → Stalled=True, Ready=False, Reconciling removed; no requeue;
 //   - any other error → Reconciling=True, Ready=False; returned, so it is retried with backoff;
+//   - a failed run → Ready=False, Reconciling and Stalled removed; requeued when asked;
 //   - waiting → Reconciling=True, Ready Unknown (or False); requeued when asked;
 //   - done → Ready=True, Reconciling and Stalled removed.
 //
@@ -91,6 +95,12 @@ func summarize(st *impactv1.CommonStatus, gen int64, out outcome, err error) (ct
 		set(impactv1.ConditionReady, metav1.ConditionFalse, ReasonError, err.Error())
 		meta.RemoveStatusCondition(&st.Conditions, impactv1.ConditionStalled)
 		return ctrl.Result{}, err
+	case out.Failed != nil:
+		f := out.Failed
+		set(impactv1.ConditionReady, metav1.ConditionFalse, f.Reason, f.Message)
+		meta.RemoveStatusCondition(&st.Conditions, impactv1.ConditionReconciling)
+		meta.RemoveStatusCondition(&st.Conditions, impactv1.ConditionStalled)
+		return ctrl.Result{RequeueAfter: out.RequeueAfter}, nil
 	case out.Waiting != nil:
 		w := out.Waiting
 		set(impactv1.ConditionReconciling, metav1.ConditionTrue, w.Reason, w.Message)

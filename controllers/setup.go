@@ -30,7 +30,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
 	if err := (&DataSourceReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
+		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
 		Store: opts.Store, Jobs: opts.Jobs, Plan: opts.Plan,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the DataSource controller: %w", err)

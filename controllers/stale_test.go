@@ -12,7 +12,7 @@ import (
 // TestStale checks the Stale condition: no new snapshot within twice the schedule's
 // interval, measured on the schedule itself.
 func TestStale(t *testing.T) {
-	sched, err := parseSchedule("0 6 * * *", "America/Los_Angeles", nil)
+	sched, err := parseSchedule("0 6 * * *", "America/Los_Angeles")
 	if err != nil {
 		t.Fatal(err)
 	}

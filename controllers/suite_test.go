@@ -70,7 +70,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
 		return 1
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 	dir, err := os.MkdirTemp("", "backbone-controllers-store-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

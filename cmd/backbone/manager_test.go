@@ -33,7 +33,7 @@ func TestManagerCommand(t *testing.T) {
 	if _, err := env.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 	admin := writeKubeconfig(t, env, envtest.User{Name: "admin", Groups: []string{"system:masters"}})
 	// config/default is what `kubectl apply -k` installs: the API server accepts all of it.
 	kubectl := func(args ...string) (string, error) {

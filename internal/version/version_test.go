@@ -25,3 +25,12 @@ func TestGet(t *testing.T) {
 		t.Fatalf("fallbacks must not be empty: %+v", got)
 	}
 }
+
+func TestImage(t *testing.T) {
+	old := Version
+	defer func() { Version = old }()
+	Version = "v0.3.0"
+	if got, want := Image(), "ghcr.io/backbone-dev/backbone:v0.3.0"; got != want {
+		t.Errorf("Image() = %q, want %q", got, want)
+	}
+}
