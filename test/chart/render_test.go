@@ -333,6 +333,11 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("CRD %s lacks helm.sh/resource-policy=keep", crd.GetName())
 		}
 	}
+	// A URL with YAML's special characters reaches the manager as it is.
+	odd := "s3://bucket/prefix?endpoint=http://minio:9000&region=us-east-1#x: y"
+	if v, _ := arg(mustRender(t, "backbone", "backbone-system", values("store.url", odd)).managerArgs(t), "store"); v != odd {
+		t.Errorf("--store=%q, want %q", v, odd)
+	}
 	if !strings.Contains(r.Notes, "every namespace") {
 		t.Errorf("NOTES.txt: %s", r.Notes)
 	}
