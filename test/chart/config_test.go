@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/v2/lint"
 	"helm.sh/helm/v4/pkg/chart/v2/lint/support"
@@ -168,5 +169,41 @@ func TestPrometheusRuleMatchesConfig(t *testing.T) {
 	}
 	if len(groups) == 0 || !reflect.DeepEqual(got, want) {
 		t.Errorf("PrometheusRule groups differ from config/prometheus/rules.yaml")
+	}
+}
+
+// TestMonitoringObjectsDecode: the ServiceMonitor and PrometheusRule decode strictly into the
+// Prometheus Operator's own Go types (monitoring.coreos.com/v1): no unknown field, no wrong
+// type. The API server in the tests has only minimal CRDs for them.
+func TestMonitoringObjectsDecode(t *testing.T) {
+	r := mustRender(t, "backbone", "backbone-system", values("store.url", storeURL, "region", "north",
+		"metrics.serviceMonitor.enabled", true, "metrics.serviceMonitor.interval", "30s",
+		"metrics.serviceMonitor.labels", map[string]any{"release": "prometheus"},
+		"metrics.prometheusRule.enabled", true, "metrics.prometheusRule.labels", map[string]any{"release": "prometheus"}))
+	sm := convert[monitoringv1.ServiceMonitor](t, r.one(t, "ServiceMonitor"))
+	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Interval != "30s" {
+		t.Errorf("ServiceMonitor endpoints %+v", sm.Spec.Endpoints)
+	}
+	if sm.Labels["release"] != "prometheus" {
+		t.Errorf("ServiceMonitor labels %v", sm.Labels)
+	}
+	// The strict decoding does refuse a misspelt field.
+	bad := r.one(t, "ServiceMonitor").DeepCopy()
+	_ = unstructured.SetNestedField(bad.Object, "metrics", "spec", "endpoints_")
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(bad.Object, &monitoringv1.ServiceMonitor{}, true); err == nil {
+		t.Error("a ServiceMonitor with spec.endpoints_ decoded")
+	}
+	pr := convert[monitoringv1.PrometheusRule](t, r.one(t, "PrometheusRule"))
+	n := 0
+	for _, g := range pr.Spec.Groups {
+		for _, rule := range g.Rules {
+			if rule.Alert == "" || rule.Expr.String() == "" {
+				t.Errorf("group %s: rule %+v without alert or expr", g.Name, rule)
+			}
+			n++
+		}
+	}
+	if n == 0 || pr.Labels["release"] != "prometheus" {
+		t.Errorf("PrometheusRule with %d rules, labels %v", n, pr.Labels)
 	}
 }
