@@ -382,6 +382,11 @@ func TestCRDsDisabled(t *testing.T) {
 	if n := len(r.find("CustomResourceDefinition")); n != 0 {
 		t.Errorf("%d CRDs with crds.enabled=false", n)
 	}
+	for _, crd := range mustRender(t, "backbone", "backbone-system", values("store.url", storeURL, "crds.keep", false)).find("CustomResourceDefinition") {
+		if _, ok := crd.GetAnnotations()["helm.sh/resource-policy"]; ok {
+			t.Errorf("CRD %s keeps helm.sh/resource-policy with crds.keep=false", crd.GetName())
+		}
+	}
 	if !strings.Contains(r.Notes, "does not install the CRDs") {
 		t.Errorf("NOTES.txt does not say the CRDs come from elsewhere:\n%s", r.Notes)
 	}
