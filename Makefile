@@ -4,6 +4,7 @@
 #   make test-e2e  end to end: Jobs and CronJobs run by a process kubelet (part of make test too)
 #   make build     bin/backbone
 #   make generate manifests   deepcopy, CRDs and RBAC from the markers in api/ and controllers/
+#   make chart     the Helm chart's generated files (CRDs, RBAC, alerts, values schema and table, golden output)
 #   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
 #   make bench-metrics   /metrics: 100k series, pre-rendered exposition vs a client_golang GaugeVec registry
 
@@ -42,6 +43,11 @@ manifests: $(CONTROLLER_GEN) ## Write the CRDs (config/crd/bases) and RBAC (conf
 .PHONY: verify-generated
 verify-generated: $(CONTROLLER_GEN) ## Fail when generated files are stale.
 	CONTROLLER_GEN=$(CONTROLLER_GEN) hack/verify-generated.sh '$(CONTROLLER_GEN_ARGS)' '$(MANIFESTS_ARGS)'
+
+.PHONY: chart
+chart: ## Regenerate the Helm chart's files (charts/backbone): CRDs, RBAC rules and alerts from config/, values.schema.json and the README's values table from values.yaml, testdata/default.yaml.
+	$(GO) run ./hack/chart
+	$(GO) -C test/chart test -count=1 -run '^TestGolden$$' . -update
 
 .PHONY: fmt
 fmt: ## gofmt the tree.
@@ -87,7 +93,12 @@ TESTFLAGS ?= -timeout 30m
 test: fmt-check vet engine-deps verify-generated build ## Unit tests and tests against the real API server.
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && \
 	IMAGE_TEST_BINARY=$(BIN)/backbone IMAGE_TEST_VERSION=$(VERSION) IMAGE_TEST_COMMIT=$(COMMIT) \
-	$(GO) test ./... $(TESTFLAGS)
+	$(GO) test ./... $(TESTFLAGS) && $(MAKE) --no-print-directory test-chart
+
+.PHONY: test-chart
+test-chart: ## The Helm chart's tests (test/chart, a module of its own: Helm's Go SDK): render, lint, schema, golden, dry run on the real API server.
+	$(GO) -C test/chart vet ./...
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && $(GO) -C test/chart test ./... $(TESTFLAGS)
 
 FUZZTIME ?= 30s
 # New inputs are minimized for at most this long (Go's default, 60s, stalls the slow XLSX target).

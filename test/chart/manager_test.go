@@ -1,0 +1,162 @@
+package chart
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// TestManagerAsRendered runs the real `backbone manager` with the args of the Deployment the
+// chart renders for a namespace-scoped release (only --store and the listen addresses
+// replaced), authenticated as the release's ServiceAccount, so with exactly the chart's
+// RBAC: it becomes ready, takes the Lease the chart names in the release's namespace,
+// reconciles an Initiative in a watched namespace and leaves one in another alone.
+func TestManagerAsRendered(t *testing.T) {
+	c := apiServer(t)
+	ctx := context.Background()
+	const release, ns = "region-east", "backbone-east"
+	r := mustRender(t, release, ns, values("store.url", storeURL, "region", "east", "watchNamespaces", []any{"east-county"}))
+	ensureNamespaces(ctx, t, c, ns, "east-county", "west-county")
+	installCRDs(ctx, t, c, r)
+	if err := apply(ctx, c, r.Objects); err != nil {
+		t.Fatalf("installing %s: %v", release, err)
+	}
+	sample, err := os.ReadFile(filepath.Join(repoRoot, "config", "samples", "initiative.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"east-county", "west-county"} {
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(sample, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		u.SetNamespace(target)
+		if err := c.Create(ctx, u); err != nil {
+			t.Fatalf("Initiative in %s: %v", target, err)
+		}
+	}
+
+	bin := filepath.Join(t.TempDir(), "backbone")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/backbone")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/backbone: %v\n%s", err, out)
+	}
+	user, err := apiEnv.AddUser(envtest.User{Name: "system:serviceaccount:" + ns + ":" + release + "-backbone-manager"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := l.Addr().String()
+	l.Close()
+
+	var args []string
+	for _, a := range r.managerArgs(t) {
+		switch {
+		case strings.HasPrefix(a, "--store="):
+			a = "--store=file://" + filepath.ToSlash(t.TempDir())
+		case strings.HasPrefix(a, "--metrics-bind-address="):
+			a = "--metrics-bind-address=0"
+		case strings.HasPrefix(a, "--health-probe-bind-address="):
+			a = "--health-probe-bind-address=" + probes
+		}
+		args = append(args, a)
+	}
+	var logs strings.Builder
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("the manager stopped with %v\n%s", err, logs.String())
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("the manager did not stop within 30 s of SIGTERM")
+		}
+	}()
+
+	deadline := time.Now().Add(60 * time.Second)
+	wait := func(what string, ok func() (bool, error)) {
+		t.Helper()
+		for {
+			done, err := ok()
+			if done {
+				return
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("the manager exited (%v) while waiting for %s:\n%s", err, what, logs.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v\n%s", what, err, logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	wait("/readyz", func() (bool, error) {
+		resp, err := http.Get("http://" + probes + "/readyz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, fmt.Errorf("status %s", resp.Status)
+	})
+	wait("the leader Lease", func() (bool, error) {
+		var lease coordinationv1.Lease
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: release + "-backbone.impact.backbone.dev"}, &lease)
+		return err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "", err
+	})
+	status := func(target string) (map[string]any, error) {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("impact.backbone.dev/v1alpha1")
+		u.SetKind("Initiative")
+		err := c.Get(ctx, client.ObjectKey{Namespace: target, Name: "ready-by-five"}, u)
+		s, _, _ := unstructured.NestedMap(u.Object, "status")
+		return s, err
+	}
+	wait("the watched namespace's Initiative's status", func() (bool, error) {
+		s, err := status("east-county")
+		return err == nil && fmt.Sprint(s["partners"]) == "6", err
+	})
+	if s, err := status("west-county"); err != nil || len(s) != 0 {
+		t.Errorf("the Initiative of a namespace not watched has status %v (%v)", s, err)
+	}
+	if strings.Contains(logs.String(), "forbidden") {
+		t.Errorf("the manager was refused something under the chart's RBAC:\n%s", logs.String())
+	}
+}
