@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -39,6 +40,9 @@ type InitiativeReconciler struct {
 	Publisher Publisher
 	// Dashboards configure the dashboard ConfigMap written with each result.
 	Dashboards DashboardOptions
+	// ReportURL is the public address the Publisher's community pages are served at; the
+	// Initiative's page is linked in status.reportURL. Empty leaves the field unset.
+	ReportURL string
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -101,6 +105,7 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 	if err != nil {
 		return err
 	}
+	ini.Status.ReportURL = ""
 	if man == nil || len(a.Indicators) == 0 {
 		if r.Publisher != nil {
 			return r.Publisher.Remove(ctx, ini.Namespace, ini.Name)
@@ -117,7 +122,13 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 	if err != nil {
 		return err
 	}
-	return r.Publisher.Publish(ctx, p)
+	if err := r.Publisher.Publish(ctx, p); err != nil {
+		return err
+	}
+	if r.ReportURL != "" {
+		ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
+	}
+	return nil
 }
 
 // reconcileSummary counts partners, sectors and Indicators.
@@ -285,6 +296,12 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&impactv1.Indicator{}, toInitiative(func(o client.Object) string {
 			return o.(*impactv1.Indicator).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readinessChanged()))).
+		Watches(&corev1.ConfigMap{}, toInitiative(func(o client.Object) string {
+			if o.GetLabels()[LabelComponent] == "dashboard" {
+				return o.GetLabels()[LabelInitiative]
+			}
+			return ""
+		})).
 		Named("initiative").
 		Complete(r)
 }

@@ -266,6 +266,42 @@ func TestSamplesPublished(t *testing.T) {
 		t.Errorf("If-None-Match %q: %s, want 304", etag, resp.Status)
 	}
 
+	eventually(t, "status.reportURL", func() error {
+		cur := &impactv1.Initiative{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), cur); err != nil {
+			return err
+		}
+		if want := "https://impact.example.org/initiatives/" + ns + "/" + ini.Name; cur.Status.ReportURL != want {
+			return fmt.Errorf("status.reportURL %q, want %q", cur.Status.ReportURL, want)
+		}
+		return nil
+	})
+
+	// spec.dashboard.enabled: false removes the dashboard.
+	cur := &impactv1.Initiative{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), cur); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.Dashboard.Enabled = ptrBool(false)
+	if err := k8s.Patch(ctx, cur, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "dashboard removed", func() error {
+		got := &impactv1.Initiative{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), got); err != nil {
+			return err
+		}
+		if got.Status.Dashboard != "" {
+			return fmt.Errorf("status.dashboard %q", got.Status.Dashboard)
+		}
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: cmName}, cm); err == nil && cm.DeletionTimestamp == nil {
+			return fmt.Errorf("ConfigMap %s still there", cmName)
+		}
+		return nil
+	})
+
 	// A deleted Indicator's series go; the others stay.
 	gone := m.Indicators[0].Name
 	if err := k8s.Delete(ctx, &impactv1.Indicator{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: gone}}); err != nil {
@@ -358,3 +394,5 @@ func TestSeriesCapped(t *testing.T) {
 	}
 	eventually(t, "SeriesCapped Event", func() error { return wantEvent(ns, name, ReasonIndicatorCap+": only the totals are published") })
 }
+
+func ptrBool(v bool) *bool { return &v }

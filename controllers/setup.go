@@ -26,6 +26,8 @@ type Options struct {
 	Publisher Publisher
 	// Dashboards configure the Initiatives' dashboard ConfigMaps.
 	Dashboards DashboardOptions
+	// ReportURL is the public address of the community pages (status.reportURL).
+	ReportURL string
 }
 
 // Setup registers the field indexes and the three reconcilers with a manager.
@@ -41,7 +43,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&InitiativeReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
-		Publisher: opts.Publisher, Dashboards: opts.Dashboards,
+		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Initiative controller: %w", err)
 	}

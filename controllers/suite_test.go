@@ -137,7 +137,7 @@ func runSuite(m *testing.M) int {
 	resultsURL, pagesURL = resultsSrv.URL, pagesSrv.URL
 	if err := Setup(ctx, mgr, Options{
 		Store: testStore, Jobs: jobOpts, Plan: plan.IngestOptions{AllowFileLocations: true, BaseDir: samples},
-		Publisher: testPub, Dashboards: testDashboards,
+		Publisher: testPub, Dashboards: testDashboards, ReportURL: "https://impact.example.org/",
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

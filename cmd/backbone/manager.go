@@ -38,6 +38,7 @@ type managerFlags struct {
 	jobImage               string
 	resultsMetricsAddr     string
 	reportAddr             string
+	reportURL              string
 	metrics                metrics.Options
 	dashboardsEnabled      bool
 	dashboards             dashboard.ConfigMapOptions
@@ -76,6 +77,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.dashboards.LabelValue, "dashboard-label-value", dashboard.DefaultLabelValue, "value of the dashboard label")
 	fs.StringVar(&f.dashboards.FolderAnnotation, "dashboard-folder-annotation", dashboard.DefaultFolderAnnotation, "annotation the Grafana sidecar reads a dashboard's folder from (set from spec.dashboard.folder)")
 	fs.StringVar(&f.reportAddr, "report-bind-address", "", "address the community pages are served on (/ and /initiatives/<namespace>/<name>); empty disables them")
+	fs.StringVar(&f.reportURL, "report-url", "", "public address the community pages are reached at (e.g. https://impact.example.org); each Initiative's page is linked in its status.reportURL")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(gofs)
 	fs.AddGoFlagSet(gofs)
@@ -147,6 +149,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Plan:       plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root},
 		Publisher:  pub,
 		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
+		ReportURL:  reportURL(f),
 	}); err != nil {
 		return err
 	}
@@ -159,4 +162,13 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
 		"watchNamespaces", f.watchNamespaces, "resultsMetrics", f.resultsMetricsAddr, "report", f.reportAddr, "region", f.metrics.Region, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
 	return mgr.Start(ctx)
+}
+
+// reportURL is the public address of the community pages: --report-url when the pages are
+// served (--report-bind-address), else none.
+func reportURL(f *managerFlags) string {
+	if f.reportAddr == "" {
+		return ""
+	}
+	return f.reportURL
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -21,6 +22,12 @@ import (
 // own /metrics) and the community pages on --report-bind-address. The servers run on
 // every replica, leader or not; only the leader's reconcilers fill them.
 func addPublishing(mgr ctrl.Manager, f *managerFlags) (*live.Publisher, error) {
+	if f.reportURL != "" {
+		u, err := url.Parse(f.reportURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--report-url: %q is not an http(s) address such as https://impact.example.org", f.reportURL)
+		}
+	}
 	x := metrics.New(f.metrics)
 	var pages *report.Handler
 	if f.reportAddr != "" {
