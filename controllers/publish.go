@@ -162,6 +162,10 @@ func applyDashboard(ctx context.Context, c client.Client, st *store.Store, opts 
 	}
 	if !exists {
 		if err := c.Create(ctx, want); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				// Not in the cache, which holds only the manager's own ConfigMaps: someone else's.
+				return stall(ReasonInvalidSpec, "Initiative %s: ConfigMap %s exists and is not the Initiative's: its dashboard cannot be written", ini.Name, name)
+			}
 			return fmt.Errorf("creating ConfigMap %s: %w", nn, err)
 		}
 	} else {
