@@ -83,7 +83,7 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 	man, res := pub.Manifest, pub.Result
 	if res == nil {
 		if prev == nil || prev.id != man.ID {
-			return fmt.Errorf("Initiative %s: result %s was not read and is not published", k, man.ID)
+			return fmt.Errorf("initiative %s: result %s was not read and is not published", k, man.ID)
 		}
 		man, res = prev.man, prev.res
 	}
@@ -105,13 +105,13 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 		xman = &c
 	}
 	if err := p.Metrics.SetResult(xman, fres); err != nil {
-		return fmt.Errorf("Initiative %s: publishing the metrics of result %s: %w", k, man.ID, err)
+		return fmt.Errorf("initiative %s: publishing the metrics of result %s: %w", k, man.ID, err)
 	}
 	p.Metrics.SetSources(ini.Namespace, ini.Name, pub.Snapshots, man.WithheldRowCounts)
 	if p.Pages != nil {
 		in := &report.Input{Initiative: ini, Indicators: pub.Indicators, DataSources: pub.DataSources, Manifest: fman, Result: fres}
 		if err := p.Pages.Update(in); err != nil {
-			return fmt.Errorf("Initiative %s: rendering its community page: %w", k, err)
+			return fmt.Errorf("initiative %s: rendering its community page: %w", k, err)
 		}
 	}
 	p.pubs[k] = &published{id: man.ID, inputs: inputs, man: man, res: res}
@@ -130,7 +130,7 @@ func (p *Publisher) Remove(_ context.Context, namespace, initiative string) erro
 	p.Metrics.Delete(namespace, initiative)
 	if p.Pages != nil {
 		if err := p.Pages.Delete(namespace, initiative); err != nil {
-			return fmt.Errorf("Initiative %s: removing its community page: %w", k, err)
+			return fmt.Errorf("initiative %s: removing its community page: %w", k, err)
 		}
 	}
 	return nil
