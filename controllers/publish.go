@@ -73,7 +73,7 @@ func publication(ctx context.Context, pub Publisher, st *store.Store, ini *impac
 	if pub.Published(ini.Namespace, ini.Name) != man.ID {
 		m, res, err := result.Read(ctx, st, key)
 		if err != nil {
-			return nil, fmt.Errorf("Initiative %s: reading result %s: %w", ini.Name, man.ID, err)
+			return nil, fmt.Errorf("initiative %s: reading result %s: %w", ini.Name, man.ID, err)
 		}
 		p.Manifest, p.Result = m, res
 	}
@@ -144,11 +144,11 @@ func applyDashboard(ctx context.Context, c client.Client, st *store.Store, opts 
 	}
 	_, res, err := result.Read(ctx, st, key)
 	if err != nil {
-		return fmt.Errorf("Initiative %s: reading result %s: %w", ini.Name, man.ID, err)
+		return fmt.Errorf("initiative %s: reading result %s: %w", ini.Name, man.ID, err)
 	}
 	b, err := dashboard.JSON(ini, a.Indicators, res)
 	if err != nil {
-		return fmt.Errorf("Initiative %s: rendering its dashboard: %w", ini.Name, err)
+		return fmt.Errorf("initiative %s: rendering its dashboard: %w", ini.Name, err)
 	}
 	want := dashboard.ConfigMap(ini, b, opts.ConfigMap)
 	if want.Annotations == nil {
