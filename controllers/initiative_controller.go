@@ -112,23 +112,19 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 		}
 		return nil
 	}
-	if err := applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key); err != nil {
-		return err
+	if r.Publisher != nil {
+		p, err := publication(ctx, r.Publisher, r.Store, ini, a, man, key)
+		if err != nil {
+			return err
+		}
+		if err := r.Publisher.Publish(ctx, p); err != nil {
+			return err
+		}
+		if r.ReportURL != "" {
+			ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
+		}
 	}
-	if r.Publisher == nil {
-		return nil
-	}
-	p, err := publication(ctx, r.Publisher, r.Store, ini, a, man, key)
-	if err != nil {
-		return err
-	}
-	if err := r.Publisher.Publish(ctx, p); err != nil {
-		return err
-	}
-	if r.ReportURL != "" {
-		ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
-	}
-	return nil
+	return applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key)
 }
 
 // reconcileSummary counts partners, sectors and Indicators.

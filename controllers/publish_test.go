@@ -341,10 +341,13 @@ func TestSamplesPublished(t *testing.T) {
 }
 
 // TestSeriesCapped: an Indicator over the series cap gets SeriesCapped=True and a Warning
-// Event, and publishes only its totals.
+// Event, and publishes only its totals. (Also: a ConfigMap of the dashboard's name that is
+// not the Initiative's is left alone, and the Initiative stalls.)
 func TestSeriesCapped(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: dashboard.ConfigMapName("ready-by-five")}, Data: map[string]string{"mine": "yes"}}
+	create(t, foreign)
 	m := applySamples(t, ns)
 	ini := &impactv1.Initiative{}
 	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
@@ -393,6 +396,31 @@ func TestSeriesCapped(t *testing.T) {
 		t.Errorf("Capped: %v %v %d of %d", capped, own, published, full)
 	}
 	eventually(t, "SeriesCapped Event", func() error { return wantEvent(ns, name, ReasonIndicatorCap+": only the totals are published") })
+
+	eventually(t, "Initiative stalled on a ConfigMap not its own", func() error {
+		got := &impactv1.Initiative{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ini), got); err != nil {
+			return err
+		}
+		if err := wantCondition(got.Status.Conditions, impactv1.ConditionStalled, metav1.ConditionTrue); err != nil {
+			return err
+		}
+		if c := condition(got.Status.Conditions, impactv1.ConditionStalled); !strings.Contains(c.Message, "is not the Initiative's") {
+			return fmt.Errorf("Stalled: %s", c.Message)
+		}
+		return nil
+	})
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(foreign), cm); err != nil {
+		t.Fatal(err)
+	}
+	if len(cm.Data) != 1 || cm.Data["mine"] != "yes" || len(cm.OwnerReferences) != 0 {
+		t.Errorf("the foreign ConfigMap was changed: %+v", cm)
+	}
+	// The metrics are published all the same.
+	if lines := samplesOf(scrape(t), ns); len(lines) == 0 {
+		t.Error("no series published for the stalled Initiative's result")
+	}
 }
 
 func ptrBool(v bool) *bool { return &v }
