@@ -142,6 +142,16 @@ func dataSourceLabels(ds *impactv1.DataSource) map[string]string {
 	}
 }
 
+// sourceMountsOf names the Secrets and ConfigMaps a DataSource's location reads; they are
+// mounted in its Job pods.
+func sourceMountsOf(ds *impactv1.DataSource) sourceMounts {
+	m := sourceMounts{secrets: sourceSecrets(ds)}
+	if c := ds.Spec.Location.ConfigMap; c != nil {
+		m.configMaps = append(m.configMaps, c.Name)
+	}
+	return m
+}
+
 // sourceSecrets names the Secrets a DataSource's location needs; they are mounted in the
 // Job pod by name (the manager never reads them).
 func sourceSecrets(ds *impactv1.DataSource) []string {
@@ -190,7 +200,7 @@ func (r *DataSourceReconciler) reconcileCronJob(ctx context.Context, ds *impactv
 		cj.Spec.StartingDeadlineSeconds = ptr.To[int64](600)
 		cj.Spec.SuccessfulJobsHistoryLimit = ptr.To[int32](3)
 		cj.Spec.FailedJobsHistoryLimit = ptr.To[int32](3)
-		tmpl := podTemplate(r.Jobs, labels, cm.Name, "ingest", sourceSecrets(ds))
+		tmpl := podTemplate(r.Jobs, labels, cm.Name, "ingest", sourceMountsOf(ds))
 		tmpl.Annotations = map[string]string{AnnotationPlanHash: st.planHash}
 		cj.Spec.JobTemplate = batchv1.JobTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{AnnotationPlanHash: st.planHash}},

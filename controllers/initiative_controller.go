@@ -231,7 +231,7 @@ func (r *InitiativeReconciler) startAggregation(ctx context.Context, ini *impact
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            ptr.To[int32](1),
 			TTLSecondsAfterFinished: ptr.To[int32](24 * 3600),
-			Template:                podTemplate(r.Jobs, labels, cm.Name, "aggregate", nil),
+			Template:                podTemplate(r.Jobs, labels, cm.Name, "aggregate", sourceMounts{}),
 		},
 	}
 	if err := controllerutil.SetControllerReference(ini, job, r.Scheme()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -16,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/backbone-dev/backbone/internal/plan"
 )
 
 // The contract of the Job containers: `backbone <ingest|aggregate> --plan PlanFile --store URL`,
@@ -84,7 +87,7 @@ func planSplitHint(kind string) string {
 
 // podTemplate is the pod of every Job: the restricted Pod Security profile, no
 // ServiceAccount token, the plan mounted read-only, an emptyDir for /tmp.
-func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, command string, secrets []string) corev1.PodTemplateSpec {
+func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, command string, src sourceMounts) corev1.PodTemplateSpec {
 	pull := opts.PullPolicy
 	if pull == "" {
 		pull = corev1.PullIfNotPresent
@@ -100,10 +103,16 @@ func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, comma
 		{Name: "plan", MountPath: PlanDir, ReadOnly: true},
 		{Name: "tmp", MountPath: "/tmp"},
 	}
-	for i, s := range secrets {
+	for i, s := range src.secrets {
 		vol := fmt.Sprintf("secret-%d", i)
 		volumes = append(volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: SecretDir(s), ReadOnly: true})
+	}
+	for i, c := range src.configMaps {
+		vol := fmt.Sprintf("configmap-%d", i)
+		volumes = append(volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: c}}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: ConfigMapDir(c), ReadOnly: true})
 	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: labels},
@@ -142,8 +151,19 @@ func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, comma
 	}
 }
 
-// SecretDir is where a Secret a source needs is mounted in the Job pod.
-func SecretDir(name string) string { return "/etc/backbone/secrets/" + name }
+// sourceMounts are the Secrets and ConfigMaps a source's location reads, mounted into its
+// Job pods by name (the manager never reads a Secret).
+type sourceMounts struct {
+	secrets, configMaps []string
+}
+
+// SecretDir is where a Secret a source needs is mounted in the Job pod: the folder the
+// compiled plan names for it (plan.DefaultSecretsDir), one file per key.
+func SecretDir(name string) string { return path.Join(plan.DefaultSecretsDir, name) }
+
+// ConfigMapDir is where a ConfigMap a source reads is mounted in the Job pod
+// (plan.DefaultConfigMapsDir), one file per key.
+func ConfigMapDir(name string) string { return path.Join(plan.DefaultConfigMapsDir, name) }
 
 // ensureServiceAccount creates the namespace's Job ServiceAccount when it is missing. It has
 // no RoleBinding: Job pods need no API access. It is shared by every Job of the namespace,

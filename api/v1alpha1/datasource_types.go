@@ -183,7 +183,8 @@ type HTTPLocation struct {
 	URL string `json:"url"`
 
 	// HeadersSecretRef names a Secret whose keys are sent as request headers
-	// (e.g. Authorization).
+	// (e.g. Authorization); the keys username and password give basic authentication.
+	// The Secret is mounted into the ingestion pod; the manager does not read it.
 	// +optional
 	HeadersSecretRef *LocalObjectReference `json:"headersSecretRef,omitempty"`
 }
@@ -211,8 +212,9 @@ type ObjectStoreLocation struct {
 	// +optional
 	PathStyle bool `json:"pathStyle,omitempty"`
 
-	// CredentialsSecretRef names a Secret with the store's credentials. Required unless the
-	// platform provides workload identity.
+	// CredentialsSecretRef names a Secret with the store's credentials: accessKeyId and
+	// secretAccessKey (s3), credentials.json (gs), connectionString or accountName and
+	// accountKey (azblob). Without it the platform's workload identity is used.
 	// +optional
 	CredentialsSecretRef *LocalObjectReference `json:"credentialsSecretRef,omitempty"`
 }

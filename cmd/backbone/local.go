@@ -26,6 +26,9 @@ func newLocalCommand() *cobra.Command {
 		dir, storeURL, output, namespace, asOf, planDir string
 		listen, dashboards, reportDir                   string
 		mopts                                           metrics.Options
+		secretsDir, configMapsDir                       string
+		allowNetworks                                   []string
+		maxFetchBytes                                   int64
 	)
 	cmd := &cobra.Command{
 		Use:   "local -f DIR",
@@ -54,7 +57,8 @@ and keeps running.`,
 			if err != nil {
 				return err
 			}
-			opts := local.Options{Log: cmd.ErrOrStderr(), PlanDir: planDir, AsOf: t}
+			opts := local.Options{Log: cmd.ErrOrStderr(), PlanDir: planDir, AsOf: t,
+				SecretsDir: secretsDir, ConfigMapsDir: configMapsDir, AllowedNetworks: allowNetworks, MaxFetchBytes: maxFetchBytes}
 			ctx := cmd.Context()
 			if storeURL == "" {
 				cache, err := os.UserCacheDir()
@@ -126,7 +130,11 @@ and keeps running.`,
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "filename", "f", "", "folder of manifests (YAML or JSON)")
-	cmd.Flags().StringVar(&storeURL, "store", "", "store URL (file:///path or mem://); default a folder in the user cache")
+	cmd.Flags().StringVar(&storeURL, "store", "", "store URL (file:///path, s3://bucket?endpoint=…&region=…&use_path_style=true, or mem://); default a folder in the user cache")
+	cmd.Flags().StringVar(&secretsDir, "secrets-dir", "", "folder of Secrets as a pod mounts them (<name>/<key> files); default the Secret manifests of -f")
+	cmd.Flags().StringVar(&configMapsDir, "configmaps-dir", "", "folder of ConfigMaps as a pod mounts them (<name>/<key> files); default the ConfigMap manifests of -f")
+	cmd.Flags().StringSliceVar(&allowNetworks, "allow-network", nil, "CIDR that http and object store locations may reach although loopback, link-local or cloud metadata (repeatable)")
+	cmd.Flags().Int64Var(&maxFetchBytes, "max-fetch-bytes", 0, "largest input fetched from a location (default 4 GiB)")
 	cmd.Flags().StringVarP(&output, "output", "o", local.FormatTable, "output format: table, json or csv")
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace of manifests that name none")
 	cmd.Flags().StringVar(&planDir, "emit-plans", "", "also write the compiled plans (what backbone ingest and aggregate run) into this folder")

@@ -34,6 +34,8 @@ type managerFlags struct {
 	storeURL               string
 	allowFileLocations     bool
 	fileRoot               string
+	allowNetworks          []string
+	maxFetchBytes          int64
 	watchNamespaces        string
 	jobImage               string
 	resultsMetricsAddr     string
@@ -66,9 +68,11 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.storeURL, "store", "", "store URL the Jobs write to and the manager reads (file:///path, s3://…)")
 	fs.BoolVar(&f.allowFileLocations, "allow-file-locations", false, "accept DataSources with a file location (local mode, single-node clusters, tests)")
 	fs.StringVar(&f.fileRoot, "file-root", "", "folder that relative file locations resolve against (default: the manager's working folder)")
+	fs.StringSliceVar(&f.allowNetworks, "allow-network", nil, "CIDR that http and object store locations may reach although loopback, link-local or cloud metadata (repeatable; for in-cluster object stores and tests)")
+	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
-	fs.StringVar(&f.resultsMetricsAddr, "results-metrics-bind-address", ":9464", "address the metrics of the results (every Indicator's latest result, every DataSource's data health) are served on at /metrics; 0 disables it")
+	fs.StringVar(&f.resultsMetricsAddr, "results-metrics-bind-address", "", "address the metrics of the results (every Indicator's latest result, every DataSource's data health) are served on at /metrics, e.g. :9464; empty or 0 disables it")
 	fs.StringVar(&f.metrics.Region, "region", "", "value of the constant region label on every series of the results")
 	fs.IntVar(&f.metrics.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
 	fs.IntVar(&f.metrics.GlobalCap, "global-series-cap", metrics.DefaultGlobalCap, "series all Indicators together may publish; over it the largest publish only their totals")
@@ -144,9 +148,10 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		return err
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
-		Store:      st,
-		Jobs:       controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
-		Plan:       plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root},
+		Store: st,
+		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
+		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
+			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
 		Publisher:  pub,
 		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
 		ReportURL:  reportURL(f),

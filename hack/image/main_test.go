@@ -19,9 +19,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
-// buildBinary builds backbone as `make build` does, with the flags read from the Makefile.
-func buildBinary(t *testing.T) string {
+// buildBinary returns the binary `make build` wrote when `make test` names it
+// (IMAGE_TEST_BINARY, stamped with IMAGE_TEST_VERSION and IMAGE_TEST_COMMIT), else builds
+// backbone as `make build` does, with the flags read from the Makefile.
+func buildBinary(t *testing.T) (path, version, commit string) {
 	t.Helper()
+	if p := os.Getenv("IMAGE_TEST_BINARY"); p != "" {
+		return p, os.Getenv("IMAGE_TEST_VERSION"), os.Getenv("IMAGE_TEST_COMMIT")
+	}
 	flags, ldflags := makeFlags(t)
 	out := filepath.Join(t.TempDir(), "backbone")
 	ldflags = strings.NewReplacer("$(VERSION)", "v0.0.0-test", "$(COMMIT)", "0123abc").Replace(ldflags)
@@ -32,7 +37,7 @@ func buildBinary(t *testing.T) string {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	return out
+	return out, "v0.0.0-test", "0123abc"
 }
 
 // makeFlags returns GO_BUILD_FLAGS and LDFLAGS of the Makefile.
@@ -85,7 +90,7 @@ func TestImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildBinary(t)
+	bin, binVersion, binCommit := buildBinary(t)
 	created := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	o := Options{
 		Binary: bin, Certs: "/etc/ssl/certs/ca-certificates.crt", Version: "v0.0.0-test", Revision: "0123abc",
@@ -208,7 +213,7 @@ func TestImage(t *testing.T) {
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if v.Version != "v0.0.0-test" || v.Commit != "0123abc" {
+	if v.Version != binVersion || v.Commit != binCommit {
 		t.Errorf("version %+v", v)
 	}
 	size := 0

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -27,6 +28,10 @@ type Manifests struct {
 	Initiatives []impactv1.Initiative
 	DataSources []impactv1.DataSource
 	Indicators  []impactv1.Indicator
+	// ConfigMaps and Secrets of the folder are what configMap locations and secret
+	// references read in local mode (a cluster mounts them into the ingestion pod).
+	ConfigMaps []corev1.ConfigMap
+	Secrets    []corev1.Secret
 	// files maps kind/namespace/name to the file it came from, for messages.
 	files map[string]string
 }
@@ -72,6 +77,12 @@ func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
 				u.SetNamespace(namespace)
 			}
 			id := describe(u, i+1)
+			if u.GetAPIVersion() == "v1" && (u.GetKind() == "ConfigMap" || u.GetKind() == "Secret") {
+				if err := m.addCore(u); err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %s: %v", path, id, err))
+				}
+				continue
+			}
 			if errs := v.Validate(ctx, u); len(errs) > 0 {
 				for _, fe := range errs {
 					problems = append(problems, fmt.Sprintf("%s: %s: %s", path, id, fe.Error()))
@@ -97,6 +108,25 @@ func Load(ctx context.Context, dir, namespace string) (*Manifests, error) {
 	}
 	sort.Slice(m.DataSources, func(i, j int) bool { return m.DataSources[i].Name < m.DataSources[j].Name })
 	return m, nil
+}
+
+// addCore decodes a ConfigMap or Secret.
+func (m *Manifests) addCore(u *unstructured.Unstructured) error {
+	conv := runtime.DefaultUnstructuredConverter
+	if u.GetKind() == "ConfigMap" {
+		var o corev1.ConfigMap
+		if err := conv.FromUnstructured(u.Object, &o); err != nil {
+			return err
+		}
+		m.ConfigMaps = append(m.ConfigMaps, o)
+		return nil
+	}
+	var o corev1.Secret
+	if err := conv.FromUnstructured(u.Object, &o); err != nil {
+		return err
+	}
+	m.Secrets = append(m.Secrets, o)
+	return nil
 }
 
 func (m *Manifests) add(u *unstructured.Unstructured) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/fetch"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/plan"
@@ -32,6 +33,17 @@ type Options struct {
 	ProgressEvery time.Duration
 	// PlanDir, when set, receives the compiled plans as JSON (what the Jobs run).
 	PlanDir string
+	// SecretsDir and ConfigMapsDir hold Secrets and ConfigMaps as a pod mounts them (a
+	// folder per name, a file per key). By default the Secrets and ConfigMaps of the
+	// manifests' folder are written there.
+	SecretsDir, ConfigMapsDir string
+	// AllowedNetworks may be reached by http and object store locations although they are
+	// loopback, link-local or cloud metadata addresses.
+	AllowedNetworks []string
+	// MaxFetchBytes limits a fetched input; 0 means the fetch step's default.
+	MaxFetchBytes int64
+	// Fetch are the fetch step's settings (certificate authorities, retries).
+	Fetch fetch.Options
 }
 
 // Output is the result of a local run.
@@ -109,6 +121,11 @@ func runInitiative(ctx context.Context, m *Manifests, ini *impactv1.Initiative, 
 		return nil, "", nil, err
 	}
 	defer os.RemoveAll(tmp)
+	if opts.SecretsDir == "" || opts.ConfigMapsDir == "" {
+		if err := mount(m, ini.Namespace, tmp, &opts); err != nil {
+			return nil, "", nil, err
+		}
+	}
 	snaps, err := ingestAll(ctx, m, ini, sources, opts, tmp)
 	if err != nil {
 		return nil, "", snaps, err
@@ -151,7 +168,11 @@ func ingestAll(ctx context.Context, m *Manifests, ini *impactv1.Initiative, sour
 	var snaps []store.SnapshotManifest
 	for i := range sources {
 		ds := &sources[i]
-		ip, err := plan.Ingest(ini, ds, plan.IngestOptions{AllowFileLocations: true, BaseDir: m.Dir})
+		ip, err := plan.Ingest(ini, ds, plan.IngestOptions{
+			AllowFileLocations: true, BaseDir: m.Dir,
+			SecretsDir: opts.SecretsDir, ConfigMapsDir: opts.ConfigMapsDir,
+			AllowedNetworks: opts.AllowedNetworks, MaxFetchBytes: opts.MaxFetchBytes,
+		})
 		if err != nil {
 			return snaps, withFiles(m, err)
 		}
@@ -169,11 +190,16 @@ func ingestAll(ctx context.Context, m *Manifests, ini *impactv1.Initiative, sour
 				fmt.Fprintf(opts.Log, "ingesting %s: %d rows, %.0f rows/s\n", ds.Name, rows, float64(rows)/el)
 			}
 		}
-		res, err := run.Ingest(ctx, opts.Store, ip, ingest.Options{TempDir: tmp, Progress: progress})
+		res, err := run.IngestFetched(ctx, opts.Store, ip, ingest.Options{TempDir: tmp, Progress: progress}, opts.Fetch)
 		if err != nil {
 			var np *ingest.NotPromotedError
 			if errors.As(err, &np) {
 				snaps = append(snaps, res.Manifest)
+			}
+			var fe *fetch.Error
+			if errors.As(err, &fe) {
+				// A fetch error names the DataSource already.
+				return snaps, fmt.Errorf("%s: %w", m.File("DataSource", ds.Namespace, ds.Name), err)
 			}
 			return snaps, fmt.Errorf("%s: DataSource %s: %w", m.File("DataSource", ds.Namespace, ds.Name), ds.Name, err)
 		}
@@ -195,4 +221,56 @@ func writePlan(dir, name string, v any) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, name), append(b, '\n'), 0o644)
+}
+
+// mount writes the folder's Secrets and ConfigMaps of namespace as a pod would see them
+// mounted: <tmp>/secrets/<name>/<key>, <tmp>/configmaps/<name>/<key>.
+func mount(m *Manifests, namespace, tmp string, opts *Options) error {
+	write := func(dir, name, key string, b []byte) error {
+		if key == "" || key == "." || key == ".." || filepath.Base(key) != key {
+			return fmt.Errorf("%s %q: key %q is not a file name", filepath.Base(dir), name, key)
+		}
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(d, key), b, 0o600)
+	}
+	if opts.SecretsDir == "" {
+		opts.SecretsDir = filepath.Join(tmp, "secrets")
+		for _, s := range m.Secrets {
+			if s.Namespace != namespace {
+				continue
+			}
+			for k, v := range s.Data {
+				if err := write(opts.SecretsDir, s.Name, k, v); err != nil {
+					return err
+				}
+			}
+			for k, v := range s.StringData {
+				if err := write(opts.SecretsDir, s.Name, k, []byte(v)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if opts.ConfigMapsDir == "" {
+		opts.ConfigMapsDir = filepath.Join(tmp, "configmaps")
+		for _, c := range m.ConfigMaps {
+			if c.Namespace != namespace {
+				continue
+			}
+			for k, v := range c.Data {
+				if err := write(opts.ConfigMapsDir, c.Name, k, []byte(v)); err != nil {
+					return err
+				}
+			}
+			for k, v := range c.BinaryData {
+				if err := write(opts.ConfigMapsDir, c.Name, k, v); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

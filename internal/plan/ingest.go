@@ -18,7 +18,26 @@ type IngestOptions struct {
 	AllowFileLocations bool
 	// BaseDir resolves relative file paths (the manifests' folder in local mode).
 	BaseDir string
+	// SecretsDir is where Secrets are mounted, one folder per Secret name (its keys are
+	// files); default DefaultSecretsDir. The manager never reads a Secret: the ingestion
+	// pod mounts it.
+	SecretsDir string
+	// ConfigMapsDir is where ConfigMaps are mounted, one folder per ConfigMap name;
+	// default DefaultConfigMapsDir.
+	ConfigMapsDir string
+	// AllowedNetworks are CIDRs that http and object store locations may reach although
+	// they are loopback, link-local or cloud metadata addresses (tests, in-cluster servers).
+	AllowedNetworks []string
+	// MaxFetchBytes limits the size of a fetched input; 0 means the fetch step's default.
+	MaxFetchBytes int64
 }
+
+// Where the ingestion pod finds mounted Secrets and ConfigMaps: a Secret (or ConfigMap)
+// named n is mounted at <dir>/n, one file per key.
+const (
+	DefaultSecretsDir    = "/var/run/backbone/secrets"
+	DefaultConfigMapsDir = "/var/run/backbone/configmaps"
+)
 
 // Ingest compiles one DataSource of an Initiative into an ingestion plan.
 func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOptions) (*spec.Ingest, error) {
@@ -75,6 +94,13 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 			e.add("spec.schedule", "%q does not parse as a cron schedule: %v", ds.Spec.Schedule, err)
 		}
 	}
+	secretsDir, configMapsDir := opts.SecretsDir, opts.ConfigMapsDir
+	if secretsDir == "" {
+		secretsDir = DefaultSecretsDir
+	}
+	if configMapsDir == "" {
+		configMapsDir = DefaultConfigMapsDir
+	}
 	switch loc := ds.Spec.Location; {
 	case loc.File != nil:
 		if !opts.AllowFileLocations {
@@ -84,8 +110,41 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 		if !filepath.IsAbs(p.Path) && opts.BaseDir != "" {
 			p.Path = filepath.Join(opts.BaseDir, p.Path)
 		}
+	case loc.HTTP != nil:
+		p.Fetch = &spec.Fetch{Kind: spec.FetchHTTP, URL: loc.HTTP.URL}
+		if !strings.HasPrefix(loc.HTTP.URL, "https://") {
+			e.add("spec.location.http.url", "%q is not an https URL: data is only fetched over https", loc.HTTP.URL)
+		}
+		if r := loc.HTTP.HeadersSecretRef; r != nil {
+			p.Fetch.HeadersDir = filepath.Join(secretsDir, r.Name)
+		}
+	case loc.ObjectStore != nil:
+		o := loc.ObjectStore
+		p.Fetch = &spec.Fetch{Kind: spec.FetchObjectStore, URL: o.URL, Endpoint: o.Endpoint, Region: o.Region, PathStyle: o.PathStyle}
+		if r := o.CredentialsSecretRef; r != nil {
+			p.Fetch.CredentialsDir = filepath.Join(secretsDir, r.Name)
+		}
+		if scheme, _, ok := strings.Cut(o.URL, "://"); !ok || (scheme != "s3" && scheme != "gs" && scheme != "azblob") {
+			e.add("spec.location.objectStore.url", "%q must be s3://bucket/key, gs://bucket/key or azblob://container/key", o.URL)
+		} else if scheme != "s3" && (o.Endpoint != "" || o.Region != "" || o.PathStyle) {
+			e.add("spec.location.objectStore", "endpoint, region and pathStyle are options of s3:// URLs only")
+		}
+	case loc.ConfigMap != nil:
+		p.Fetch = &spec.Fetch{Kind: spec.FetchConfigMap, File: filepath.Join(configMapsDir, loc.ConfigMap.Name, loc.ConfigMap.Key)}
+	case loc.Postgres != nil:
+		pg := loc.Postgres
+		p.Fetch = &spec.Fetch{Kind: spec.FetchPostgres, DSNFile: filepath.Join(secretsDir, pg.DSNSecretRef.Name, pg.DSNSecretRef.Key), Query: pg.Query}
+		if strings.TrimSpace(pg.Query) == "" {
+			e.add("spec.location.postgres.query", "a postgres location needs the SELECT statement whose rows are ingested")
+		}
+		// Rows arrive typed: the fetch step writes them as an Arrow IPC stream.
+		p.Format = string(impactv1.FormatArrowIPC)
 	default:
-		e.add("spec.location", "only file locations can be read so far; http, objectStore, configMap and postgres are not supported yet")
+		e.add("spec.location", "set exactly one of http, objectStore, configMap, postgres, file")
+	}
+	if p.Fetch != nil {
+		p.Fetch.AllowedNetworks = opts.AllowedNetworks
+		p.Fetch.MaxBytes = opts.MaxFetchBytes
 	}
 	for _, m := range ds.Spec.Schema.MissingValues {
 		p.MissingValues = append(p.MissingValues, string(m))

@@ -7,12 +7,17 @@ package run
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strings"
 	"time"
 
+	"github.com/backbone-dev/backbone/internal/fetch"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
@@ -33,8 +38,76 @@ func EngineVersion() string {
 // the manifests. opts.Store is set to st. A snapshot written but not promoted gives its
 // manifest and an *ingest.NotPromotedError.
 func Ingest(ctx context.Context, st *store.Store, p *spec.Ingest, opts ingest.Options) (*ingest.Result, error) {
+	return IngestFetched(ctx, st, p, opts, fetch.Options{})
+}
+
+// fetchRecord is what the store keeps of a source's last fetch: the input's validator and
+// the snapshot it gave.
+type fetchRecord struct {
+	Validator fetch.Validator `json:"validator"`
+	// Plan is the hash of the ingestion plan: a changed schema ingests the same input again.
+	Plan     string `json:"plan"`
+	Snapshot string `json:"snapshot"`
+}
+
+// planHash identifies what an ingestion plan does with its input (where the input is
+// and the paths of mounted Secrets are left out: the validator names its URL).
+func planHash(p *spec.Ingest) string {
+	q := *p
+	q.Path, q.Fetch = "", nil
+	b, _ := json.Marshal(&q)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// IngestFetched fetches the input of p (an https download, an object, a ConfigMap key, a
+// query's rows; nothing for a file) and ingests it into st. An input whose validator
+// (ETag, Last-Modified) matches the one recorded with the source's promoted snapshot is
+// neither fetched nor ingested again: the promoted snapshot is the result, so the
+// aggregation that reads it is not repeated either.
+func IngestFetched(ctx context.Context, st *store.Store, p *spec.Ingest, opts ingest.Options, fopts fetch.Options) (*ingest.Result, error) {
 	opts.Store = st
-	return ingest.Run(ctx, p, opts)
+	if p.Fetch == nil {
+		return ingest.Run(ctx, p, opts)
+	}
+	if fopts.TempDir == "" {
+		fopts.TempDir = opts.TempDir
+	}
+	prefix := layout.SourcePrefix(p.Namespace, p.Initiative, p.Source)
+	recKey := path.Join(prefix, "fetch.json")
+	var rec fetchRecord
+	var latest layout.SnapshotManifest
+	var prev *fetch.Validator
+	if err := st.GetJSON(ctx, recKey, &rec); err == nil {
+		if err := st.GetJSON(ctx, path.Join(prefix, "latest.json"), &latest); err == nil && latest.ID == rec.Snapshot && rec.Plan == planHash(p) {
+			prev = &rec.Validator
+		} else if err != nil && !errors.Is(err, layout.ErrNotFound) {
+			return nil, fmt.Errorf("DataSource %s/%s: store: %w", p.Namespace, p.Source, err)
+		}
+	} else if !errors.Is(err, layout.ErrNotFound) {
+		return nil, fmt.Errorf("DataSource %s/%s: store: %w", p.Namespace, p.Source, err)
+	}
+	in, err := fetch.Fetch(ctx, p, prev, fopts)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	if in.Unchanged {
+		key := path.Join(prefix, "snapshots", strings.TrimPrefix(latest.ID, "sha256:")+".json")
+		return &ingest.Result{Manifest: latest, ManifestKey: key}, nil
+	}
+	q := *p
+	q.Path, q.Format, q.Fetch = in.Path, in.Format, nil
+	res, err := ingest.Run(ctx, &q, opts)
+	if err != nil {
+		return res, err
+	}
+	if in.Validator.ETag != "" || in.Validator.LastModified != "" {
+		if err := st.PutJSON(ctx, recKey, fetchRecord{Validator: in.Validator, Plan: planHash(p), Snapshot: res.Manifest.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 // AggregateOptions are the settings of one aggregation.

@@ -1,5 +1,6 @@
 // Package store is Backbone's view of its blob store (gocloud.dev/blob: file:// for local
-// mode and single-node clusters, s3:// in production, mem:// in tests): where snapshots,
+// mode and single-node clusters, s3:// in production (credentials from the environment or
+// workload identity), mem:// in tests): where snapshots,
 // rejects, results and their manifests live, and how they are written so that a crash
 // never leaves a half-written object that looks valid.
 package store
@@ -18,6 +19,8 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
+	// s3:// stores (AWS S3 and S3-compatible servers: ?endpoint=…&use_path_style=true).
+	_ "gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 
 	"github.com/backbone-dev/backbone/internal/store/layout"
@@ -68,6 +71,12 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return s, nil
 }
 
+// fail describes a failed store operation: which store and object, and what to check.
+func (s *Store) fail(op, key string, err error) error {
+	base, _, _ := strings.Cut(s.url, "?")
+	return fmt.Errorf("store %s: %s %s: %w; check that the store is reachable and that its credentials may read and write it", base, op, key, err)
+}
+
 // FileURL returns the file:// URL of a local folder.
 func FileURL(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
@@ -82,7 +91,10 @@ func (s *Store) Close() error { return s.bucket.Close() }
 
 // URI returns the URI of a key, for manifests and status.
 func (s *Store) URI(key string) string {
-	return strings.TrimSuffix(s.url, "/") + "/" + key
+	// The URL's query (an S3 endpoint, region, path style) configures access; it is not
+	// part of an object's name.
+	base, _, _ := strings.Cut(s.url, "?")
+	return strings.TrimSuffix(base, "/") + "/" + key
 }
 
 // LocalPath returns the local file of key when the store is a folder on this machine.
@@ -101,16 +113,20 @@ func (s *Store) PutFile(ctx context.Context, key, file string) error {
 		return err
 	}
 	defer f.Close()
-	w, err := s.bucket.NewWriter(ctx, key, nil)
+	// A failed upload is aborted: the object is not created.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, nil)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	if _, err := io.Copy(w, f); err != nil {
+		cancel()
 		_ = w.Close()
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	return nil
 }
@@ -145,7 +161,7 @@ func (s *Store) PutJSON(ctx context.Context, key string, v any) error {
 // Put writes b to key.
 func (s *Store) Put(ctx context.Context, key string, b []byte) error {
 	if err := s.bucket.WriteAll(ctx, key, b, nil); err != nil {
-		return fmt.Errorf("writing %s: %w", key, err)
+		return s.fail("writing", key, err)
 	}
 	return nil
 }
@@ -157,7 +173,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			return nil, fmt.Errorf("reading %s: %w", key, ErrNotFound)
 		}
-		return nil, fmt.Errorf("reading %s: %w", key, err)
+		return nil, s.fail("reading", key, err)
 	}
 	return b, nil
 }
@@ -176,7 +192,11 @@ func (s *Store) GetJSON(ctx context.Context, key string, v any) error {
 
 // Exists reports whether key exists.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
-	return s.bucket.Exists(ctx, key)
+	ok, err := s.bucket.Exists(ctx, key)
+	if err != nil {
+		return false, s.fail("looking up", key, err)
+	}
+	return ok, nil
 }
 
 // Fetch makes key available as a local file: the store's own file for a file:// store,
@@ -187,7 +207,7 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 	}
 	r, err := s.bucket.NewReader(ctx, key, nil)
 	if err != nil {
-		return "", false, fmt.Errorf("reading %s: %w", key, err)
+		return "", false, s.fail("reading", key, err)
 	}
 	defer r.Close()
 	f, err := os.CreateTemp(dir, "fetch-*-"+path.Base(key))
@@ -197,7 +217,7 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return "", false, fmt.Errorf("reading %s: %w", key, err)
+		return "", false, s.fail("reading", key, err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())

@@ -138,6 +138,9 @@ type Ingest struct {
 	HeaderRow int    `json:"headerRow,omitempty"`
 	// Path of the input file (file locations; other locations are fetched to a file first).
 	Path string `json:"path"`
+	// Fetch says where the input is when it is not a local file: the fetch step
+	// (internal/fetch, outside the engine) brings it to a local file before ingestion.
+	Fetch *Fetch `json:"fetch,omitempty"`
 
 	// TimeZone is the Initiative's: day numbers of dates and timestamps are in this zone.
 	TimeZone string `json:"timeZone"`
@@ -153,6 +156,46 @@ type Ingest struct {
 	// snapshot, with which a snapshot is still promoted; a snapshot without accepted rows
 	// is promoted only with 100. Nil means DefaultMaxShrinkPercent.
 	MaxShrinkPercent *int `json:"maxShrinkPercent,omitempty"`
+}
+
+// Fetch kinds: the location kinds that are fetched before ingestion.
+const (
+	FetchHTTP        = "HTTP"
+	FetchObjectStore = "ObjectStore"
+	FetchConfigMap   = "ConfigMap"
+	FetchPostgres    = "Postgres"
+)
+
+// Fetch is where a source's input is and how it is reached. Secrets and ConfigMaps are
+// files: in a pod they are mounted as volumes, and the plan carries their paths, so the
+// ingestion needs no access to the Kubernetes API.
+type Fetch struct {
+	// Kind is HTTP, ObjectStore, ConfigMap or Postgres.
+	Kind string `json:"kind"`
+	// URL of an HTTP or ObjectStore location.
+	URL string `json:"url,omitempty"`
+	// HeadersDir is the folder of a mounted Secret whose files are request headers
+	// (HTTP): each file's name is a header, its content the value; the files username and
+	// password give basic authentication.
+	HeadersDir string `json:"headersDir,omitempty"`
+	// Endpoint, Region and PathStyle address an S3-compatible server (ObjectStore).
+	Endpoint  string `json:"endpoint,omitempty"`
+	Region    string `json:"region,omitempty"`
+	PathStyle bool   `json:"pathStyle,omitempty"`
+	// CredentialsDir is the folder of a mounted Secret with the object store's credentials;
+	// empty means the platform's workload identity (ambient credentials).
+	CredentialsDir string `json:"credentialsDir,omitempty"`
+	// File is the mounted ConfigMap key (ConfigMap).
+	File string `json:"file,omitempty"`
+	// DSNFile is the mounted Secret key holding the connection string, and Query the
+	// SELECT statement whose rows are ingested (Postgres).
+	DSNFile string `json:"dsnFile,omitempty"`
+	Query   string `json:"query,omitempty"`
+	// AllowedNetworks are CIDRs reachable even though they are loopback, link-local or a
+	// cloud metadata address, which are refused otherwise (HTTP, ObjectStore endpoints).
+	AllowedNetworks []string `json:"allowedNetworks,omitempty"`
+	// MaxBytes is the largest input fetched; 0 means the default of internal/fetch.
+	MaxBytes int64 `json:"maxBytes,omitempty"`
 }
 
 // DefaultMaxShrinkPercent is the shrink guard of a plan that sets none: a snapshot with

@@ -1,0 +1,80 @@
+//go:build linux
+
+package kubelet
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRewrite(t *testing.T) {
+	rw, err := newRewriter([]mapping{
+		{container: "/etc/backbone/plan", host: "/tmp/p/volumes/plan"},
+		{container: "/etc/backbone/", host: "/tmp/p/volumes/config"},
+		{container: "/dev/termination-log", host: "/tmp/p/containers/c/termination-log"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"/etc/backbone/plan/plan.json", "/tmp/p/volumes/plan/plan.json"},
+		{"--plan=/etc/backbone/plan/plan.json", "--plan=/tmp/p/volumes/plan/plan.json"},
+		{"file:///etc/backbone/plan", "file:///tmp/p/volumes/plan"},
+		{"/etc/backbone/other.yaml", "/tmp/p/volumes/config/other.yaml"},
+		{"/etc/backbone", "/tmp/p/volumes/config"},
+		{"/etc/backbone/planner", "/tmp/p/volumes/config/planner"},
+		{"/etc/backbonez", "/etc/backbonez"},
+		{"/x/etc/backbone/plan", "/x/etc/backbone/plan"},
+		{"a/etc/backbone", "a/etc/backbone"},
+		{"echo hi > /dev/termination-log; cat /etc/backbone/plan/a /etc/backbone/plan/b", "echo hi > /tmp/p/containers/c/termination-log; cat /tmp/p/volumes/plan/a /tmp/p/volumes/plan/b"},
+		{"", ""},
+		{"no paths", "no paths"},
+	} {
+		if got := rw.rewrite(tc.in); got != tc.want {
+			t.Errorf("rewrite(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if _, err := newRewriter([]mapping{{container: "/", host: "/tmp"}}); err == nil {
+		t.Error("a mount at / is accepted, want an error")
+	}
+	if _, err := newRewriter([]mapping{{container: "relative", host: "/tmp"}}); err == nil {
+		t.Error("a relative mount path is accepted, want an error")
+	}
+}
+
+func TestExpand(t *testing.T) {
+	vars := map[string]string{"A": "x", "POD": "p-1"}
+	for _, tc := range []struct{ in, want string }{
+		{"$(A)", "x"},
+		{"--name=$(POD)/$(A)", "--name=p-1/x"},
+		{"$$(A)", "$(A)"},
+		{"$(UNKNOWN)", "$(UNKNOWN)"},
+		{"$(A", "$(A"},
+		{"cost $5", "cost $5"},
+		{"end$", "end$"},
+	} {
+		if got := expand(tc.in, vars); got != tc.want {
+			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTail(t *testing.T) {
+	var b strings.Builder
+	for i := range 100 {
+		b.WriteString(strings.Repeat("x", i%10) + "\n")
+	}
+	got := tail([]byte(b.String()), 3, 1000)
+	if got != "xxxxxxx\nxxxxxxxx\nxxxxxxxxx" {
+		t.Errorf("last 3 lines = %q", got)
+	}
+	if got := tail([]byte("one line"), 80, 1000); got != "one line" {
+		t.Errorf("a single line = %q", got)
+	}
+	if got := tail([]byte("abcdef\n"), 80, 3); got != "def" {
+		t.Errorf("byte cap = %q", got)
+	}
+	if got := tail(nil, 80, 10); got != "" {
+		t.Errorf("empty log = %q", got)
+	}
+}
