@@ -154,3 +154,22 @@ func findResult(ctx context.Context, st *store.Store, a *aggregation) (*result.M
 	}
 	return nil, "", nil
 }
+
+// latestResult returns the result of the aggregation's plan when the store holds it, else
+// the Initiative's latest result (computed from an earlier plan), else nil.
+func latestResult(ctx context.Context, st *store.Store, a *aggregation, ini *impactv1.Initiative) (*result.Manifest, string, error) {
+	if a.JobName != "" {
+		man, key, err := findResult(ctx, st, a)
+		if err != nil || man != nil {
+			return man, key, err
+		}
+	}
+	latest, err := result.ReadManifest(ctx, st, result.LatestKey(ini.Namespace, ini.Name))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return latest, result.Key(ini.Namespace, ini.Name, latest.ID), nil
+}

@@ -37,6 +37,9 @@ type IndicatorReconciler struct {
 	client.Client
 	Recorder recorder.EventRecorder
 	Store    *store.Store
+	// Publisher, when set, publishes the result the Indicator reads (if the Initiative's
+	// reconciler has not yet) and tells whether its series are capped.
+	Publisher Publisher
 }
 
 type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
@@ -44,6 +47,9 @@ type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indica
 type indicatorState struct {
 	ini *impactv1.Initiative
 	agg *aggregation
+	// man and key are the result read (set by reconcileResult).
+	man *result.Manifest
+	key string
 }
 
 // Reconcile gets the Indicator, runs its steps and patches its status once.
@@ -68,7 +74,7 @@ func (r *IndicatorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		ind.Status.LastHandledRequestedAt = v
 	}
 	st := &indicatorState{}
-	for _, step := range []indicatorStep{r.reconcilePlan, r.reconcileStale, r.reconcileResult} {
+	for _, step := range []indicatorStep{r.reconcilePlan, r.reconcileStale, r.reconcileResult, r.reconcileSeries} {
 		out, err = step(ctx, ind, st)
 		var sp *stalled
 		if errors.As(err, &sp) {
@@ -166,6 +172,7 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 	if ir == nil {
 		return outcome{}, fmt.Errorf("result %s has no indicator %s", man.ID, ind.Name)
 	}
+	st.man, st.key = man, key
 	ind.Status.EffectiveMinCellSize = int32(ir.MinCellSize)
 	ind.Status.Headline = headline(ir.Headline)
 	ind.Status.Equity = equity(ir)
@@ -184,6 +191,38 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 		msg = fmt.Sprintf("period %s: %s (n=%d); result %s", h.Period, orDash(string(h.Value)), h.N, man.ID)
 	}
 	return outcome{Message: msg}, nil
+}
+
+// reconcileSeries publishes the result read (a no-op when the Initiative's reconciler did
+// already) and sets SeriesCapped: True, with a Warning Event when it becomes True, when a
+// series cap cuts the Indicator's series on the results' /metrics to its totals.
+func (r *IndicatorReconciler) reconcileSeries(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
+	if r.Publisher == nil || st.man == nil {
+		return outcome{}, nil
+	}
+	p, err := publication(ctx, r.Publisher, r.Store, st.ini, st.agg, st.man, st.key)
+	if err != nil {
+		return outcome{}, err
+	}
+	if err := r.Publisher.Publish(ctx, p); err != nil {
+		return outcome{}, err
+	}
+	capped, own, full, published := r.Publisher.Capped(ind.Namespace, st.ini.Name, ind.Name)
+	if !capped {
+		setCondition(&ind.Status.CommonStatus, ind.Generation, ConditionSeriesCapped, metav1.ConditionFalse, ReasonWithinCap,
+			fmt.Sprintf("%d series published", published))
+		return outcome{}, nil
+	}
+	reason, which := ReasonGlobalCap, "the global series cap"
+	if own {
+		reason, which = ReasonIndicatorCap, "the series cap of an Indicator"
+	}
+	msg := fmt.Sprintf("only the totals are published (%d series): its %d series with every group exceed %s", published, full, which)
+	if !meta.IsStatusConditionTrue(ind.Status.Conditions, ConditionSeriesCapped) {
+		r.Recorder.Eventf(ind, nil, corev1.EventTypeWarning, reason, "Publish", "%s", msg)
+	}
+	setCondition(&ind.Status.CommonStatus, ind.Generation, ConditionSeriesCapped, metav1.ConditionTrue, reason, msg)
+	return outcome{}, nil
 }
 
 func orDash(s string) string {

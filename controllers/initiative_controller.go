@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -35,6 +36,13 @@ type InitiativeReconciler struct {
 	Recorder recorder.EventRecorder
 	Store    *store.Store
 	Jobs     JobOptions
+	// Publisher, when set, publishes the Initiative's latest result (metrics, pages).
+	Publisher Publisher
+	// Dashboards configure the dashboard ConfigMap written with each result.
+	Dashboards DashboardOptions
+	// ReportURL is the public address the Publisher's community pages are served at; the
+	// Initiative's page is linked in status.reportURL. Empty leaves the field unset.
+	ReportURL string
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -44,9 +52,15 @@ type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggre
 func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	ini := &impactv1.Initiative{}
 	if err := r.Get(ctx, req.NamespacedName, ini); err != nil {
+		if apierrors.IsNotFound(err) && r.Publisher != nil {
+			return ctrl.Result{}, r.Publisher.Remove(ctx, req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ini.DeletionTimestamp.IsZero() {
+		if r.Publisher != nil {
+			return ctrl.Result{}, r.Publisher.Remove(ctx, ini.Namespace, ini.Name)
+		}
 		return ctrl.Result{}, nil
 	}
 	base := ini.DeepCopy()
@@ -72,10 +86,45 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	for _, step := range []initiativeStep{r.reconcileSummary, r.reconcileAggregation} {
 		if out, err = step(ctx, ini, a); err != nil || out.Waiting != nil || out.Failed != nil {
-			return
+			break
 		}
 	}
+	if err == nil {
+		// The latest result is published also while the next one is computed.
+		err = r.reconcilePublish(ctx, ini, a)
+	}
 	return
+}
+
+// reconcilePublish publishes the Initiative's latest result: the current plan's, else the
+// last one computed (while a Job computes the next, or after it failed). It writes the
+// dashboard ConfigMap and hands the result to the Publisher, which leaves out the
+// Indicators that no longer exist. Without Indicators nothing is published.
+func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impactv1.Initiative, a *aggregation) error {
+	man, key, err := latestResult(ctx, r.Store, a, ini)
+	if err != nil {
+		return err
+	}
+	ini.Status.ReportURL = ""
+	if man == nil || len(a.Indicators) == 0 {
+		if r.Publisher != nil {
+			return r.Publisher.Remove(ctx, ini.Namespace, ini.Name)
+		}
+		return nil
+	}
+	if r.Publisher != nil {
+		p, err := publication(ctx, r.Publisher, r.Store, ini, a, man, key)
+		if err != nil {
+			return err
+		}
+		if err := r.Publisher.Publish(ctx, p); err != nil {
+			return err
+		}
+		if r.ReportURL != "" {
+			ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
+		}
+	}
+	return applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key)
 }
 
 // reconcileSummary counts partners, sectors and Indicators.
@@ -243,6 +292,12 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&impactv1.Indicator{}, toInitiative(func(o client.Object) string {
 			return o.(*impactv1.Indicator).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readinessChanged()))).
+		Watches(&corev1.ConfigMap{}, toInitiative(func(o client.Object) string {
+			if o.GetLabels()[LabelComponent] == "dashboard" {
+				return o.GetLabels()[LabelInitiative]
+			}
+			return ""
+		})).
 		Named("initiative").
 		Complete(r)
 }

@@ -22,6 +22,12 @@ type Options struct {
 	Jobs  JobOptions
 	// Plan holds the file-location settings ingestion plans are compiled with.
 	Plan plan.IngestOptions
+	// Publisher, when set, publishes results (the results' metrics, community pages).
+	Publisher Publisher
+	// Dashboards configure the Initiatives' dashboard ConfigMaps.
+	Dashboards DashboardOptions
+	// ReportURL is the public address of the community pages (status.reportURL).
+	ReportURL string
 }
 
 // Setup registers the field indexes and the three reconcilers with a manager.
@@ -37,11 +43,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&InitiativeReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
+		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Initiative controller: %w", err)
 	}
 	if err := (&IndicatorReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-indicator"), Store: opts.Store,
+		Publisher: opts.Publisher,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Indicator controller: %w", err)
 	}

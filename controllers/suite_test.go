@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +34,10 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/publish/dashboard"
+	"github.com/backbone-dev/backbone/internal/publish/live"
+	"github.com/backbone-dev/backbone/internal/publish/metrics"
+	"github.com/backbone-dev/backbone/internal/publish/report"
 	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 )
@@ -47,6 +53,12 @@ var (
 	storeURL  string
 	samples   string // config/samples, the base folder of relative file locations
 	jobOpts   = JobOptions{Image: "backbone:test"}
+	// testPub publishes what the suite's reconcilers read; resultsURL serves its
+	// exposition at /metrics and pagesURL its community pages, over HTTP.
+	testPub              *live.Publisher
+	resultsURL, pagesURL string
+	testDashboards       = DashboardOptions{ConfigMap: dashboard.ConfigMapOptions{LabelKey: "grafana_dashboard", LabelValue: "backbone", FolderAnnotation: "grafana_folder"}}
+	testMetricsOptions   = metrics.Options{Region: "us-west"}
 )
 
 func TestMain(m *testing.M) {
@@ -110,7 +122,23 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := Setup(ctx, mgr, Options{Store: testStore, Jobs: jobOpts, Plan: plan.IngestOptions{AllowFileLocations: true, BaseDir: samples}}); err != nil {
+	rr, err := report.New(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	testPub = live.New(metrics.New(testMetricsOptions), report.NewHandler(rr))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", testPub.Metrics)
+	resultsSrv := httptest.NewServer(mux)
+	defer resultsSrv.Close()
+	pagesSrv := httptest.NewServer(testPub.Pages)
+	defer pagesSrv.Close()
+	resultsURL, pagesURL = resultsSrv.URL, pagesSrv.URL
+	if err := Setup(ctx, mgr, Options{
+		Store: testStore, Jobs: jobOpts, Plan: plan.IngestOptions{AllowFileLocations: true, BaseDir: samples},
+		Publisher: testPub, Dashboards: testDashboards, ReportURL: "https://impact.example.org/",
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

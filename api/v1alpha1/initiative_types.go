@@ -203,6 +203,12 @@ type InitiativeStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	Dashboard string `json:"dashboard,omitempty"`
+
+	// ReportURL is the address of the initiative's community page, when the manager
+	// serves the pages and knows their public address (--report-url).
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	ReportURL string `json:"reportURL,omitempty"`
 }
 
 // IndicatorCounts counts an initiative's indicators.

@@ -19,6 +19,8 @@ import (
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/controllers"
 	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/publish/dashboard"
+	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/store"
 	"github.com/backbone-dev/backbone/internal/version"
 )
@@ -36,6 +38,12 @@ type managerFlags struct {
 	maxFetchBytes          int64
 	watchNamespaces        string
 	jobImage               string
+	resultsMetricsAddr     string
+	reportAddr             string
+	reportURL              string
+	metrics                metrics.Options
+	dashboardsEnabled      bool
+	dashboards             dashboard.ConfigMapOptions
 	zap                    zap.Options
 }
 
@@ -64,6 +72,16 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
+	fs.StringVar(&f.resultsMetricsAddr, "results-metrics-bind-address", "", "address the metrics of the results (every Indicator's latest result, every DataSource's data health) are served on at /metrics, e.g. :9464; empty or 0 disables it")
+	fs.StringVar(&f.metrics.Region, "region", "", "value of the constant region label on every series of the results")
+	fs.IntVar(&f.metrics.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
+	fs.IntVar(&f.metrics.GlobalCap, "global-series-cap", metrics.DefaultGlobalCap, "series all Indicators together may publish; over it the largest publish only their totals")
+	fs.BoolVar(&f.dashboardsEnabled, "dashboards", true, "write each Initiative's Grafana dashboard into a ConfigMap (unless its spec.dashboard.enabled is false)")
+	fs.StringVar(&f.dashboards.LabelKey, "dashboard-label", dashboard.DefaultLabelKey, "label key marking dashboard ConfigMaps for the Grafana sidecar")
+	fs.StringVar(&f.dashboards.LabelValue, "dashboard-label-value", dashboard.DefaultLabelValue, "value of the dashboard label")
+	fs.StringVar(&f.dashboards.FolderAnnotation, "dashboard-folder-annotation", dashboard.DefaultFolderAnnotation, "annotation the Grafana sidecar reads a dashboard's folder from (set from spec.dashboard.folder)")
+	fs.StringVar(&f.reportAddr, "report-bind-address", "", "address the community pages are served on (/ and /initiatives/<namespace>/<name>); empty disables them")
+	fs.StringVar(&f.reportURL, "report-url", "", "public address the community pages are reached at (e.g. https://impact.example.org); each Initiative's page is linked in its status.reportURL")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(gofs)
 	fs.AddGoFlagSet(gofs)
@@ -125,11 +143,18 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
+	pub, err := addPublishing(mgr, f)
+	if err != nil {
+		return err
+	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Store: st,
 		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
 		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
 			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
+		Publisher:  pub,
+		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
+		ReportURL:  reportURL(f),
 	}); err != nil {
 		return err
 	}
@@ -140,6 +165,15 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		return err
 	}
 	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
-		"watchNamespaces", f.watchNamespaces, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
+		"watchNamespaces", f.watchNamespaces, "resultsMetrics", f.resultsMetricsAddr, "report", f.reportAddr, "region", f.metrics.Region, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
 	return mgr.Start(ctx)
+}
+
+// reportURL is the public address of the community pages: --report-url when the pages are
+// served (--report-bind-address), else none.
+func reportURL(f *managerFlags) string {
+	if f.reportAddr == "" {
+		return ""
+	}
+	return f.reportURL
 }

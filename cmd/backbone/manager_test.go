@@ -61,12 +61,14 @@ func TestManagerCommand(t *testing.T) {
 	}
 	probes := l.Addr().String()
 	l.Close()
+	results, pages := freeAddr(t), freeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := newRootCommand()
 	cmd.SetArgs([]string{"manager", "--store", storeURL, "--metrics-bind-address", "0", "--health-probe-bind-address", probes,
-		"--watch-namespaces", "a,b", "--leader-elect", "--leader-election-namespace", "backbone-system", "--allow-file-locations", "--zap-log-level", "error"})
+		"--watch-namespaces", "a,b", "--leader-elect", "--leader-election-namespace", "backbone-system", "--allow-file-locations", "--zap-log-level", "error",
+		"--results-metrics-bind-address", results, "--report-bind-address", pages, "--region", "test"})
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 
@@ -116,6 +118,18 @@ func TestManagerCommand(t *testing.T) {
 	if out, err := kubectl("get", "initiative", "-n", "c", "ready-by-five", "-o", "jsonpath={.status}"); err != nil || out != "" {
 		t.Errorf("the Initiative of a namespace not watched has status %q (%v)", out, err)
 	}
+	// The metrics of the results and the community pages are served on their own
+	// addresses (nothing is computed yet: an empty exposition, an index without pages).
+	for _, u := range []string{"http://" + results + "/metrics", "http://" + pages + "/"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %s", u, resp.Status)
+		}
+	}
 	stopAt := time.Now()
 	cancel()
 	defer func() { t.Logf("stopped in %s", time.Since(stopAt)) }()
@@ -145,4 +159,15 @@ func writeKubeconfig(t *testing.T, env *envtest.Environment, u envtest.User) str
 		t.Fatal(err)
 	}
 	return kc
+}
+
+// freeAddr returns a local address no one listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
