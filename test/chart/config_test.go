@@ -181,7 +181,8 @@ func TestMonitoringObjectsDecode(t *testing.T) {
 		"metrics.serviceMonitor.labels", map[string]any{"release": "prometheus"},
 		"metrics.prometheusRule.enabled", true, "metrics.prometheusRule.labels", map[string]any{"release": "prometheus"}))
 	sm := convert[monitoringv1.ServiceMonitor](t, r.one(t, "ServiceMonitor"))
-	if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Interval != "30s" {
+	if len(sm.Spec.Endpoints) != 2 || sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Interval != "30s" ||
+		sm.Spec.Endpoints[1].Port != "results" || sm.Spec.Endpoints[1].Interval != "30s" || len(sm.Spec.Endpoints[1].RelabelConfigs) != 0 {
 		t.Errorf("ServiceMonitor endpoints %+v", sm.Spec.Endpoints)
 	}
 	if sm.Labels["release"] != "prometheus" {

@@ -82,6 +82,8 @@ func TestManagerAsRendered(t *testing.T) {
 			a = "--store=file://" + filepath.ToSlash(t.TempDir())
 		case strings.HasPrefix(a, "--metrics-bind-address="):
 			a = "--metrics-bind-address=0"
+		case strings.HasPrefix(a, "--results-metrics-bind-address="):
+			a = "--results-metrics-bind-address=0"
 		case strings.HasPrefix(a, "--health-probe-bind-address="):
 			a = "--health-probe-bind-address=" + probes
 		}
