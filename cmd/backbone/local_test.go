@@ -45,7 +45,8 @@ func TestLocalListen(t *testing.T) {
 			break
 		}
 	}
-	go io.Copy(io.Discard, pr)
+	// Keep draining what the command prints, so that it never blocks on the pipe.
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if url == "" {
 		t.Fatalf("no address printed; the command said:\n%s\n%v", preview.String(), <-done)
 	}
