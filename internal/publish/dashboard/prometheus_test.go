@@ -18,11 +18,11 @@ import (
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/local/localtest"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/result"
-	"github.com/backbone-dev/backbone/internal/store"
 )
 
 // TestDashboardQueriesAgainstPrometheus serves the samples' exposition as `backbone local
@@ -263,19 +263,8 @@ type samples struct {
 func runSamples(t *testing.T) *samples {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m, err := local.Load(ctx, "../../../config/samples", "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := local.Run(ctx, m, local.Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := localtest.Run(t)
+	st, m, out := r.Store, r.Manifests, r.Output
 	x := metrics.New(metrics.Options{Region: "us-west"})
 	if err := local.Publish(ctx, st, out, x); err != nil {
 		t.Fatal(err)

@@ -7,34 +7,21 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/local/localtest"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
-	"github.com/backbone-dev/backbone/internal/store"
 )
 
 // samplesExposition runs the shipped example and publishes it, as backbone local --listen.
 func samplesExposition(t *testing.T) (*metrics.Exposition, *local.Output) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m, err := local.Load(ctx, "../../../config/samples", "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := local.Run(ctx, m, local.Options{Store: st, AsOf: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := localtest.Run(t)
 	x := metrics.New(metrics.Options{Region: "us-west"})
-	if err := local.Publish(ctx, st, out, x); err != nil {
+	if err := local.Publish(context.Background(), r.Store, r.Output, x); err != nil {
 		t.Fatal(err)
 	}
+	out := r.Output
 	return x, out
 }
 

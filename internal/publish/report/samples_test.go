@@ -3,9 +3,9 @@ package report_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/backbone-dev/backbone/internal/local"
+	"github.com/backbone-dev/backbone/internal/local/localtest"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate/audit"
 	"github.com/backbone-dev/backbone/internal/publish/report"
@@ -13,26 +13,14 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
-var asOf = time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+var asOf = localtest.AsOf
 
 // samples runs the shipped example as `backbone local` does and returns the page inputs.
 func samples(t *testing.T) ([]*report.Input, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "mem://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	m, err := local.Load(ctx, "../../../config/samples", "default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := local.Run(ctx, m, local.Options{Store: st, AsOf: asOf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ins, err := local.ReportInputs(ctx, st, m, out)
+	r := localtest.Run(t)
+	st := r.Store
+	ins, err := local.ReportInputs(context.Background(), st, r.Manifests, r.Output)
 	if err != nil {
 		t.Fatal(err)
 	}
