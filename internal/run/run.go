@@ -20,6 +20,7 @@ import (
 	"github.com/backbone-dev/backbone/internal/fetch"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
+	"github.com/backbone-dev/backbone/internal/pipeline/mapped"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/result"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -249,8 +250,12 @@ func openInput(ctx context.Context, st *store.Store, p *spec.Aggregate, name, tm
 	if aggregate.NeedsParquet(p, name, m) {
 		files = append(files, object{m.Parquet, &in.Parquet})
 	}
-	for _, o := range files {
-		f, closer, err := OpenObject(ctx, st, o.key, tmp)
+	for n, o := range files {
+		open := OpenObject
+		if n == 0 {
+			open = openMapped // the engine layout, read in place
+		}
+		f, closer, err := open(ctx, st, o.key, tmp)
 		if err != nil {
 			return aggregate.Input{}, release, fmt.Errorf("source %q: snapshot %s: %w", name, id, err)
 		}
@@ -262,12 +267,34 @@ func openInput(ctx context.Context, st *store.Store, p *spec.Aggregate, name, tm
 
 // OpenObject opens an object of the store as a local file, downloading it into tmp first
 // when the store is remote. The returned function closes it and removes any download.
-func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (*os.File, func(), error) {
+func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (aggregate.ReadAtSeeker, func(), error) {
 	file, fetched, err := st.Fetch(ctx, key, tmp)
 	if err != nil {
 		return nil, nil, err
 	}
 	f, err := os.Open(file)
+	if err != nil {
+		if fetched {
+			os.Remove(file)
+		}
+		return nil, nil, fmt.Errorf("opening %s: %w", key, err)
+	}
+	return f, func() {
+		f.Close()
+		if fetched {
+			os.Remove(file)
+		}
+	}, nil
+}
+
+// openMapped is OpenObject with the file mapped into memory: the engine reads its record
+// batches in place. The store's objects are immutable, as mapping requires.
+func openMapped(ctx context.Context, st *store.Store, key, tmp string) (aggregate.ReadAtSeeker, func(), error) {
+	file, fetched, err := st.Fetch(ctx, key, tmp)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := mapped.Open(file)
 	if err != nil {
 		if fetched {
 			os.Remove(file)

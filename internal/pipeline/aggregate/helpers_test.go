@@ -15,6 +15,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
+	"github.com/backbone-dev/backbone/internal/pipeline/mapped"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/store"
 )
@@ -234,6 +235,9 @@ type env struct {
 	batch int
 	// workers scanning each snapshot; 0 for the default.
 	workers int
+	// copyEngine reads the engine layout through a file into buffers, instead of in
+	// place from a mapping as the backbone command does.
+	copyEngine bool
 }
 
 func newEnv(t testing.TB, tz string, dims []spec.Dimension, fileStore bool) *env {
@@ -293,7 +297,15 @@ func (e *env) ingest(tb *table, enc *encoder) aggregate.Input {
 		if err != nil {
 			t.Fatal(err)
 		}
-		file, err := os.Open(name)
+		var file interface {
+			aggregate.ReadAtSeeker
+			Close() error
+		}
+		if f.key == m.Engine && !e.copyEngine {
+			file, err = mapped.Open(name)
+		} else {
+			file, err = os.Open(name)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 )
@@ -36,13 +37,26 @@ type work struct {
 // scanFile reads the engine layout of a snapshot, and the text columns operands need from
 // its Parquet file, batch by batch into recycled buffers, and accumulates every operand
 // with up to workers goroutines, until ctx is done.
+// inMemory is an engine layout whose bytes are in memory (a mapped file): its record
+// batches are read in place.
+type inMemory interface{ Bytes() []byte }
+
+// openEngine opens an engine layout: in place when its bytes are in memory, otherwise
+// into buffers of mem. Every buffer the reader allocates it reads in full: recycled ones
+// need no clearing.
+func openEngine(f ReadAtSeeker, mem memory.Allocator) (*ipc.FileReader, error) {
+	if m, ok := f.(inMemory); ok && len(m.Bytes()) > 0 {
+		return ipc.NewMappedFileReader(m.Bytes(), ipc.WithAllocator(mempool.Overwritten(mem)))
+	}
+	return ipc.NewFileReader(f, ipc.WithAllocator(mempool.Overwritten(mem)))
+}
+
 func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 	if in.Engine == nil {
 		return fmt.Errorf("snapshot %s: no engine layout", s.man.ID)
 	}
 	mem := mempool.Shared()
-	// Every buffer the reader allocates it reads in full: recycled ones need no clearing.
-	r, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mempool.Overwritten(mem)))
+	r, err := openEngine(in.Engine, mem)
 	if err != nil {
 		return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 	}
@@ -87,7 +101,7 @@ func (s *source) scanFile(ctx context.Context, in Input, workers int) error {
 	}
 	readers := []*ipc.FileReader{r}
 	for len(readers) < feeders {
-		rd, err := ipc.NewFileReader(in.Engine, ipc.WithAllocator(mempool.Overwritten(mem)))
+		rd, err := openEngine(in.Engine, mem)
 		if err != nil {
 			return fmt.Errorf("opening engine layout of %s: %w", s.man.ID, err)
 		}

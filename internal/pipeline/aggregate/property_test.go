@@ -545,7 +545,8 @@ func TestPropertyCellsMatchReference(t *testing.T) {
 }
 
 // The number of workers scanning a snapshot changes nothing in the result, to the last bit:
-// partials are merged in the same order whatever the workers.
+// partials are merged in the same order whatever the workers. Reading the engine layout in
+// place from a mapping or copied into buffers changes nothing either.
 func TestPropertyWorkersDoNotChangeResults(t *testing.T) {
 	for it := range iterations(4, 12) {
 		seed := uint64(7000 + it)
@@ -556,18 +557,22 @@ func TestPropertyWorkersDoNotChangeResults(t *testing.T) {
 			tables := w.tablesFor(p)
 			var first []byte
 			batch := 1 + rng.IntN(40) // many chunks of 16 batches
-			for _, workers := range []int{1, 2, 5} {
-				e := newEnv(t, w.tz, w.dims, false)
-				e.batch = batch
-				e.workers = workers
-				b, err := json.Marshal(e.run(p, farFuture, tables...))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if first == nil {
-					first = b
-				} else if !bytes.Equal(b, first) {
-					t.Fatalf("%d workers: the result differs from 1 worker's; plan:%s", workers, describePlan(p))
+			// The engine layout read in place from a mapping, and copied into buffers.
+			for _, copyEngine := range []bool{false, true} {
+				for _, workers := range []int{1, 2, 5} {
+					e := newEnv(t, w.tz, w.dims, false)
+					e.batch = batch
+					e.workers = workers
+					e.copyEngine = copyEngine
+					b, err := json.Marshal(e.run(p, farFuture, tables...))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if first == nil {
+						first = b
+					} else if !bytes.Equal(b, first) {
+						t.Fatalf("%d workers, engine copied %v: the result differs from 1 worker's reading in place; plan:%s", workers, copyEngine, describePlan(p))
+					}
 				}
 			}
 		})

@@ -120,34 +120,48 @@ func (f smallField) combine(a int64, x vec[int64], b int64, y vec[int64]) vec[in
 
 func (f smallField) combineInto(dst vec[int64], a int64, x vec[int64], b int64, y vec[int64]) vec[int64] {
 	n := len(x.idx) + len(y.idx)
-	out := vec[int64]{idx: slices.Grow(dst.idx[:0], n), val: slices.Grow(dst.val[:0], n)}
-	var g uint64
+	out := vec[int64]{idx: reuse(dst.idx, n), val: reuse(dst.val, n)}
+	// The vectors merge as runs: the inner cells of one below the next cell of the other
+	// are copied (scaled) in one go, and only shared cells are combined one by one. A row
+	// of the published basis is long and the vector combined into it short, so most of
+	// the work is copying.
 	i, j := 0, 0
-	for i < len(x.idx) || j < len(y.idx) {
-		var k int32
-		var c int64
+	for i < len(x.idx) && j < len(y.idx) {
+		xi, yj := x.idx[i], y.idx[j]
 		switch {
-		case j == len(y.idx) || (i < len(x.idx) && x.idx[i] < y.idx[j]):
-			k, c = x.idx[i], f.mul(a, x.val[i])
-			i++
-		case i == len(x.idx) || y.idx[j] < x.idx[i]:
-			k, c = y.idx[j], -f.mul(b, y.val[j])
-			j++
-		default:
-			k, c = x.idx[i], f.sub(f.mul(a, x.val[i]), f.mul(b, y.val[j]))
-			i++
-			j++
-		}
-		if c != 0 {
-			out.idx = append(out.idx, k)
-			out.val = append(out.val, c)
-			if g != 1 {
-				g = gcdU(absU(c), g)
+		case xi < yj:
+			e := i + 1
+			for e < len(x.idx) && x.idx[e] < yj {
+				e++
 			}
+			f.appendScaled(&out, a, x.idx[i:e], x.val[i:e])
+			i = e
+		case yj < xi:
+			e := j + 1
+			for e < len(y.idx) && y.idx[e] < xi {
+				e++
+			}
+			f.appendScaled(&out, -b, y.idx[j:e], y.val[j:e])
+			j = e
+		default:
+			if c := f.sub(f.mul(a, x.val[i]), f.mul(b, y.val[j])); c != 0 {
+				out.idx = append(out.idx, xi)
+				out.val = append(out.val, c)
+			}
+			i++
+			j++
 		}
 	}
+	f.appendScaled(&out, a, x.idx[i:], x.val[i:])
+	f.appendScaled(&out, -b, y.idx[j:], y.val[j:])
 	if len(out.val) == 0 {
 		return out
+	}
+	var g uint64
+	for _, c := range out.val {
+		if g = gcdU(absU(c), g); g == 1 {
+			break
+		}
 	}
 	d := int64(g)
 	if out.val[0] < 0 {
@@ -159,6 +173,36 @@ func (f smallField) combineInto(dst vec[int64], a int64, x vec[int64], b int64, 
 		}
 	}
 	return out
+}
+
+// appendScaled appends the cells idx with the coefficients s·val to out. The
+// coefficients are non-zero and so is s, so their products are too.
+func (f smallField) appendScaled(out *vec[int64], s int64, idx []int32, val []int64) {
+	if len(idx) == 0 {
+		return
+	}
+	out.idx = append(out.idx, idx...)
+	switch s {
+	case 1:
+		out.val = append(out.val, val...)
+	case -1:
+		for _, v := range val {
+			out.val = append(out.val, -v) // |v| <= limit < 2^63: no wrap-around
+		}
+	default:
+		for _, v := range val {
+			out.val = append(out.val, f.mul(s, v))
+		}
+	}
+}
+
+// reuse returns s emptied when it can hold n elements, or new storage with room to spare:
+// a row of the basis grows by a few cells at a time, and its next update then reuses it.
+func reuse[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	return make([]E, 0, n+n/4+8)
 }
 
 func (smallField) hash(v vec[int64]) uint64 {
