@@ -24,8 +24,13 @@
 //     An occurrence counts when it is followed by the end of the string, "/" or a
 //     character that cannot continue a path segment, and is not preceded by such a
 //     character, so "/etc/plan" matches in "--plan=/etc/plan/p.json" and
-//     "file:///etc/plan" but not in "/etc/planner" or "/x/etc/plan". Paths written
-//     inside files (a plan naming a data file, say) are not rewritten: use host paths there.
+//     "file:///etc/plan" but not in "/etc/planner" or "/x/etc/plan". The text of the
+//     files of ConfigMaps' data keys (not binaryData) is rewritten the same way, with
+//     the mounts of the first container that mounts them: a plan in a ConfigMap that names
+//     a Secret at its mount path (/var/run/backbone/secrets/n/dsn) then names the folder
+//     standing for it. A real kubelet mounts and rewrites nothing; a process cannot see
+//     mounts, so what would read a mounted path must be told the host one. Secrets and
+//     other files are not rewritten.
 //   - Env: value (with $(VAR) references expanded as Kubernetes does), configMapKeyRef,
 //     secretKeyRef, fieldRef (metadata.name, metadata.namespace, metadata.uid,
 //     spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP), and envFrom.

@@ -320,10 +320,11 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 			return nil, nil, err
 		}
 	}
-	vols, err := k.makeVolumes(ctx, pod, root)
+	vols, texts, err := k.makeVolumes(ctx, pod, root)
 	if err != nil {
 		return nil, nil, err
 	}
+	rewritten := map[string]bool{}
 	base := []envVar{{"PATH", os.Getenv("PATH")}, {"HOME", home}, {"TMPDIR", tmp}, {"HOSTNAME", pod.Name}}
 	for _, e := range k.opts.Env {
 		name, value, _ := strings.Cut(e, "=")
@@ -356,6 +357,11 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		rw, err := newRewriter(ms)
 		if err != nil {
 			return nil, failPod("InvalidVolume", "container %s: %v", c.Name, err)
+		}
+		for _, m := range c.VolumeMounts {
+			if err := rewriteFiles(texts[m.Name], rw, rewritten); err != nil {
+				return nil, fmt.Errorf("container %s: volume %s: %w", c.Name, m.Name, err)
+			}
 		}
 		cbase := base
 		if t := rw.rewrite("/tmp"); t != "/tmp" { // a volume at /tmp is the process's TMPDIR
