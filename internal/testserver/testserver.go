@@ -30,6 +30,11 @@ type S3 struct {
 	Backend *s3mem.Backend
 	// Fail, when set, answers a request with 500 instead of the server when it returns true.
 	Fail func(r *http.Request) bool
+	// Keys, when set, are the access keys the server accepts (access key id → secret
+	// key), checked as S3 checks them: a request signed (SigV4) with another key id is
+	// refused with 403 InvalidAccessKeyId, one whose signature does not match the
+	// secret key with 403 SignatureDoesNotMatch. Unset, any signature is accepted.
+	AccessKeys map[string]string
 }
 
 // NewS3 starts an S3-compatible server with the given buckets, and sets the environment's
@@ -47,6 +52,14 @@ func NewS3(t testing.TB, buckets ...string) *S3 {
 		if f := s.Fail; f != nil && f(r) {
 			http.Error(w, "<Error><Code>InternalError</Code><Message>injected failure</Message></Error>", http.StatusInternalServerError)
 			return
+		}
+		if s.AccessKeys != nil {
+			if code, msg := checkSignature(r, s.AccessKeys); code != "" {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg)
+				return
+			}
 		}
 		h.ServeHTTP(w, r)
 	}))
