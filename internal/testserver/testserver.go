@@ -15,6 +15,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -66,12 +67,30 @@ func NewS3(t testing.TB, buckets ...string) *S3 {
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	if t, ok := t.(interface{ Setenv(string, string) }); ok {
-		t.Setenv("AWS_ACCESS_KEY_ID", "backbone")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "backbone-secret")
-		t.Setenv("AWS_REGION", "us-east-1")
-		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		for _, kv := range S3Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
 	}
 	return s
+}
+
+// The access key NewS3 puts in the environment: the AWS SDK's default chain, and so an
+// s3:// store, signs with it.
+const (
+	S3AccessKeyID     = "backbone"
+	S3SecretAccessKey = "backbone-secret"
+)
+
+// S3Env is the environment NewS3 sets (KEY=value): the access key, the region, and no
+// instance metadata service; processes a test starts without its environment need it.
+func S3Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + S3AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + S3SecretAccessKey,
+		"AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
 }
 
 // StoreURL is the s3:// URL of a bucket on the server, as --store takes it.
