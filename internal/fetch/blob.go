@@ -152,7 +152,7 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 	defer b.Close()
 	attrs, err := b.Attributes(ctx, key)
 	if err != nil {
-		return nil, objectError(f.URL, err)
+		return nil, objectError(f, err)
 	}
 	v := Validator{URL: f.URL, ETag: attrs.ETag}
 	if v.ETag != "" && !prev.empty() && prev.ETag == v.ETag {
@@ -163,7 +163,7 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 	}
 	r, err := b.NewReader(ctx, key, nil)
 	if err != nil {
-		return nil, objectError(f.URL, err)
+		return nil, objectError(f, err)
 	}
 	defer r.Close()
 	out, err := spool(opts, "fetch-*")
@@ -189,16 +189,21 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 }
 
 // objectError says what to fix for an object store error.
-func objectError(u string, err error) error {
+func objectError(f *spec.Fetch, err error) error {
 	const field = "spec.location.objectStore"
+	u := f.URL
 	var ra *RefusedAddressError
 	switch {
 	case errors.As(err, &ra):
 		return fmt.Errorf("%s.endpoint: %w", field, ra)
 	case gcerrors.Code(err) == gcerrors.NotFound:
 		return fmt.Errorf("%s.url: %s does not exist: check the bucket and key", field, u)
+	case gcerrors.Code(err) == gcerrors.PermissionDenied && f.CredentialsDir != "":
+		// The Secret is mounted at <secrets dir>/<name>: its folder's name is the Secret's.
+		return fmt.Errorf("%s: access to %s denied: check the credentials Secret %s (%s.credentialsSecretRef): its keys are refused or may not read this object: %v",
+			field, u, filepath.Base(f.CredentialsDir), field, err)
 	case gcerrors.Code(err) == gcerrors.PermissionDenied:
-		return fmt.Errorf("%s: access to %s denied: check the credentials Secret (credentialsSecretRef) or the workload identity's permissions: %v", field, u, err)
+		return fmt.Errorf("%s: access to %s denied: no credentialsSecretRef is set, so the workload identity's permissions apply; grant it read access or set %s.credentialsSecretRef: %v", field, u, field, err)
 	}
 	return fmt.Errorf("%s: reading %s: %w (check the endpoint, region and credentials)", field, u, err)
 }

@@ -79,7 +79,7 @@ func TestObjectStore(t *testing.T) {
 		p = plan("s3://partner/exports/k.csv")
 		p.Fetch.CredentialsDir = dir
 		_, err = Fetch(ctx, p, nil, opts)
-		wantErr(t, err, "spec.location.objectStore", "access to s3://partner/exports/k.csv denied", "check the credentials Secret (credentialsSecretRef)")
+		wantErr(t, err, "spec.location.objectStore", "access to s3://partner/exports/k.csv denied", "check the credentials Secret "+filepath.Base(dir)+" (spec.location.objectStore.credentialsSecretRef)")
 	}
 	if left, _ := os.ReadDir(opts.TempDir); len(left) != 0 {
 		t.Errorf("%d spooled files left behind", len(left))

@@ -109,6 +109,44 @@ func startConnectorServers(t *testing.T, c *e2e.Cluster) *connectorServers {
 	return s
 }
 
+// waitIndicatorsReady waits until every Indicator of ns is Ready; a DataSource whose run
+// failed fails the test at once, with its message.
+func waitIndicatorsReady(t *testing.T, c *e2e.Cluster, ns string, timeout time.Duration, mgr *e2e.Process) {
+	t.Helper()
+	ctx := t.Context()
+	deadline := time.Now().Add(timeout)
+	for {
+		var sources impactv1.DataSourceList
+		var indicators impactv1.IndicatorList
+		if err := c.Client.List(ctx, &sources, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Client.List(ctx, &indicators, client.InNamespace(ns)); err != nil {
+			t.Fatal(err)
+		}
+		for _, ds := range sources.Items {
+			if r := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionReady); r != nil && r.Reason == "JobFailed" {
+				describe(t, c, ns)
+				t.Fatalf("DataSource %s failed: %s\nmanager log: %s", ds.Name, r.Message, mgr.LogPath)
+			}
+		}
+		ready := 0
+		for _, ind := range indicators.Items {
+			if meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionReady) {
+				ready++
+			}
+		}
+		if len(indicators.Items) > 0 && ready == len(indicators.Items) {
+			return
+		}
+		if time.Now().After(deadline) {
+			describe(t, c, ns)
+			t.Fatalf("%d of %d Indicators Ready after %s\nmanager log: %s", ready, len(indicators.Items), timeout, mgr.LogPath)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -241,10 +279,7 @@ func TestOperatorConnectors(t *testing.T) {
 	c.KubectlT(t, "apply", "-f", dir, "-n", ns)
 	const requested = "2026-12-05T12:00:00Z"
 	c.KubectlT(t, "annotate", "datasources", "--all", "-n", ns, impactv1.RequestedAtAnnotation+"="+requested)
-	if _, _, err := c.RunKubectl(ctx, "wait", "--for=condition=Ready", "indicators", "--all", "-n", ns, "--timeout=300s"); err != nil {
-		describe(t, c, ns)
-		t.Fatalf("%v\nmanager log: %s", err, mgr.LogPath)
-	}
+	waitIndicatorsReady(t, c, ns, 300*time.Second, mgr)
 
 	// Every DataSource ran, from its location, and is Ready; the plans name the mounts.
 	var sources impactv1.DataSourceList
@@ -306,7 +341,7 @@ func TestOperatorConnectors(t *testing.T) {
 			"census-population": {"DataSource " + bad + "/census-population:", srv.https.URL + "/census-population-2030.parquet",
 				"404 Not Found", "check spec.location.http.url"},
 			"county-births": {"DataSource " + bad + "/county-births:", "spec.location.objectStore",
-				"access to s3://partner/exports/county-births.jsonl denied", "check the credentials Secret (credentialsSecretRef)"},
+				"access to s3://partner/exports/county-births.jsonl denied", "check the credentials Secret partner-s3-old (spec.location.objectStore.credentialsSecretRef)"},
 		}
 		for name, parts := range want {
 			ds := &impactv1.DataSource{}
