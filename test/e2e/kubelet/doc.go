@@ -20,7 +20,10 @@
 //     Any other volume fails the Pod (reason UnsupportedVolume).
 //   - Paths are rewritten, not mounted: every occurrence of a volume's mountPath (and of
 //     the container's terminationMessagePath) in the command, the args, the working
-//     directory and the env values is replaced by the folder (or file) standing for it.
+//     directory and the env values is replaced by the path standing for it: a symlink
+//     to the volume's folder at mounts/<container>/<mountPath> in the Pod's folder, so
+//     that it ends as the mount path does (for a mount inside another one, the volume's
+//     folder itself).
 //     An occurrence counts when it is followed by the end of the string, "/" or a
 //     character that cannot continue a path segment, and is not preceded by such a
 //     character, so "/etc/plan" matches in "--plan=/etc/plan/p.json" and

@@ -126,3 +126,39 @@ func TestRewriteFiles(t *testing.T) {
 		t.Errorf("rewritten twice: %s", b2)
 	}
 }
+
+// A mount's host path is a link ending as its mount path does; a mount inside another
+// mount is its volume's folder, and nothing is created inside the outer volume.
+func TestMountLink(t *testing.T) {
+	root := t.TempDir()
+	mounts := filepath.Join(root, "mounts", "c")
+	outer, inner := filepath.Join(root, "volumes", "secret-0"), filepath.Join(root, "volumes", "plan")
+	for _, d := range []string{outer, inner} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outer, "dsn"), []byte("host=x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host, err := mountLink(mounts, "/var/run/backbone/secrets/district-db", outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(host) != "district-db" {
+		t.Errorf("host path %s does not end as the mount path does", host)
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "dsn")); err != nil || string(b) != "host=x" {
+		t.Errorf("reading through the link: %q, %v", b, err)
+	}
+	host, err = mountLink(mounts, "/var/run/backbone/secrets/district-db/nested", inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != inner {
+		t.Errorf("a nested mount's host path is %s, want its volume's folder %s", host, inner)
+	}
+	if entries, _ := os.ReadDir(outer); len(entries) != 1 {
+		t.Errorf("the outer volume holds %d entries, want its one file", len(entries))
+	}
+}
