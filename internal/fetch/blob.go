@@ -19,13 +19,6 @@ import (
 	"gocloud.dev/blob/s3blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"gocloud.dev/blob/azureblob"
-	"gocloud.dev/blob/gcsblob"
-	"gocloud.dev/gcp"
-	"golang.org/x/oauth2/google"
-
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 )
 
@@ -66,6 +59,10 @@ func OpenBucket(ctx context.Context, b Bucket) (*blob.Bucket, error) {
 		return nil, err
 	}
 	switch {
+	case u.Scheme == "gs" && !GCSLinked:
+		return nil, errLeftOut("gs", "nogcs")
+	case u.Scheme == "azblob" && !AzureLinked:
+		return nil, errLeftOut("azblob", "noazure")
 	case u.Scheme == "gs" && b.CredentialsDir != "":
 		return openGCS(ctx, u.Host, b.CredentialsDir)
 	case u.Scheme == "azblob" && b.CredentialsDir != "":
@@ -155,7 +152,7 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 	defer b.Close()
 	attrs, err := b.Attributes(ctx, key)
 	if err != nil {
-		return nil, objectError(f.URL, err)
+		return nil, objectError(f, err)
 	}
 	v := Validator{URL: f.URL, ETag: attrs.ETag}
 	if v.ETag != "" && !prev.empty() && prev.ETag == v.ETag {
@@ -166,7 +163,7 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 	}
 	r, err := b.NewReader(ctx, key, nil)
 	if err != nil {
-		return nil, objectError(f.URL, err)
+		return nil, objectError(f, err)
 	}
 	defer r.Close()
 	out, err := spool(opts, "fetch-*")
@@ -192,62 +189,27 @@ func fetchObject(ctx context.Context, f *spec.Fetch, prev *Validator, opts Optio
 }
 
 // objectError says what to fix for an object store error.
-func objectError(u string, err error) error {
+func objectError(f *spec.Fetch, err error) error {
 	const field = "spec.location.objectStore"
+	u := f.URL
 	var ra *RefusedAddressError
 	switch {
 	case errors.As(err, &ra):
 		return fmt.Errorf("%s.endpoint: %w", field, ra)
 	case gcerrors.Code(err) == gcerrors.NotFound:
 		return fmt.Errorf("%s.url: %s does not exist: check the bucket and key", field, u)
+	case gcerrors.Code(err) == gcerrors.PermissionDenied && f.CredentialsDir != "":
+		// The Secret is mounted at <secrets dir>/<name>: its folder's name is the Secret's.
+		return fmt.Errorf("%s: access to %s denied: check the credentials Secret %s (%s.credentialsSecretRef): its keys are refused or may not read this object: %v",
+			field, u, filepath.Base(f.CredentialsDir), field, err)
 	case gcerrors.Code(err) == gcerrors.PermissionDenied:
-		return fmt.Errorf("%s: access to %s denied: check the credentials Secret (credentialsSecretRef) or the workload identity's permissions: %v", field, u, err)
+		return fmt.Errorf("%s: access to %s denied: no credentialsSecretRef is set, so the workload identity's permissions apply; grant it read access or set %s.credentialsSecretRef: %v", field, u, field, err)
 	}
 	return fmt.Errorf("%s: reading %s: %w (check the endpoint, region and credentials)", field, u, err)
 }
 
-// openGCS opens a GCS bucket with a service account key from a mounted Secret (the key
-// credentials.json, or key.json).
-func openGCS(ctx context.Context, bucket, dir string) (*blob.Bucket, error) {
-	key, err := secretValue(dir, "credentials.json", "key.json")
-	if err != nil || key == "" {
-		return nil, fmt.Errorf("the credentials Secret at %s needs a service account key under credentials.json (%v)", dir, err)
-	}
-	creds, err := google.CredentialsFromJSON(ctx, []byte(key), "https://www.googleapis.com/auth/devstorage.read_write")
-	if err != nil {
-		return nil, fmt.Errorf("the service account key in the credentials Secret at %s: %w", dir, err)
-	}
-	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gcp.CredentialsTokenSource(creds))
-	if err != nil {
-		return nil, err
-	}
-	return gcsblob.OpenBucket(ctx, client, bucket, nil)
-}
-
-// openAzure opens an Azure container with a connection string (the key connectionString)
-// or an account name and key (accountName, accountKey) from a mounted Secret.
-func openAzure(ctx context.Context, containerName, dir string) (*blob.Bucket, error) {
-	cs, err := secretValue(dir, "connectionString", "AZURE_STORAGE_CONNECTION_STRING")
-	if err != nil {
-		return nil, err
-	}
-	var client *container.Client
-	if cs != "" {
-		client, err = container.NewClientFromConnectionString(cs, containerName, nil)
-	} else {
-		account, _ := secretValue(dir, "accountName", "AZURE_STORAGE_ACCOUNT")
-		key, _ := secretValue(dir, "accountKey", "AZURE_STORAGE_KEY")
-		if account == "" || key == "" {
-			return nil, fmt.Errorf("the credentials Secret at %s needs connectionString, or accountName and accountKey", dir)
-		}
-		cred, cerr := azblob.NewSharedKeyCredential(account, key)
-		if cerr != nil {
-			return nil, fmt.Errorf("the account key in the credentials Secret at %s: %w", dir, cerr)
-		}
-		client, err = container.NewClientWithSharedKeyCredential(fmt.Sprintf("https://%s.blob.core.windows.net/%s", account, containerName), cred, nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("the credentials Secret at %s: %w", dir, err)
-	}
-	return azureblob.OpenBucket(ctx, client, nil)
+// errLeftOut says that a build left an object store driver out (build tag nogcs or
+// noazure; see docs/image.md), and that the release build has it.
+func errLeftOut(scheme, tag string) error {
+	return fmt.Errorf("this backbone binary was built with -tags %s and has no %s:// driver: use the release image, or a build without that tag", tag, scheme)
 }

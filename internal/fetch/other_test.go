@@ -17,6 +17,8 @@ import (
 
 func TestObjectStore(t *testing.T) {
 	s3 := testserver.NewS3(t, "partner")
+	// The server checks signatures: every request below is signed with the Secret's keys.
+	s3.AccessKeys = map[string]string{"id": "secret"}
 	s3.Put(t, "partner", "exports/k.csv", []byte(table))
 	creds := t.TempDir()
 	os.WriteFile(filepath.Join(creds, "accessKeyId"), []byte("id"), 0o600)
@@ -69,6 +71,16 @@ func TestObjectStore(t *testing.T) {
 	p.Fetch.CredentialsDir = t.TempDir()
 	_, err = Fetch(ctx, p, nil, opts)
 	wantErr(t, err, "needs the keys accessKeyId and secretAccessKey")
+	// Credentials the server refuses: an unknown key id, a wrong secret key.
+	for _, c := range []struct{ id, secret string }{{"old-id", "secret"}, {"id", "wrong"}} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "accessKeyId"), []byte(c.id), 0o600)
+		os.WriteFile(filepath.Join(dir, "secretAccessKey"), []byte(c.secret), 0o600)
+		p = plan("s3://partner/exports/k.csv")
+		p.Fetch.CredentialsDir = dir
+		_, err = Fetch(ctx, p, nil, opts)
+		wantErr(t, err, "spec.location.objectStore", "access to s3://partner/exports/k.csv denied", "check the credentials Secret "+filepath.Base(dir)+" (spec.location.objectStore.credentialsSecretRef)")
+	}
 	if left, _ := os.ReadDir(opts.TempDir); len(left) != 0 {
 		t.Errorf("%d spooled files left behind", len(left))
 	}

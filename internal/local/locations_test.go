@@ -179,6 +179,7 @@ func TestLocations(t *testing.T) {
 
 	t.Run("objectStore", func(t *testing.T) {
 		s3 := testserver.NewS3(t, "partner")
+		s3.AccessKeys = map[string]string{"partner": "partner-secret"} // the Secret's keys, checked
 		for _, f := range dataFiles(t) {
 			b, _ := os.ReadFile(filepath.Join(samples, "data", f))
 			s3.Put(t, "partner", "exports/"+f, b)
@@ -250,6 +251,7 @@ func TestLocations(t *testing.T) {
 
 	t.Run("s3 store", func(t *testing.T) {
 		s3 := testserver.NewS3(t, "backbone")
+		s3.AccessKeys = map[string]string{"backbone": "backbone-secret"} // the environment's keys, checked
 		out, err := runDir(t, samples, s3.StoreURL("backbone"), Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,11 @@ type S3 struct {
 	Backend *s3mem.Backend
 	// Fail, when set, answers a request with 500 instead of the server when it returns true.
 	Fail func(r *http.Request) bool
+	// Keys, when set, are the access keys the server accepts (access key id → secret
+	// key), checked as S3 checks them: a request signed (SigV4) with another key id is
+	// refused with 403 InvalidAccessKeyId, one whose signature does not match the
+	// secret key with 403 SignatureDoesNotMatch. Unset, any signature is accepted.
+	AccessKeys map[string]string
 }
 
 // NewS3 starts an S3-compatible server with the given buckets, and sets the environment's
@@ -48,17 +54,43 @@ func NewS3(t testing.TB, buckets ...string) *S3 {
 			http.Error(w, "<Error><Code>InternalError</Code><Message>injected failure</Message></Error>", http.StatusInternalServerError)
 			return
 		}
+		if s.AccessKeys != nil {
+			if code, msg := checkSignature(r, s.AccessKeys); code != "" {
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s</Message></Error>", code, msg)
+				return
+			}
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	if t, ok := t.(interface{ Setenv(string, string) }); ok {
-		t.Setenv("AWS_ACCESS_KEY_ID", "backbone")
-		t.Setenv("AWS_SECRET_ACCESS_KEY", "backbone-secret")
-		t.Setenv("AWS_REGION", "us-east-1")
-		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		for _, kv := range S3Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
 	}
 	return s
+}
+
+// The access key NewS3 puts in the environment: the AWS SDK's default chain, and so an
+// s3:// store, signs with it.
+const (
+	S3AccessKeyID     = "backbone"
+	S3SecretAccessKey = "backbone-secret"
+)
+
+// S3Env is the environment NewS3 sets (KEY=value): the access key, the region, and no
+// instance metadata service; processes a test starts without its environment need it.
+func S3Env() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID=" + S3AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + S3SecretAccessKey,
+		"AWS_REGION=us-east-1",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
 }
 
 // StoreURL is the s3:// URL of a bucket on the server, as --store takes it.

@@ -60,6 +60,11 @@ type Options struct {
 	LogDir string
 	// MaxPods is how many Pods run at once (default 2).
 	MaxPods int
+	// KubeletEnv (KEY=value) is added to the environment of every Pod's processes: what a
+	// node or a workload identity gives a real Pod without its spec naming it, such as the
+	// credentials of a store on S3 or the certificate authorities of a test https server
+	// (SSL_CERT_FILE).
+	KubeletEnv []string
 	// WorkRoot holds the work folder (kubeconfigs, the Pods' folders and TempDir's
 	// folders, removed by Stop) and the backbone binary, kept per source tree so that
 	// go build skips linking it again when nothing changed. Default: backbone/e2e in the user cache folder. Not /tmp:
@@ -186,7 +191,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if err := <-built; err != nil {
 		return c, err
 	}
-	if err := c.startKubelet(ctx, opts.MaxPods); err != nil {
+	if err := c.startKubelet(ctx, opts.MaxPods, opts.KubeletEnv); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -289,7 +294,7 @@ func (c *Cluster) startControllerManager(ctx context.Context, assets string) err
 	}
 }
 
-func (c *Cluster) startKubelet(ctx context.Context, maxPods int) error {
+func (c *Cluster) startKubelet(ctx context.Context, maxPods int, env []string) error {
 	log, err := c.logFile("kubelet.log")
 	if err != nil {
 		return err
@@ -306,6 +311,7 @@ func (c *Cluster) startKubelet(ctx context.Context, maxPods int) error {
 		LogDir:         filepath.Join(c.LogDir, "pods"),
 		Binaries:       map[string]string{"backbone": c.BackboneBinary},
 		DefaultCommand: []string{"backbone"},
+		Env:            env,
 		MaxPods:        maxPods,
 		Log:            logger,
 	})

@@ -4,8 +4,11 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/go-logr/logr/funcr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/backbone-dev/backbone/internal/testserver"
 	"github.com/backbone-dev/backbone/test/e2e"
 )
 
@@ -53,7 +57,16 @@ func run(m *testing.M) int {
 	defer envtestLog.Close()
 	ctrllog.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(envtestLog, prefix, args) }, funcr.Options{}))
 	start := time.Now()
-	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: 3})
+	// The Pods' processes trust the certificate of the tests' https servers and sign S3
+	// requests with the test S3 server's store key, as a node's CA bundle and a workload
+	// identity would give them.
+	ca, err := testCA(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env := append(testserver.S3Env(), "SSL_CERT_FILE="+ca)
+	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: 3, KubeletEnv: env})
 	if errors.Is(err, e2e.ErrNoControlPlane) {
 		_ = os.RemoveAll(dir)
 		skipReason = err.Error()
@@ -75,6 +88,19 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: logs kept in %s\n", dir)
 	}
 	return code
+}
+
+// testCA writes the certificate every httptest TLS server presents (one built into
+// net/http/httptest, for 127.0.0.1 and example.com) as a PEM file in dir.
+func testCA(dir string) (string, error) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	cert := srv.Certificate()
+	srv.Close()
+	p := filepath.Join(dir, "httptest-ca.pem")
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+		return "", fmt.Errorf("writing the test servers' certificate: %w", err)
+	}
+	return p, nil
 }
 
 // cl returns the cluster, or skips the test when there is no control plane.

@@ -106,8 +106,71 @@ func TestOperatorSamples(t *testing.T) {
 		}
 	}
 
-	// What `backbone local` computes from the same files, in the same namespace, as of the
-	// date the operator's aggregation plan used.
+	// The Indicators hold what `backbone local` computes from the same files.
+	sameAsLocal(t, c, ns)
+
+	// A new request runs the source again: a second run-now Job, the request echoed.
+	src := "county-births"
+	const again = "2026-12-05T12:30:00Z"
+	c.KubectlT(t, "annotate", "--overwrite", "datasource", src, "-n", ns, impactv1.RequestedAtAnnotation+"="+again)
+	var jobs batchv1.JobList
+	eventually(t, 90*time.Second, "a second run of "+src, func() (bool, error) {
+		ds := &impactv1.DataSource{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: src}, ds); err != nil {
+			return false, err
+		}
+		if err := c.Client.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{"impact.backbone.dev/datasource": src}); err != nil {
+			return false, err
+		}
+		complete := 0
+		for _, j := range jobs.Items {
+			for _, jc := range j.Status.Conditions {
+				if jc.Type == batchv1.JobComplete && jc.Status == corev1.ConditionTrue {
+					complete++
+				}
+			}
+		}
+		return ds.Status.LastHandledRequestedAt == again && complete == 2, fmt.Errorf("lastHandledRequestedAt %q, %d Jobs, %d complete", ds.Status.LastHandledRequestedAt, len(jobs.Items), complete)
+	})
+	if len(jobs.Items) != 2 {
+		t.Errorf("%d Jobs of %s after two requests, want 2", len(jobs.Items), src)
+	}
+
+	// Deleting a DataSource takes its CronJob, its Jobs, their Pods and its plan with it.
+	owned := []client.Object{
+		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src + "-plan"}},
+	}
+	for _, j := range jobs.Items {
+		owned = append(owned, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: j.Name}})
+		for _, p := range jobPods(t, c, ns, j.Name) {
+			owned = append(owned, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.Name}})
+		}
+	}
+	for _, o := range owned {
+		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Fatalf("before deleting the DataSource: %T %s: %v", o, o.GetName(), err)
+		}
+	}
+	c.KubectlT(t, "delete", "datasource", src, "-n", ns)
+	for _, o := range owned {
+		gone(t, c, o, 60*time.Second)
+	}
+
+	// The manager ran throughout and stops cleanly on SIGTERM.
+	if err := mgr.Stop(); err != nil {
+		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
+	}
+}
+
+// sameAsLocal checks the Indicators of ns against `backbone local` on the samples' files,
+// in the same namespace, as of the date the operator's aggregation plan used: every
+// Indicator holds local's result (the same id and checksum) and every headline equals
+// local's total for its period; every DataSource's snapshot is local's (the same content
+// hash), wherever the operator's Jobs read the data from.
+func sameAsLocal(t *testing.T, c *e2e.Cluster, ns string) {
+	t.Helper()
+	ctx := t.Context()
 	var plans corev1.ConfigMapList
 	if err := c.Client.List(ctx, &plans, client.InNamespace(ns), client.MatchingLabels{"app.kubernetes.io/component": "aggregate"}); err != nil {
 		t.Fatal(err)
@@ -179,57 +242,25 @@ func TestOperatorSamples(t *testing.T) {
 	}
 	t.Logf("%d Indicators' headlines equal backbone local's totals; result %s", compared, localResult.ID)
 
-	// A new request runs the source again: a second run-now Job, the request echoed.
-	src := "county-births"
-	const again = "2026-12-05T12:30:00Z"
-	c.KubectlT(t, "annotate", "--overwrite", "datasource", src, "-n", ns, impactv1.RequestedAtAnnotation+"="+again)
-	var jobs batchv1.JobList
-	eventually(t, 90*time.Second, "a second run of "+src, func() (bool, error) {
-		ds := &impactv1.DataSource{}
-		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: src}, ds); err != nil {
-			return false, err
-		}
-		if err := c.Client.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{"impact.backbone.dev/datasource": src}); err != nil {
-			return false, err
-		}
-		complete := 0
-		for _, j := range jobs.Items {
-			for _, jc := range j.Status.Conditions {
-				if jc.Type == batchv1.JobComplete && jc.Status == corev1.ConditionTrue {
-					complete++
-				}
-			}
-		}
-		return ds.Status.LastHandledRequestedAt == again && complete == 2, fmt.Errorf("lastHandledRequestedAt %q, %d Jobs, %d complete", ds.Status.LastHandledRequestedAt, len(jobs.Items), complete)
-	})
-	if len(jobs.Items) != 2 {
-		t.Errorf("%d Jobs of %s after two requests, want 2", len(jobs.Items), src)
+	var sources impactv1.DataSourceList
+	if err := c.Client.List(ctx, &sources, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
 	}
-
-	// Deleting a DataSource takes its CronJob, its Jobs, their Pods and its plan with it.
-	owned := []client.Object{
-		&batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: src + "-plan"}},
-	}
-	for _, j := range jobs.Items {
-		owned = append(owned, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: j.Name}})
-		for _, p := range jobPods(t, c, ns, j.Name) {
-			owned = append(owned, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: p.Name}})
+	for _, ds := range sources.Items {
+		var latest struct {
+			ID string `json:"id"`
 		}
-	}
-	for _, o := range owned {
-		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
-			t.Fatalf("before deleting the DataSource: %T %s: %v", o, o.GetName(), err)
+		b, err := os.ReadFile(filepath.Join(localStore, ns, ds.Spec.InitiativeRef.Name, "sources", ds.Name, "latest.json"))
+		if err == nil {
+			err = json.Unmarshal(b, &latest)
 		}
-	}
-	c.KubectlT(t, "delete", "datasource", src, "-n", ns)
-	for _, o := range owned {
-		gone(t, c, o, 60*time.Second)
-	}
-
-	// The manager ran throughout and stops cleanly on SIGTERM.
-	if err := mgr.Stop(); err != nil {
-		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
+		if err != nil {
+			t.Errorf("DataSource %s: backbone local's snapshot: %v", ds.Name, err)
+			continue
+		}
+		if ds.Status.Snapshot == nil || ds.Status.Snapshot.ID != latest.ID {
+			t.Errorf("DataSource %s: snapshot %+v, want backbone local's %s", ds.Name, ds.Status.Snapshot, latest.ID)
+		}
 	}
 }
 

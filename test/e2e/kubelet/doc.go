@@ -20,12 +20,20 @@
 //     Any other volume fails the Pod (reason UnsupportedVolume).
 //   - Paths are rewritten, not mounted: every occurrence of a volume's mountPath (and of
 //     the container's terminationMessagePath) in the command, the args, the working
-//     directory and the env values is replaced by the folder (or file) standing for it.
+//     directory and the env values is replaced by the path standing for it: a symlink
+//     to the volume's folder at mounts/<container>/<mountPath> in the Pod's folder, so
+//     that it ends as the mount path does (for a mount inside another one, the volume's
+//     folder itself).
 //     An occurrence counts when it is followed by the end of the string, "/" or a
 //     character that cannot continue a path segment, and is not preceded by such a
 //     character, so "/etc/plan" matches in "--plan=/etc/plan/p.json" and
-//     "file:///etc/plan" but not in "/etc/planner" or "/x/etc/plan". Paths written
-//     inside files (a plan naming a data file, say) are not rewritten: use host paths there.
+//     "file:///etc/plan" but not in "/etc/planner" or "/x/etc/plan". The text of the
+//     files of ConfigMaps' data keys (not binaryData) is rewritten the same way, with
+//     the mounts of the first container that mounts them: a plan in a ConfigMap that names
+//     a Secret at its mount path (/var/run/backbone/secrets/n/dsn) then names the folder
+//     standing for it. A real kubelet mounts and rewrites nothing; a process cannot see
+//     mounts, so what would read a mounted path must be told the host one. Secrets and
+//     other files are not rewritten.
 //   - Env: value (with $(VAR) references expanded as Kubernetes does), configMapKeyRef,
 //     secretKeyRef, fieldRef (metadata.name, metadata.namespace, metadata.uid,
 //     spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP), and envFrom.

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,10 +321,11 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 			return nil, nil, err
 		}
 	}
-	vols, err := k.makeVolumes(ctx, pod, root)
+	vols, texts, err := k.makeVolumes(ctx, pod, root)
 	if err != nil {
 		return nil, nil, err
 	}
+	rewritten := map[string]bool{}
 	base := []envVar{{"PATH", os.Getenv("PATH")}, {"HOME", home}, {"TMPDIR", tmp}, {"HOSTNAME", pod.Name}}
 	for _, e := range k.opts.Env {
 		name, value, _ := strings.Cut(e, "=")
@@ -337,8 +339,18 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		if err := os.WriteFile(termPath, nil, 0o644); err != nil {
 			return nil, err
 		}
+		// Each mount's host path is a symlink to its volume's folder at
+		// root/mounts/<container>/<mountPath>, so that it ends as the mount path does (a
+		// program naming a Secret by its folder's base name gets the same name); a mount
+		// inside another one is its volume's folder itself. Shorter mount paths go first.
+		mounts := filepath.Join(root, "mounts", c.Name)
+		if err := os.RemoveAll(mounts); err != nil {
+			return nil, err
+		}
+		vms := append([]corev1.VolumeMount(nil), c.VolumeMounts...)
+		sort.SliceStable(vms, func(i, j int) bool { return len(path.Clean(vms[i].MountPath)) < len(path.Clean(vms[j].MountPath)) })
 		var ms []mapping
-		for _, m := range c.VolumeMounts {
+		for _, m := range vms {
 			dir, ok := vols[m.Name]
 			if !ok {
 				return nil, failPod("InvalidVolume", "container %s: volumeMount %s names no volume of the Pod", c.Name, m.Name)
@@ -346,7 +358,15 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 			if m.SubPath != "" {
 				dir = filepath.Join(dir, m.SubPath)
 			}
-			ms = append(ms, mapping{container: m.MountPath, host: dir})
+			mp := path.Clean(m.MountPath)
+			if !path.IsAbs(mp) || mp == "/" {
+				return nil, failPod("InvalidVolume", "container %s: mountPath %q: only absolute paths below / can be mounted", c.Name, m.MountPath)
+			}
+			host, err := mountLink(mounts, mp, dir)
+			if err != nil {
+				return nil, fmt.Errorf("container %s: mount %s: %w", c.Name, m.MountPath, err)
+			}
+			ms = append(ms, mapping{container: m.MountPath, host: host})
 		}
 		tp := c.TerminationMessagePath
 		if tp == "" {
@@ -356,6 +376,11 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		rw, err := newRewriter(ms)
 		if err != nil {
 			return nil, failPod("InvalidVolume", "container %s: %v", c.Name, err)
+		}
+		for _, m := range c.VolumeMounts {
+			if err := rewriteFiles(texts[m.Name], rw, rewritten); err != nil {
+				return nil, fmt.Errorf("container %s: volume %s: %w", c.Name, m.Name, err)
+			}
 		}
 		cbase := base
 		if t := rw.rewrite("/tmp"); t != "/tmp" { // a volume at /tmp is the process's TMPDIR
@@ -485,4 +510,23 @@ func tail(b []byte, lines, maxBytes int) string {
 		b = b[len(b)-maxBytes:]
 	}
 	return string(b)
+}
+
+// mountLink makes the symlink standing for a mount at mountPath: mounts/<mountPath>,
+// pointing at dir. A mount inside another mount (a parent folder of the link is already a
+// link) gets dir itself, so that nothing is created inside another volume.
+func mountLink(mounts, mountPath, dir string) (string, error) {
+	link := filepath.Join(mounts, filepath.FromSlash(mountPath))
+	for d := filepath.Dir(link); len(d) > len(mounts); d = filepath.Dir(d) {
+		if fi, err := os.Lstat(d); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return dir, nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Symlink(dir, link); err != nil {
+		return "", err
+	}
+	return link, nil
 }

@@ -38,34 +38,38 @@ func failPod(reason, format string, args ...any) error {
 }
 
 // makeVolumes writes every volume of pod into root/volumes and returns the host folder
-// of each volume by name.
-func (k *Kubelet) makeVolumes(ctx context.Context, pod *corev1.Pod, root string) (map[string]string, error) {
+// of each volume by name, and the files written from ConfigMaps' data (text) keys by
+// volume name: the files whose container paths are rewritten (see rewriteFiles).
+func (k *Kubelet) makeVolumes(ctx context.Context, pod *corev1.Pod, root string) (map[string]string, map[string][]string, error) {
 	base := filepath.Join(root, "volumes")
 	if err := os.RemoveAll(base); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dirs := make(map[string]string, len(pod.Spec.Volumes))
+	texts := map[string][]string{}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		dir := filepath.Join(base, v.Name)
 		if v.HostPath != nil {
 			if v.HostPath.Type != nil && *v.HostPath.Type == corev1.HostPathDirectoryOrCreate {
 				if err := os.MkdirAll(v.HostPath.Path, 0o755); err != nil {
-					return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+					return nil, nil, fmt.Errorf("volume %s: %w", v.Name, err)
 				}
 			}
 			dirs[v.Name] = v.HostPath.Path
 			continue
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 		dirs[v.Name] = dir
 		var err error
+		var files []string
 		switch {
 		case v.EmptyDir != nil:
 		case v.ConfigMap != nil:
-			err = k.writeConfigMap(ctx, pod, dir, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
+			files, err = k.writeConfigMap(ctx, pod, dir, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.DefaultMode, v.ConfigMap.Optional)
+			texts[v.Name] = files
 		case v.Secret != nil:
 			err = k.writeSecret(ctx, pod, dir, v.Secret.SecretName, v.Secret.Items, v.Secret.DefaultMode, v.Secret.Optional)
 		case v.DownwardAPI != nil:
@@ -75,7 +79,8 @@ func (k *Kubelet) makeVolumes(ctx context.Context, pod *corev1.Pod, root string)
 				s := &v.Projected.Sources[j]
 				switch {
 				case s.ConfigMap != nil:
-					err = k.writeConfigMap(ctx, pod, dir, s.ConfigMap.Name, s.ConfigMap.Items, v.Projected.DefaultMode, s.ConfigMap.Optional)
+					files, err = k.writeConfigMap(ctx, pod, dir, s.ConfigMap.Name, s.ConfigMap.Items, v.Projected.DefaultMode, s.ConfigMap.Optional)
+					texts[v.Name] = append(texts[v.Name], files...)
 				case s.Secret != nil:
 					err = k.writeSecret(ctx, pod, dir, s.Secret.Name, s.Secret.Items, v.Projected.DefaultMode, s.Secret.Optional)
 				case s.DownwardAPI != nil:
@@ -91,22 +96,24 @@ func (k *Kubelet) makeVolumes(ctx context.Context, pod *corev1.Pod, root string)
 			err = failPod("UnsupportedVolume", "volume %s: only configMap, secret, emptyDir, projected, downwardAPI and hostPath volumes are supported", v.Name)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+			return nil, nil, fmt.Errorf("volume %s: %w", v.Name, err)
 		}
 	}
-	return dirs, nil
+	return dirs, texts, nil
 }
 
-func (k *Kubelet) writeConfigMap(ctx context.Context, pod *corev1.Pod, dir, name string, items []corev1.KeyToPath, mode *int32, optional *bool) error {
+// writeConfigMap writes a ConfigMap's keys into dir and returns the files written from
+// its data keys (text; binaryData keys are left out).
+func (k *Kubelet) writeConfigMap(ctx context.Context, pod *corev1.Pod, dir, name string, items []corev1.KeyToPath, mode *int32, optional *bool) ([]string, error) {
 	cm, err := k.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		if optional != nil && *optional {
-			return nil
+			return nil, nil
 		}
-		return &waitError{fmt.Errorf("configmap %q not found", name)}
+		return nil, &waitError{fmt.Errorf("configmap %q not found", name)}
 	}
 	if err != nil {
-		return &waitError{fmt.Errorf("configmap %q: %w", name, err)}
+		return nil, &waitError{fmt.Errorf("configmap %q: %w", name, err)}
 	}
 	data := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
 	for key, v := range cm.Data {
@@ -115,10 +122,18 @@ func (k *Kubelet) writeConfigMap(ctx context.Context, pod *corev1.Pod, dir, name
 	for key, v := range cm.BinaryData {
 		data[key] = v
 	}
-	if err := writeKeys(dir, data, items, mode, optional); err != nil {
-		return fmt.Errorf("configmap %q: %w", name, err)
+	written, err := writeKeys(dir, data, items, mode, optional)
+	if err != nil {
+		return nil, fmt.Errorf("configmap %q: %w", name, err)
 	}
-	return nil
+	var texts []string
+	for key, file := range written {
+		if _, ok := cm.Data[key]; ok {
+			texts = append(texts, file...)
+		}
+	}
+	sort.Strings(texts)
+	return texts, nil
 }
 
 func (k *Kubelet) writeSecret(ctx context.Context, pod *corev1.Pod, dir, name string, items []corev1.KeyToPath, mode *int32, optional *bool) error {
@@ -132,30 +147,70 @@ func (k *Kubelet) writeSecret(ctx context.Context, pod *corev1.Pod, dir, name st
 	if err != nil {
 		return &waitError{fmt.Errorf("secret %q: %w", name, err)}
 	}
-	if err := writeKeys(dir, s.Data, items, mode, optional); err != nil {
+	if _, err := writeKeys(dir, s.Data, items, mode, optional); err != nil {
 		return fmt.Errorf("secret %q: %w", name, err)
 	}
 	return nil
 }
 
-// writeKeys writes every key of data (or the listed items) as a file of dir.
-func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, mode *int32, optional *bool) error {
+// writeKeys writes every key of data (or the listed items) as a file of dir, and returns
+// the files written for each key.
+func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, mode *int32, optional *bool) (map[string][]string, error) {
 	if len(items) == 0 {
 		for key := range data {
 			items = append(items, corev1.KeyToPath{Key: key, Path: key})
 		}
 	}
+	written := map[string][]string{}
 	for _, it := range items {
 		v, ok := data[it.Key]
 		if !ok {
 			if optional != nil && *optional {
 				continue
 			}
-			return &waitError{fmt.Errorf("no key %q", it.Key)}
+			return nil, &waitError{fmt.Errorf("no key %q", it.Key)}
 		}
 		m := fileMode(it.Mode, mode)
 		if err := writeFile(dir, it.Path, v, m); err != nil {
-			return fmt.Errorf("key %q: %w", it.Key, err)
+			return nil, fmt.Errorf("key %q: %w", it.Key, err)
+		}
+		written[it.Key] = append(written[it.Key], filepath.Join(dir, it.Path))
+	}
+	return written, nil
+}
+
+// rewriteFiles replaces container paths by host paths in the text of files (those of
+// ConfigMaps' data keys a container mounts): configuration that names a mounted file,
+// such as a plan naming a mounted Secret, then names the folder standing for it. Files
+// are rewritten once, by the first container mounting them; done records them.
+func rewriteFiles(files []string, rw rewriter, done map[string]bool) error {
+	for _, f := range files {
+		if done[f] {
+			continue
+		}
+		done[f] = true
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		out := rw.rewrite(string(b))
+		if out == string(b) {
+			continue
+		}
+		info, err := os.Stat(f)
+		if err != nil {
+			return err
+		}
+		// The volume's file mode may be read-only (0444): the kubelet still writes it.
+		perm := info.Mode().Perm()
+		if err := os.Chmod(f, perm|0o200); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f, []byte(out), perm); err != nil {
+			return err
+		}
+		if err := os.Chmod(f, perm); err != nil {
+			return err
 		}
 	}
 	return nil
