@@ -20,6 +20,21 @@ import (
 // snapshot each DataSource's status names (Pin replaces the pins, e.g. after a local
 // ingestion).
 func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicators []impactv1.Indicator) (*spec.Aggregate, error) {
+	return AggregateWith(ini, sources, indicators, AggregateOptions{})
+}
+
+// AggregateOptions are the settings of aggregation plans that come from the operator rather
+// than from the objects. The zero value is Aggregate's: no floor but the API's.
+type AggregateOptions struct {
+	// MinCellSizeFloor, when above zero, is a floor under every Initiative's minimum cell
+	// size (the manager's --min-cell-size-floor). An Initiative whose spec.equity.minCellSize
+	// is below it is refused as a whole (an error of kind Initiative, and no Indicator
+	// planned); one leaving it unset gets the larger of the default and the floor.
+	MinCellSizeFloor int32
+}
+
+// AggregateWith is Aggregate with the operator's settings.
+func AggregateWith(ini *impactv1.Initiative, sources []impactv1.DataSource, indicators []impactv1.Indicator, opts AggregateOptions) (*spec.Aggregate, error) {
 	p := &spec.Aggregate{
 		Namespace:  ini.Namespace,
 		Initiative: ini.Name,
@@ -41,6 +56,14 @@ func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicato
 			}
 			p.ReferenceGroups[string(r.Dimension)] = string(r.Group)
 		}
+	}
+	if f := opts.MinCellSizeFloor; f > 0 {
+		if eq := ini.Spec.Equity; eq != nil && eq.MinCellSize != nil && *eq.MinCellSize < f {
+			e := &errs{kind: "Initiative", namespace: ini.Namespace, name: ini.Name}
+			e.add("spec.equity.minCellSize", "%d is below the floor of %d this operator enforces (--min-cell-size-floor): no Initiative may publish cells smaller than %d; raise it to %d or more", *eq.MinCellSize, f, f, f)
+			return p, e.list
+		}
+		floor = max(floor, f)
 	}
 	byName := map[string]*impactv1.DataSource{}
 	for i := range sources {
