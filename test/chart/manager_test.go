@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,12 +68,7 @@ func TestManagerAsRendered(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "backbone")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/backbone")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/backbone: %v\n%s", err, out)
-	}
+	bin := backboneBinary(t)
 	user, err := apiEnv.AddUser(envtest.User{Name: "system:serviceaccount:" + ns + ":" + release + "-backbone-manager"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -206,4 +202,53 @@ func TestManagerAsRendered(t *testing.T) {
 	if strings.Contains(logs.String(), "forbidden") {
 		t.Errorf("the manager was refused something under the chart's RBAC:\n%s", logs.String())
 	}
+}
+
+// The backbone binary, built once from ./cmd/backbone by the first test that needs it.
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func backboneBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "backbone-chart-test-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "backbone")
+		build := exec.Command("go", "build", "-o", binPath, "./cmd/backbone")
+		build.Dir = repoRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build ./cmd/backbone: %w\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// managerFlags returns the flags `backbone manager --help` lists.
+func managerFlags(t *testing.T) map[string]bool {
+	t.Helper()
+	out, err := exec.Command(backboneBinary(t), "manager", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("backbone manager --help: %v\n%s", err, out)
+	}
+	flags := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, f := range strings.Fields(line) {
+			if name, ok := strings.CutPrefix(f, "--"); ok && name != "" {
+				flags[strings.TrimRight(name, ",")] = true
+			}
+		}
+	}
+	if !flags["store"] || !flags["leader-elect"] {
+		t.Fatalf("backbone manager --help lists no --store or --leader-elect:\n%s", out)
+	}
+	return flags
 }
