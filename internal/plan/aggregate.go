@@ -57,13 +57,16 @@ func AggregateWith(ini *impactv1.Initiative, sources []impactv1.DataSource, indi
 			p.ReferenceGroups[string(r.Dimension)] = string(r.Group)
 		}
 	}
+	opFloor := false // the floor is the operator's, not the Initiative's
 	if f := opts.MinCellSizeFloor; f > 0 {
 		if eq := ini.Spec.Equity; eq != nil && eq.MinCellSize != nil && *eq.MinCellSize < f {
 			e := &errs{kind: "Initiative", namespace: ini.Namespace, name: ini.Name}
 			e.add("spec.equity.minCellSize", "%d is below the floor of %d this operator enforces (--min-cell-size-floor): no Initiative may publish cells smaller than %d; raise it to %d or more", *eq.MinCellSize, f, f, f)
 			return p, e.list
 		}
-		floor = max(floor, f)
+		if f > floor {
+			floor, opFloor = f, true
+		}
 	}
 	byName := map[string]*impactv1.DataSource{}
 	for i := range sources {
@@ -73,7 +76,7 @@ func AggregateWith(ini *impactv1.Initiative, sources []impactv1.DataSource, indi
 	for i := range indicators {
 		ind := &indicators[i]
 		e := &errs{kind: "Indicator", namespace: ind.Namespace, name: ind.Name}
-		c := compiler{e: e, ini: ini, p: p, sources: byName}
+		c := compiler{e: e, ini: ini, p: p, sources: byName, opFloor: opFloor}
 		si := c.indicator(ind, defaults, floor)
 		if len(e.list) > 0 {
 			all = append(all, e.list...)
@@ -93,6 +96,8 @@ type compiler struct {
 	ini     *impactv1.Initiative
 	p       *spec.Aggregate
 	sources map[string]*impactv1.DataSource
+	// opFloor: the cell floor is the operator's (--min-cell-size-floor), above the Initiative's.
+	opFloor bool
 }
 
 func (c *compiler) indicator(ind *impactv1.Indicator, defaults []string, floor int32) *spec.Indicator {
@@ -121,7 +126,9 @@ func (c *compiler) indicator(ind *impactv1.Indicator, defaults []string, floor i
 		}
 	}
 	if pr := ind.Spec.Privacy; pr != nil && pr.MinCellSize != nil {
-		if *pr.MinCellSize < floor {
+		if *pr.MinCellSize < floor && c.opFloor {
+			e.add("spec.privacy.minCellSize", "%d is below the floor of %d this operator enforces (--min-cell-size-floor): an indicator may raise the floor, never lower it", *pr.MinCellSize, floor)
+		} else if *pr.MinCellSize < floor {
 			e.add("spec.privacy.minCellSize", "%d is below Initiative %q's spec.equity.minCellSize %d: an indicator may raise the floor, never lower it", *pr.MinCellSize, c.ini.Name, floor)
 		} else {
 			si.MinCellSize = int(*pr.MinCellSize)

@@ -214,8 +214,16 @@ func TestMinCellSizeFloor(t *testing.T) {
 	if p, err = AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: 10}); err != nil || p.Indicators[0].MinCellSize != 10 {
 		t.Fatalf("at the floor: %v", err)
 	}
-	// Unset: the larger of the default (11) and the floor.
+	// An Indicator below the operator's floor names that floor, not the Initiative's.
 	ini.Spec.Equity.MinCellSize = nil
+	inds[0].Spec.Privacy = &impactv1.PrivacySpec{MinCellSize: i32(12)}
+	_, err = AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: 20})
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Kind != "Indicator" || es[0].Field != "spec.privacy.minCellSize" ||
+		!strings.Contains(es[0].Message, "12 is below the floor of 20 this operator enforces") {
+		t.Errorf("an Indicator at 12 under a floor of 20: %v", err)
+	}
+	inds[0].Spec.Privacy = nil
+	// Unset: the larger of the default (11) and the floor.
 	for floor, want := range map[int32]int{0: 11, 5: 11, 20: 20} {
 		p, err := AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: floor})
 		if err != nil {
