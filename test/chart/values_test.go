@@ -100,6 +100,13 @@ func TestValuesReachTheirObjects(t *testing.T) {
 			t.Errorf("--%s=%q (%v), want %q", flag, v, ok, want)
 		}
 	}
+	// NOTES.txt offers the samples (file locations) only where file locations are allowed.
+	if !strings.Contains(r.Notes, "kubectl apply -k config/samples") {
+		t.Errorf("NOTES.txt with allowFileLocations does not offer the samples:\n%s", r.Notes)
+	}
+	if n := mustRender(t, "backbone", "backbone-system", values("store.url", storeURL)).Notes; strings.Contains(n, "config/samples") || !strings.Contains(n, "docs/connectors.md") {
+		t.Errorf("NOTES.txt without allowFileLocations offers the samples or names no connector:\n%s", n)
+	}
 	if r.containerPort(t, "metrics") != 9090 || r.containerPort(t, "probes") != 9091 {
 		t.Errorf("container ports metrics %d, probes %d", r.containerPort(t, "metrics"), r.containerPort(t, "probes"))
 	}
