@@ -40,7 +40,10 @@ type aggregation struct {
 // passes internal/plan's checks and whose sources have a promoted snapshot, pinned to those
 // snapshots, as of the date of the newest of them (so the same inputs always give the
 // same plan, and a restarted manager computes the same id).
-func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Initiative) (*aggregation, error) {
+//
+// An Initiative the operator's settings refuse as a whole (a minCellSize below
+// --min-cell-size-floor) stalls, and with it its Indicators.
+func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Initiative, opts plan.AggregateOptions) (*aggregation, error) {
 	var sources impactv1.DataSourceList
 	if err := c.List(ctx, &sources, client.InNamespace(ini.Namespace), client.MatchingFields{IndexInitiative: ini.Name}); err != nil {
 		return nil, fmt.Errorf("listing the DataSources of Initiative %s: %w", ini.Name, err)
@@ -52,9 +55,14 @@ func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Init
 	sort.Slice(sources.Items, func(i, j int) bool { return sources.Items[i].Name < sources.Items[j].Name })
 	sort.Slice(inds.Items, func(i, j int) bool { return inds.Items[i].Name < inds.Items[j].Name })
 	a := &aggregation{Sources: sources.Items, Indicators: inds.Items, Waiting: map[string][]string{}}
-	p, err := plan.Aggregate(ini, sources.Items, inds.Items)
+	p, err := plan.AggregateWith(ini, sources.Items, inds.Items, opts)
 	if err != nil && !errors.As(err, &a.Errors) {
 		return nil, err
+	}
+	for _, e := range a.Errors {
+		if e.Kind == "Initiative" {
+			return nil, stall(ReasonInvalidSpec, "%s", e.Error())
+		}
 	}
 	// Indicators whose sources have no snapshot yet wait; the others are computed.
 	pinned := map[string]bool{}

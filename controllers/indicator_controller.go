@@ -40,6 +40,8 @@ type IndicatorReconciler struct {
 	// Publisher, when set, publishes the result the Indicator reads (if the Initiative's
 	// reconciler has not yet) and tells whether its series are capped.
 	Publisher Publisher
+	// Aggregate are the operator's settings of aggregation plans (the cell size floor).
+	Aggregate plan.AggregateOptions
 }
 
 type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
@@ -99,7 +101,7 @@ func (r *IndicatorReconciler) reconcilePlan(ctx context.Context, ind *impactv1.I
 		return outcome{}, fmt.Errorf("getting Initiative %s/%s: %w", ind.Namespace, ind.Spec.InitiativeRef.Name, err)
 	}
 	st.ini = ini
-	a, err := compileAggregation(ctx, r.Client, ini)
+	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate)
 	if err != nil {
 		return outcome{}, err
 	}

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/plan"
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
@@ -43,6 +44,8 @@ type InitiativeReconciler struct {
 	// ReportURL is the public address the Publisher's community pages are served at; the
 	// Initiative's page is linked in status.reportURL. Empty leaves the field unset.
 	ReportURL string
+	// Aggregate are the operator's settings of aggregation plans (the cell size floor).
+	Aggregate plan.AggregateOptions
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -80,7 +83,7 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if v := requestedAt(ini); v != "" {
 		ini.Status.LastHandledRequestedAt = v
 	}
-	a, err := compileAggregation(ctx, r.Client, ini)
+	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate)
 	if err != nil {
 		return
 	}

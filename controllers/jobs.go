@@ -62,7 +62,17 @@ type JobOptions struct {
 	StoreURL string
 	// PullPolicy of the Job containers; default IfNotPresent.
 	PullPolicy corev1.PullPolicy
+	// StoreCredentialsSecret, when set, names a Secret in the Job's namespace holding the
+	// store's credentials: every Job pod gets its keys as environment variables
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, …, which the store's client
+	// reads) and as files under StoreCredentialsDir (for a variable naming a file, e.g.
+	// AWS_SHARED_CREDENTIALS_FILE). The kubelet reads it; the manager never does.
+	StoreCredentialsSecret string
 }
+
+// StoreCredentialsDir is where the store credentials Secret (JobOptions.StoreCredentialsSecret)
+// is mounted in every Job pod, one file per key.
+const StoreCredentialsDir = "/var/run/backbone/store-credentials"
 
 // planBytes encodes a plan for a ConfigMap, refusing one over the ConfigMap limit.
 func planBytes(kind, name string, plan any) ([]byte, string, error) {
@@ -86,7 +96,8 @@ func planSplitHint(kind string) string {
 }
 
 // podTemplate is the pod of every Job: the restricted Pod Security profile, no
-// ServiceAccount token, the plan mounted read-only, an emptyDir for /tmp.
+// ServiceAccount token, the plan mounted read-only, an emptyDir for /tmp, and the store
+// credentials Secret when one is set.
 func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, command string, src sourceMounts) corev1.PodTemplateSpec {
 	pull := opts.PullPolicy
 	if pull == "" {
@@ -107,6 +118,12 @@ func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, comma
 		vol := fmt.Sprintf("secret-%d", i)
 		volumes = append(volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: s}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: vol, MountPath: SecretDir(s), ReadOnly: true})
+	}
+	var envFrom []corev1.EnvFromSource
+	if name := opts.StoreCredentialsSecret; name != "" {
+		volumes = append(volumes, corev1.Volume{Name: "store-credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "store-credentials", MountPath: StoreCredentialsDir, ReadOnly: true})
+		envFrom = append(envFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}})
 	}
 	for i, c := range src.configMaps {
 		vol := fmt.Sprintf("configmap-%d", i)
@@ -132,6 +149,7 @@ func podTemplate(opts JobOptions, labels map[string]string, planConfigMap, comma
 				ImagePullPolicy: pull,
 				Command:         []string{"backbone"},
 				Args:            []string{command, "--plan", PlanFile, "--store", opts.StoreURL},
+				EnvFrom:         envFrom,
 				VolumeMounts:    mounts,
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")},

@@ -67,3 +67,59 @@ func TestSourceMountsMatchThePlan(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCredentialsSecret checks that with a store credentials Secret every Job pod (the
+// ingestion CronJob's and the aggregation Job's) gets that Secret, by name, as environment
+// variables and as read-only files, besides the source's own mounts; and that without one
+// the pod has neither.
+func TestStoreCredentialsSecret(t *testing.T) {
+	src := sourceMounts{secrets: []string{"ncusd-token"}}
+	opts := JobOptions{Image: "img", StoreURL: "s3://bucket/backbone?region=eu-west-1", StoreCredentialsSecret: "backbone-store"}
+	for _, command := range []string{"ingest", "aggregate"} {
+		pod := podTemplate(opts, nil, "cm", command, src).Spec
+		c := pod.Containers[0]
+		if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef == nil || c.EnvFrom[0].SecretRef.Name != "backbone-store" ||
+			c.EnvFrom[0].ConfigMapRef != nil || c.EnvFrom[0].Prefix != "" || c.EnvFrom[0].SecretRef.Optional != nil {
+			t.Errorf("%s: envFrom %+v, want the Secret backbone-store's keys", command, c.EnvFrom)
+		}
+		if len(c.Env) != 0 {
+			t.Errorf("%s: env %+v", command, c.Env)
+		}
+		vols := map[string]corev1.Volume{}
+		for _, v := range pod.Volumes {
+			vols[v.Name] = v
+		}
+		var store, source bool
+		for _, m := range c.VolumeMounts {
+			v := vols[m.Name]
+			if v.Secret == nil {
+				continue
+			}
+			if !m.ReadOnly {
+				t.Errorf("%s: Secret %s mounted read-write", command, v.Secret.SecretName)
+			}
+			switch {
+			case v.Secret.SecretName == "backbone-store" && m.MountPath == StoreCredentialsDir:
+				store = true
+			case v.Secret.SecretName == "ncusd-token" && m.MountPath == SecretDir("ncusd-token"):
+				source = true
+			}
+		}
+		if !store || !source {
+			t.Errorf("%s: mounts %+v lack the store's Secret at %s (%v) or the source's (%v)", command, c.VolumeMounts, StoreCredentialsDir, store, source)
+		}
+		if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+			t.Errorf("%s: the ServiceAccount token is mounted", command)
+		}
+	}
+	opts.StoreCredentialsSecret = ""
+	pod := podTemplate(opts, nil, "cm", "aggregate", sourceMounts{}).Spec
+	if len(pod.Containers[0].EnvFrom) != 0 {
+		t.Errorf("envFrom %+v without a store credentials Secret", pod.Containers[0].EnvFrom)
+	}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			t.Errorf("Secret volume %s without a store credentials Secret", v.Secret.SecretName)
+		}
+	}
+}

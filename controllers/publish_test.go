@@ -115,7 +115,7 @@ func TestSamplesPublished(t *testing.T) {
 	var a *aggregation
 	eventually(t, "aggregation plan of every indicator", func() error {
 		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini); err != nil {
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
 			return err
 		}
 		if len(a.Plan.Indicators) != len(m.Indicators) {
@@ -356,7 +356,7 @@ func TestSeriesCapped(t *testing.T) {
 	var a *aggregation
 	eventually(t, "aggregation plan of every indicator", func() error {
 		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini); err != nil {
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
 			return err
 		}
 		if len(a.Plan.Indicators) != len(m.Indicators) {

@@ -28,6 +28,9 @@ type Options struct {
 	Dashboards DashboardOptions
 	// ReportURL is the public address of the community pages (status.reportURL).
 	ReportURL string
+	// Aggregate are the operator's settings of aggregation plans: the floor under every
+	// Initiative's minimum cell size.
+	Aggregate plan.AggregateOptions
 }
 
 // Setup registers the field indexes and the three reconcilers with a manager.
@@ -43,13 +46,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&InitiativeReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
-		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL,
+		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL, Aggregate: opts.Aggregate,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Initiative controller: %w", err)
 	}
 	if err := (&IndicatorReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-indicator"), Store: opts.Store,
-		Publisher: opts.Publisher,
+		Publisher: opts.Publisher, Aggregate: opts.Aggregate,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Indicator controller: %w", err)
 	}

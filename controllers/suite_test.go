@@ -59,6 +59,9 @@ var (
 	resultsURL, pagesURL string
 	testDashboards       = DashboardOptions{ConfigMap: dashboard.ConfigMapOptions{LabelKey: "grafana_dashboard", LabelValue: "backbone", FolderAnnotation: "grafana_folder"}}
 	testMetricsOptions   = metrics.Options{Region: "us-west"}
+	// testAggregate is the operator's floor under every Initiative's minimum cell size
+	// (--min-cell-size-floor): below the samples' 11.
+	testAggregate = plan.AggregateOptions{MinCellSizeFloor: 5}
 )
 
 func TestMain(m *testing.M) {
@@ -138,6 +141,7 @@ func runSuite(m *testing.M) int {
 	if err := Setup(ctx, mgr, Options{
 		Store: testStore, Jobs: jobOpts, Plan: plan.IngestOptions{AllowFileLocations: true, BaseDir: samples},
 		Publisher: testPub, Dashboards: testDashboards, ReportURL: "https://impact.example.org/",
+		Aggregate: testAggregate,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

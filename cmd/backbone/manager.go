@@ -38,6 +38,8 @@ type managerFlags struct {
 	maxFetchBytes          int64
 	watchNamespaces        string
 	jobImage               string
+	storeCredentialsSecret string
+	minCellSizeFloor       int32
 	resultsMetricsAddr     string
 	reportAddr             string
 	reportURL              string
@@ -72,6 +74,8 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
+	fs.StringVar(&f.storeCredentialsSecret, "store-credentials-secret", "", "Secret, in each Job's namespace, holding the store's credentials: every Job pod gets its keys as environment variables (AWS_ACCESS_KEY_ID, …) and as files under "+controllers.StoreCredentialsDir+"; the manager never reads it")
+	fs.Int32Var(&f.minCellSizeFloor, "min-cell-size-floor", 0, "floor under every Initiative's minimum cell size: an Initiative whose spec.equity.minCellSize is below it is Stalled, one leaving it unset gets the larger of the default and the floor; 0: none")
 	fs.StringVar(&f.resultsMetricsAddr, "results-metrics-bind-address", "", "address the metrics of the results (every Indicator's latest result, every DataSource's data health) are served on at /metrics, e.g. :9464; empty or 0 disables it")
 	fs.StringVar(&f.metrics.Region, "region", "", "value of the constant region label on every series of the results")
 	fs.IntVar(&f.metrics.IndicatorCap, "series-cap", metrics.DefaultIndicatorCap, "series an Indicator may publish; over it only its totals are")
@@ -109,6 +113,9 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = ctrl.LoggerInto(ctx, logger)
+	if f.minCellSizeFloor < 0 {
+		return fmt.Errorf("--min-cell-size-floor: %d is negative", f.minCellSizeFloor)
+	}
 	root := f.fileRoot
 	if root == "" {
 		root = "."
@@ -149,12 +156,13 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	}
 	if err := controllers.Setup(ctx, mgr, controllers.Options{
 		Store: st,
-		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
+		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL, StoreCredentialsSecret: f.storeCredentialsSecret},
 		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
 			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
 		Publisher:  pub,
 		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
 		ReportURL:  reportURL(f),
+		Aggregate:  plan.AggregateOptions{MinCellSizeFloor: f.minCellSizeFloor},
 	}); err != nil {
 		return err
 	}
@@ -165,7 +173,8 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		return err
 	}
 	logger.Info("starting the manager", "version", version.Get().String(), "store", f.storeURL, "jobImage", f.jobImage,
-		"watchNamespaces", f.watchNamespaces, "resultsMetrics", f.resultsMetricsAddr, "report", f.reportAddr, "region", f.metrics.Region, "allowFileLocations", f.allowFileLocations, "fileRoot", root)
+		"watchNamespaces", f.watchNamespaces, "resultsMetrics", f.resultsMetricsAddr, "report", f.reportAddr, "region", f.metrics.Region, "allowFileLocations", f.allowFileLocations, "fileRoot", root,
+		"storeCredentialsSecret", f.storeCredentialsSecret, "minCellSizeFloor", f.minCellSizeFloor)
 	return mgr.Start(ctx)
 }
 

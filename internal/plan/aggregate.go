@@ -20,6 +20,21 @@ import (
 // snapshot each DataSource's status names (Pin replaces the pins, e.g. after a local
 // ingestion).
 func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicators []impactv1.Indicator) (*spec.Aggregate, error) {
+	return AggregateWith(ini, sources, indicators, AggregateOptions{})
+}
+
+// AggregateOptions are the settings of aggregation plans that come from the operator rather
+// than from the objects. The zero value is Aggregate's: no floor but the API's.
+type AggregateOptions struct {
+	// MinCellSizeFloor, when above zero, is a floor under every Initiative's minimum cell
+	// size (the manager's --min-cell-size-floor). An Initiative whose spec.equity.minCellSize
+	// is below it is refused as a whole (an error of kind Initiative, and no Indicator
+	// planned); one leaving it unset gets the larger of the default and the floor.
+	MinCellSizeFloor int32
+}
+
+// AggregateWith is Aggregate with the operator's settings.
+func AggregateWith(ini *impactv1.Initiative, sources []impactv1.DataSource, indicators []impactv1.Indicator, opts AggregateOptions) (*spec.Aggregate, error) {
 	p := &spec.Aggregate{
 		Namespace:  ini.Namespace,
 		Initiative: ini.Name,
@@ -42,6 +57,17 @@ func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicato
 			p.ReferenceGroups[string(r.Dimension)] = string(r.Group)
 		}
 	}
+	opFloor := false // the floor is the operator's, not the Initiative's
+	if f := opts.MinCellSizeFloor; f > 0 {
+		if eq := ini.Spec.Equity; eq != nil && eq.MinCellSize != nil && *eq.MinCellSize < f {
+			e := &errs{kind: "Initiative", namespace: ini.Namespace, name: ini.Name}
+			e.add("spec.equity.minCellSize", "%d is below the floor of %d this operator enforces (--min-cell-size-floor): no Initiative may publish cells smaller than %d; raise it to %d or more", *eq.MinCellSize, f, f, f)
+			return p, e.list
+		}
+		if f > floor {
+			floor, opFloor = f, true
+		}
+	}
 	byName := map[string]*impactv1.DataSource{}
 	for i := range sources {
 		byName[sources[i].Name] = &sources[i]
@@ -50,7 +76,7 @@ func Aggregate(ini *impactv1.Initiative, sources []impactv1.DataSource, indicato
 	for i := range indicators {
 		ind := &indicators[i]
 		e := &errs{kind: "Indicator", namespace: ind.Namespace, name: ind.Name}
-		c := compiler{e: e, ini: ini, p: p, sources: byName}
+		c := compiler{e: e, ini: ini, p: p, sources: byName, opFloor: opFloor}
 		si := c.indicator(ind, defaults, floor)
 		if len(e.list) > 0 {
 			all = append(all, e.list...)
@@ -70,6 +96,8 @@ type compiler struct {
 	ini     *impactv1.Initiative
 	p       *spec.Aggregate
 	sources map[string]*impactv1.DataSource
+	// opFloor: the cell floor is the operator's (--min-cell-size-floor), above the Initiative's.
+	opFloor bool
 }
 
 func (c *compiler) indicator(ind *impactv1.Indicator, defaults []string, floor int32) *spec.Indicator {
@@ -98,7 +126,9 @@ func (c *compiler) indicator(ind *impactv1.Indicator, defaults []string, floor i
 		}
 	}
 	if pr := ind.Spec.Privacy; pr != nil && pr.MinCellSize != nil {
-		if *pr.MinCellSize < floor {
+		if *pr.MinCellSize < floor && c.opFloor {
+			e.add("spec.privacy.minCellSize", "%d is below the floor of %d this operator enforces (--min-cell-size-floor): an indicator may raise the floor, never lower it", *pr.MinCellSize, floor)
+		} else if *pr.MinCellSize < floor {
 			e.add("spec.privacy.minCellSize", "%d is below Initiative %q's spec.equity.minCellSize %d: an indicator may raise the floor, never lower it", *pr.MinCellSize, c.ini.Name, floor)
 		} else {
 			si.MinCellSize = int(*pr.MinCellSize)

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -186,5 +187,52 @@ func TestBrokenIndicatorLeavesOthersPlanned(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "Indicator readiness: spec.measure.numerator.timeColumn") {
 		t.Errorf("error does not name object and field: %v", err)
+	}
+}
+
+// TestMinCellSizeFloor: the operator's floor refuses an Initiative whose minCellSize is
+// below it, naming the field and the floor, plans nothing for it, and raises the default of
+// an Initiative that leaves minCellSize unset; without the option nothing changes.
+func TestMinCellSizeFloor(t *testing.T) {
+	ini, srcs, inds := objects()
+	ini.Spec.Equity.MinCellSize = i32(5)
+	p, err := AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: 10})
+	var es Errors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Kind != "Initiative" || es[0].Name != "rb5" || es[0].Field != "spec.equity.minCellSize" ||
+		!strings.Contains(es[0].Message, "5 is below the floor of 10") {
+		t.Fatalf("error %v, want one Initiative error on spec.equity.minCellSize naming 5 and the floor 10", err)
+	}
+	if p == nil || len(p.Indicators) != 0 {
+		t.Fatalf("Indicators planned for an Initiative below the floor: %+v", p)
+	}
+	// Without the option (Aggregate, as `backbone local` calls it) the same objects compile.
+	if p, err = Aggregate(ini, srcs, inds); err != nil || len(p.Indicators) != len(inds) || p.Indicators[0].MinCellSize != 5 {
+		t.Fatalf("without a floor: %v, %d Indicators", err, len(p.Indicators))
+	}
+	// At the floor: planned with it.
+	ini.Spec.Equity.MinCellSize = i32(10)
+	if p, err = AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: 10}); err != nil || p.Indicators[0].MinCellSize != 10 {
+		t.Fatalf("at the floor: %v", err)
+	}
+	// An Indicator below the operator's floor names that floor, not the Initiative's.
+	ini.Spec.Equity.MinCellSize = nil
+	inds[0].Spec.Privacy = &impactv1.PrivacySpec{MinCellSize: i32(12)}
+	_, err = AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: 20})
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Kind != "Indicator" || es[0].Field != "spec.privacy.minCellSize" ||
+		!strings.Contains(es[0].Message, "12 is below the floor of 20 this operator enforces") {
+		t.Errorf("an Indicator at 12 under a floor of 20: %v", err)
+	}
+	inds[0].Spec.Privacy = nil
+	// Unset: the larger of the default (11) and the floor.
+	for floor, want := range map[int32]int{0: 11, 5: 11, 20: 20} {
+		p, err := AggregateWith(ini, srcs, inds, AggregateOptions{MinCellSizeFloor: floor})
+		if err != nil {
+			t.Fatalf("floor %d: %v", floor, err)
+		}
+		for _, si := range p.Indicators {
+			if si.MinCellSize != want {
+				t.Errorf("floor %d: Indicator %s has minCellSize %d, want %d", floor, si.Name, si.MinCellSize, want)
+			}
+		}
 	}
 }

@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if apiEnv != nil {
 		_ = apiEnv.Stop()
 	}
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
 	os.Exit(code)
 }
 

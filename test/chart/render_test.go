@@ -223,6 +223,14 @@ func matrix() []matrixCase {
 			"imagePullSecrets", []any{map[string]any{"name": "ghcr"}}, "nodeSelector", map[string]any{"kubernetes.io/os": "linux"},
 			"tolerations", []any{map[string]any{"key": "dedicated", "operator": "Equal", "value": "backbone", "effect": "NoSchedule"}},
 			"priorityClassName", "system-cluster-critical", "crds.keep", false)},
+		{"report", "region-west", "backbone-west", values("store.url", storeURL, "region", "west", "watchNamespaces", []any{"west-county"},
+			"store.credentialsSecret", "backbone-store", "minCellSize", 20, "report.enabled", true,
+			"report.ingress.enabled", true, "report.ingress.host", "impact.example.org", "report.ingress.className", "nginx",
+			"report.ingress.annotations", map[string]any{"cert-manager.io/cluster-issuer": "letsencrypt"},
+			"report.ingress.tls.enabled", true, "report.ingress.tls.secretName", "impact-tls",
+			"grafana.dashboards.label", "dashboards", "grafana.dashboards.labelValue", "backbone",
+			"grafana.dashboardCRs.enabled", true, "networkPolicy.enabled", true,
+			"networkPolicy.reportFrom", []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress-nginx"}}}})},
 	}
 }
 
@@ -233,6 +241,7 @@ func TestRenderMatrix(t *testing.T) {
 		"crds-disabled": "ClusterRole=1 ClusterRoleBinding=1 Deployment=1 Service=1 ServiceAccount=1",
 		"monitoring":    "ClusterRole=1 ClusterRoleBinding=1 CustomResourceDefinition=3 Deployment=1 NetworkPolicy=1 PrometheusRule=1 Service=1 ServiceAccount=1 ServiceMonitor=1",
 		"digest":        "ClusterRole=1 ClusterRoleBinding=1 CustomResourceDefinition=3 Deployment=1 Service=1 ServiceAccount=1",
+		"report":        "CustomResourceDefinition=3 Deployment=1 Ingress=1 NetworkPolicy=1 Role=2 RoleBinding=2 Service=2 ServiceAccount=1",
 	}
 	for _, c := range matrix() {
 		t.Run(c.name, func(t *testing.T) {
@@ -457,6 +466,11 @@ func TestValuesSchema(t *testing.T) {
 		{"bad digest", values("store.url", storeURL, "image.digest", "latest"), "digest"},
 		{"bad namespace", values("store.url", storeURL, "watchNamespaces", []any{"North_County"}), "watchNamespaces"},
 		{"no store", values(), "store.url is required"},
+		{"typo in report", values("store.url", storeURL, "report.ingress.hostname", "impact.example.org"), "hostname"},
+		{"report url not http", values("store.url", storeURL, "report.url", "impact.example.org"), "/report/url"},
+		{"negative floor", values("store.url", storeURL, "minCellSize", -1), "minCellSize"},
+		{"bad Secret name", values("store.url", storeURL, "store.credentialsSecret", "Backbone_Store"), "credentialsSecret"},
+		{"typo in grafana", values("store.url", storeURL, "grafana.dashboards.lable", "x"), "lable"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := render(t, "backbone", "backbone-system", c.vals)

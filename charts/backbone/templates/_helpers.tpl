@@ -61,3 +61,21 @@ app.kubernetes.io/component: manager
 {{- end -}}
 {{ toYaml $role.rules }}
 {{- end -}}
+
+{{/* The community pages' Service and Ingress. */}}
+{{- define "backbone.reportName" -}}
+{{- printf "%s-report" (include "backbone.fullname" .) -}}
+{{- end -}}
+
+{{/*
+The community pages' public address (--report-url): report.url, else the Ingress's host
+(https:// with TLS), else nothing.
+*/}}
+{{- define "backbone.reportURL" -}}
+{{- $r := .Values.report -}}
+{{- if $r.url -}}
+{{- $r.url -}}
+{{- else if and $r.ingress.enabled $r.ingress.host -}}
+{{- printf "%s://%s" (ternary "https" "http" $r.ingress.tls.enabled) $r.ingress.host -}}
+{{- end -}}
+{{- end -}}
