@@ -18,12 +18,13 @@ import (
 	"github.com/backbone-dev/backbone/internal/testserver"
 )
 
-// TestOperatorStoreCredentials runs the operator on an S3-compatible store that answers
-// only requests signed with one access key. The manager has the key in its environment;
-// the Job pods get it only from the Secret --store-credentials-secret names (the process
-// kubelet gives a container no environment but its own), so the ingestion and aggregation
-// Jobs writing their snapshot and result to the bucket, and the Indicator becoming Ready,
-// show the Secret reaching every Job pod.
+// TestOperatorStoreCredentials runs the operator on an S3-compatible store that checks
+// every request's signature and accepts writes only when signed with the access key of the
+// Secret --store-credentials-secret names. The manager (which only reads the store) and
+// every Pod's process have another key in their environment, as a node or workload
+// identity would give them: the ingestion and aggregation Jobs writing their snapshot and
+// result to the bucket, and the Indicator becoming Ready, show the Secret reaching every
+// Job pod and taking precedence over that environment.
 func TestOperatorStoreCredentials(t *testing.T) {
 	c := cl(t)
 	ns := c.Namespace(t)
@@ -31,16 +32,19 @@ func TestOperatorStoreCredentials(t *testing.T) {
 	// NewS3 sets AWS_ACCESS_KEY_ID=backbone (and the secret key and region) in this
 	// process's environment, which the manager's process inherits.
 	s3 := testserver.NewS3(t, "results")
+	const writerID, writerSecret = "store-writer", "store-writer-secret"
+	s3.AccessKeys = map[string]string{testserver.S3AccessKeyID: testserver.S3SecretAccessKey, writerID: writerSecret}
 	var refused atomic.Int64
 	s3.Fail = func(r *http.Request) bool {
-		if strings.Contains(r.Header.Get("Authorization"), "Credential=backbone/") {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead ||
+			strings.Contains(r.Header.Get("Authorization"), "Credential="+writerID+"/") {
 			return false
 		}
 		refused.Add(1)
 		return true
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "store-credentials"}, StringData: map[string]string{
-		"AWS_ACCESS_KEY_ID": "backbone", "AWS_SECRET_ACCESS_KEY": "backbone-secret", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ACCESS_KEY_ID": writerID, "AWS_SECRET_ACCESS_KEY": writerSecret, "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
 	}}
 	if err := c.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)
