@@ -153,7 +153,6 @@ func requestRun(t *testing.T, c *e2e.Cluster, ns, requested string) *impactv1.Da
 	return ds
 }
 
-
 // waitIndicatorsRead waits until every Indicator is Ready with a result read from the
 // snapshot id, and the Initiative is Ready; it returns the Indicators by name.
 func waitIndicatorsRead(t *testing.T, c *e2e.Cluster, ns, snapshot string) map[string]impactv1.Indicator {
