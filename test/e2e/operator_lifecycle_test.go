@@ -56,8 +56,8 @@ func startManagerAt(t *testing.T, c *e2e.Cluster, ns, name, store, fileRoot stri
 }
 
 // copyKindergarten copies the kindergarten manifests and data file into a fresh folder and
-// returns it; edit, when set, changes the DataSource's manifest.
-func copyKindergarten(t *testing.T, c *e2e.Cluster, edit func(string) string) string {
+// returns it; edit, when set, changes the manifests (file is the manifest's name).
+func copyKindergarten(t *testing.T, c *e2e.Cluster, edit func(file, content string) string) string {
 	t.Helper()
 	dir := c.TempDir(t)
 	files := append(slices.Clone(kindergartenManifests), "data/ncusd-kindergarten.csv")
@@ -69,8 +69,8 @@ func copyKindergarten(t *testing.T, c *e2e.Cluster, edit func(string) string) st
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f == "datasource-ncusd-kindergarten.yaml" && edit != nil {
-			b = []byte(edit(string(b)))
+		if strings.HasSuffix(f, ".yaml") && edit != nil {
+			b = []byte(edit(f, string(b)))
 		}
 		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -268,7 +268,10 @@ func TestOperatorRunNowNewInput(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
 	ns := c.Namespace(t)
-	root := copyKindergarten(t, c, func(s string) string {
+	root := copyKindergarten(t, c, func(file, s string) string {
+		if file != "datasource-ncusd-kindergarten.yaml" {
+			return s
+		}
 		return strings.TrimRight(s, "\n") + "\n  retention: {snapshots: 1}\n"
 	})
 	store := filepath.Join(c.TempDir(t), "store")
@@ -464,27 +467,37 @@ func TestOperatorManagerKilledMidRun(t *testing.T) {
 	}
 }
 
-// A DataSource applied with a column naming a dimension the Initiative lacks, and a
-// run-now request: Stalled with a message naming the object and the field, no CronJob,
-// no Job, the request not handled. Applying the corrected manifest brings it back without
-// a restart: the CronJob is created, the pending request runs, and the DataSource and its
-// Indicators become Ready.
+// A DataSource applied with a column naming a dimension the Initiative lacks and a run-now
+// request, and an Indicator averaging a column its source does not have: each Stalled
+// with a message naming the object and the field; no CronJob, no Job, the request not
+// handled. Applying the corrected DataSource brings it back without a restart (the
+// CronJob is created, the pending request runs) and the two valid Indicators are computed
+// without the stalled one; applying the corrected Indicator adds it, with one more
+// aggregation Job, and everything is Ready.
 func TestOperatorBadSpecFixed(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
 	ns := c.Namespace(t)
 	ctx := t.Context()
 	const requested = "2026-12-05T15:00:00Z"
-	annotate := func(s string) string {
+	const badIndicator = "readiness-score"
+	annotate := func(file, s string) string {
 		return strings.Replace(s, "  name: ncusd-kindergarten\n", "  name: ncusd-kindergarten\n  annotations: {"+impactv1.RequestedAtAnnotation+": \""+requested+"\"}\n", 1)
 	}
 	good := copyKindergarten(t, c, annotate)
-	bad := copyKindergarten(t, c, func(s string) string {
-		s = annotate(s)
-		if !strings.Contains(s, "dimension: district") {
-			t.Fatal("the sample DataSource has no district column")
+	bad := copyKindergarten(t, c, func(file, s string) string {
+		s = annotate(file, s)
+		replace := map[string][2]string{
+			"datasource-ncusd-kindergarten.yaml": {"dimension: district", "dimension: school_zone"},
+			"indicator-readiness-score.yaml":     {"column: score", "column: test_score"},
 		}
-		return strings.Replace(s, "dimension: district", "dimension: school_zone", 1)
+		if r, ok := replace[file]; ok {
+			if !strings.Contains(s, r[0]) {
+				t.Fatalf("%s has no %q", file, r[0])
+			}
+			s = strings.Replace(s, r[0], r[1], 1)
+		}
+		return s
 	})
 	store := filepath.Join(c.TempDir(t), "store")
 	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, good)
@@ -494,21 +507,35 @@ func TestOperatorBadSpecFixed(t *testing.T) {
 		}
 	})
 	applyKindergarten(t, c, ns, bad)
-	if _, _, err := c.RunKubectl(ctx, "wait", "--for=condition=Stalled", "datasource/"+kindergarten, "-n", ns, "--timeout=60s"); err != nil {
-		t.Fatalf("%v\nmanager log: %s", err, mgr.LogPath)
+	for _, obj := range []string{"datasource/" + kindergarten, "indicator/" + badIndicator} {
+		if _, _, err := c.RunKubectl(ctx, "wait", "--for=condition=Stalled", obj, "-n", ns, "--timeout=60s"); err != nil {
+			t.Fatalf("%s: %v\nmanager log: %s", obj, err, mgr.LogPath)
+		}
 	}
 	ds := &impactv1.DataSource{}
 	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: kindergarten}, ds); err != nil {
 		t.Fatal(err)
 	}
-	stalled := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionStalled)
-	for _, want := range []string{"DataSource " + kindergarten, "spec.schema.columns", ".dimension", `"school_zone"`} {
-		if !strings.Contains(stalled.Message, want) {
-			t.Errorf("Stalled message %q does not name %s", stalled.Message, want)
-		}
+	ind := &impactv1.Indicator{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: badIndicator}, ind); err != nil {
+		t.Fatal(err)
 	}
-	if stalled.Reason != "InvalidSpec" || meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionReady) {
-		t.Errorf("Stalled %s, conditions %+v", stalled.Reason, ds.Status.Conditions)
+	for _, o := range []struct {
+		conds []metav1.Condition
+		want  []string
+	}{
+		{ds.Status.Conditions, []string{"DataSource " + kindergarten + ": ", "spec.schema.columns", ".dimension", `"school_zone"`}},
+		{ind.Status.Conditions, []string{"Indicator " + badIndicator + ": ", "spec.measure.numerator.column", `"test_score"`}},
+	} {
+		stalled := meta.FindStatusCondition(o.conds, impactv1.ConditionStalled)
+		for _, want := range o.want {
+			if !strings.Contains(stalled.Message, want) {
+				t.Errorf("Stalled message %q does not name %s", stalled.Message, want)
+			}
+		}
+		if stalled.Reason != "InvalidSpec" || meta.IsStatusConditionTrue(o.conds, impactv1.ConditionReady) {
+			t.Errorf("Stalled %s, conditions %+v", stalled.Reason, o.conds)
+		}
 	}
 	if ds.Status.LastHandledRequestedAt != "" {
 		t.Errorf("a Stalled DataSource handled the request %q", ds.Status.LastHandledRequestedAt)
@@ -520,7 +547,6 @@ func TestOperatorBadSpecFixed(t *testing.T) {
 	if n, jobs := len(cronJobs.Items), jobsOf(t, c, ns, nil); n != 0 || len(jobs) != 0 {
 		t.Errorf("%d CronJobs and Jobs %v for a spec that cannot run, want none", n, jobNames(jobs))
 	}
-	// The Indicators reading it wait; they are not Ready.
 	var inds impactv1.IndicatorList
 	if err := c.Client.List(ctx, &inds, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
@@ -531,13 +557,12 @@ func TestOperatorBadSpecFixed(t *testing.T) {
 		}
 	}
 
-	// The fix: the corrected manifest, applied.
+	// The DataSource's fix: the corrected manifest, applied. The pending request runs.
 	c.KubectlT(t, "apply", "-n", ns, "-f", filepath.Join(good, "datasource-ncusd-kindergarten.yaml"))
 	ds = requestRun(t, c, ns, requested)
 	if meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionStalled) != nil {
 		t.Errorf("the fixed DataSource is still Stalled: %+v", ds.Status.Conditions)
 	}
-	waitIndicatorsRead(t, c, ns, ds.Status.Snapshot.ID)
 	if err := c.Client.List(ctx, &cronJobs, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
@@ -546,6 +571,42 @@ func TestOperatorBadSpecFixed(t *testing.T) {
 	}
 	if jobs := jobsOf(t, c, ns, ingestJobs); len(jobs) != 1 {
 		t.Errorf("ingestion Jobs after the fix: %v, want the one request's", jobNames(jobs))
+	}
+	// The valid Indicators are computed; the stalled one waits for its own fix.
+	eventually(t, 120*time.Second, "the valid Indicators Ready", func() (bool, error) {
+		if err := c.Client.List(ctx, &inds, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, ind := range inds.Items {
+			ready := meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionReady)
+			if ind.Name == badIndicator {
+				if ready || !meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionStalled) {
+					t.Fatalf("Indicator %s with its bad column: %+v", ind.Name, ind.Status.Conditions)
+				}
+				continue
+			}
+			if !ready || ind.Status.Result == nil {
+				return false, fmt.Errorf("Indicator %s: %+v", ind.Name, ind.Status.Conditions)
+			}
+		}
+		return true, nil
+	})
+	agg1 := jobNames(jobsOf(t, c, ns, aggregateJobs))
+	if len(agg1) != 1 {
+		t.Errorf("aggregation Jobs with one Indicator stalled: %v, want one", agg1)
+	}
+
+	// The Indicator's fix: one more aggregation, every Indicator and the Initiative Ready.
+	c.KubectlT(t, "apply", "-n", ns, "-f", filepath.Join(good, "indicator-readiness-score.yaml"))
+	read := waitIndicatorsRead(t, c, ns, ds.Status.Snapshot.ID)
+	if h := read[badIndicator].Status.Headline; h == nil || h.Value == "" {
+		t.Errorf("Indicator %s after its fix: headline %+v", badIndicator, h)
+	}
+	if meta.FindStatusCondition(read[badIndicator].Status.Conditions, impactv1.ConditionStalled) != nil {
+		t.Errorf("the fixed Indicator is still Stalled: %+v", read[badIndicator].Status.Conditions)
+	}
+	if agg2 := jobNames(jobsOf(t, c, ns, aggregateJobs)); len(agg2) != 2 || !slices.Contains(agg2, agg1[0]) {
+		t.Errorf("aggregation Jobs after the Indicator's fix: %v, want %v and one more", agg2, agg1)
 	}
 	if err := mgr.Stop(); err != nil {
 		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
