@@ -225,16 +225,44 @@ func runNowJobName(ds *impactv1.DataSource, requested string) string {
 }
 
 // reconcileRunNow starts a Job from the CronJob's template when the requestedAt annotation
-// asks for one, and echoes the request in status.lastHandledRequestedAt.
+// asks for one, and echoes the request in status.lastHandledRequestedAt. As the CronJob's
+// concurrencyPolicy Forbid does for scheduled runs, a request waits while another Job of
+// the DataSource runs (scheduled, or an earlier request's): two ingestions of one source
+// would race to promote their snapshots, and one's retention could remove the other's
+// snapshot before it is promoted. The Job's end brings the DataSource back (the Jobs
+// watch) and the request runs then.
 func (r *DataSourceReconciler) reconcileRunNow(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
 	req := requestedAt(ds)
 	if req == "" || req == ds.Status.LastHandledRequestedAt {
 		return outcome{}, nil
 	}
+	name := runNowJobName(ds, req)
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(ds.Namespace), client.MatchingLabels{LabelDataSource: ds.Name, LabelManagedBy: ManagedBy}); err != nil {
+		return outcome{}, fmt.Errorf("listing the Jobs of DataSource %s: %w", ds.Name, err)
+	}
+	var running []string
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if j.Name == name {
+			// Started before the status said so (a manager that stopped in between).
+			ds.Status.LastHandledRequestedAt = req
+			return outcome{}, nil
+		}
+		if done, _, _ := jobFinished(j); !done && j.DeletionTimestamp.IsZero() {
+			running = append(running, j.Name)
+		}
+	}
+	if len(running) > 0 {
+		sort.Strings(running)
+		msg := fmt.Sprintf("the run requested at %s waits for Job %s to finish", req, strings.Join(running, ", "))
+		r.Recorder.Eventf(ds, nil, corev1.EventTypeNormal, "RunWaiting", "Run", "%s", msg)
+		return outcome{}, nil
+	}
 	tmpl := st.cronJob.Spec.JobTemplate
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        runNowJobName(ds, req),
+			Name:        name,
 			Namespace:   ds.Namespace,
 			Labels:      tmpl.Labels,
 			Annotations: map[string]string{AnnotationRequestedAt: req, AnnotationPlanHash: st.planHash},
