@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
@@ -456,4 +457,55 @@ func TestDataSourceRunNowWaitsForRunningJob(t *testing.T) {
 	if err := k8s.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{LabelDataSource: ds.Name}); err != nil || len(jobs.Items) != 2 {
 		t.Errorf("%d Jobs after two requests (%v), want 2", len(jobs.Items), err)
 	}
+}
+
+// TestDataSourceRunNowHistory checks that finished run-now Jobs are kept as the CronJob's
+// history limits keep its own: the three newest; the older ones are deleted.
+func TestDataSourceRunNowHistory(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+
+	var names []string
+	for i := range 5 {
+		at := fmt.Sprintf("2026-12-05T12:0%d:00Z", i)
+		eventually(t, "the DataSource in the cache", func() error {
+			got, err := getDataSource(ns, ds.Name)
+			if err != nil {
+				return err
+			}
+			if i > 0 && got.Status.LastHandledRequestedAt != names[i-1] {
+				return fmt.Errorf("lastHandledRequestedAt %q", got.Status.LastHandledRequestedAt)
+			}
+			ds = got
+			return nil
+		})
+		requestRun(t, ds, at)
+		job := waitJob(t, ns, runNowJobName(ds, at))
+		if err := finishJob(t, job); err != nil {
+			t.Fatalf("ingesting: %v", err)
+		}
+		names = append(names, at)
+	}
+	eventually(t, "three run-now Jobs kept", func() error {
+		var jobs batchv1.JobList
+		if err := k8s.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{LabelDataSource: ds.Name}); err != nil {
+			return err
+		}
+		var kept []string
+		for _, j := range jobs.Items {
+			if j.DeletionTimestamp.IsZero() {
+				kept = append(kept, j.Annotations[AnnotationRequestedAt])
+			}
+		}
+		if len(kept) != runNowHistory || !slices.Contains(kept, names[4]) {
+			return fmt.Errorf("Jobs of the requests %v, want %d, the newest (%s) among them", kept, runNowHistory, names[4])
+		}
+		return nil
+	})
 }
