@@ -263,7 +263,7 @@ func printedTable(t *testing.T, out string) []map[string]string {
 // Indicators' status; the unchanged file gives the same snapshot id and no aggregation
 // Job. `kubectl get ind` prints the headline columns. The DataSource's retention (1)
 // keeps the snapshot the latest result still reads, and removes it once the result has
-// moved on.
+// moved on. A fourth request deletes the oldest run-now Job and its Pod (history limit 3).
 func TestOperatorRunNowNewInput(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
@@ -389,6 +389,24 @@ func TestOperatorRunNowNewInput(t *testing.T) {
 	// Now the latest result reads the second snapshot: the first is gone.
 	if got := storedSnapshots(t, store, ns); !slices.Equal(got, []string{s2}) {
 		t.Errorf("snapshots in the store after the third run: %v, want [%s]", got, s2)
+	}
+
+	// A fourth request: the oldest run-now Job, beyond the history limit of three, is
+	// deleted and its Pod with it.
+	first := jobsOf(t, c, ns, ingestJobs)
+	slices.SortFunc(first, func(a, b batchv1.Job) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	if len(first) != 3 || first[0].Annotations["impact.backbone.dev/requestedAt"] != "2026-12-05T13:00:00Z" {
+		t.Fatalf("ingestion Jobs after three requests: %v", jobNames(first))
+	}
+	pods := jobPods(t, c, ns, first[0].Name)
+	if len(pods) != 1 {
+		t.Fatalf("Job %s has %d Pods", first[0].Name, len(pods))
+	}
+	requestRun(t, c, ns, "2026-12-05T13:30:00Z")
+	gone(t, c, &first[0], 60*time.Second)
+	gone(t, c, &pods[0], 60*time.Second)
+	if got := jobsOf(t, c, ns, ingestJobs); len(got) != 3 {
+		t.Errorf("ingestion Jobs after four requests: %v, want the three newest", jobNames(got))
 	}
 	if err := mgr.Stop(); err != nil {
 		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
