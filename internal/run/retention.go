@@ -13,12 +13,15 @@ import (
 	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
-// PruneSnapshots applies a source's retention: of its snapshots in the store (the
-// manifests under sources/<source>/snapshots/), the keep newest by creation time stay,
-// and so do the promoted one (latest.json) and the one the Initiative's latest result
-// read, whatever their age; every other snapshot is removed, its manifest first (so a
-// reader never finds a manifest naming a missing file), then its Parquet file, engine
-// layout and rejects. keep < 1 keeps everything. It returns the ids removed, oldest first.
+// PruneSnapshots applies a source's retention to its snapshots in the store (the
+// manifests under sources/<source>/snapshots/): the keep newest promoted snapshots (by
+// creation time) stay, and so do the promoted one (latest.json) and the one the
+// Initiative's latest result read, whatever their age. A snapshot that was refused (not
+// promoted: too many rejected rows, or too few rows) stays while it is newer than the
+// promoted one, since the DataSource's status reports its rejects then; an older one goes.
+// Every other snapshot is removed, its manifest first (so a reader never finds a manifest
+// naming a missing file), then its Parquet file, engine layout and rejects. keep < 1
+// keeps everything. It returns the ids removed, oldest first.
 func PruneSnapshots(ctx context.Context, st *store.Store, namespace, initiative, source string, keep int) ([]string, error) {
 	if keep < 1 {
 		return nil, nil
@@ -48,9 +51,6 @@ func PruneSnapshots(ctx context.Context, st *store.Store, namespace, initiative,
 		}
 		all = append(all, m)
 	}
-	if len(all) <= keep {
-		return nil, nil
-	}
 	// Newest first; the id breaks ties so the choice does not depend on listing order.
 	sort.Slice(all, func(i, j int) bool {
 		if !all[i].Created.Equal(all[j].Created) {
@@ -60,15 +60,22 @@ func PruneSnapshots(ctx context.Context, st *store.Store, namespace, initiative,
 	})
 
 	kept := map[string]bool{}
-	for _, m := range all[:keep] {
-		kept[m.ID] = true
-	}
 	var latest store.SnapshotManifest
 	switch err := st.GetJSON(ctx, path.Join(prefix, "latest.json"), &latest); {
 	case err == nil:
 		kept[latest.ID] = true
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, fail(err)
+	}
+	promoted := 0
+	for _, m := range all {
+		switch {
+		case m.Promoted && promoted < keep:
+			kept[m.ID] = true
+			promoted++
+		case !m.Promoted && (latest.ID == "" || m.Created.After(latest.Created)):
+			kept[m.ID] = true
+		}
 	}
 	var res result.Manifest
 	switch err := st.GetJSON(ctx, result.LatestKey(namespace, initiative), &res); {

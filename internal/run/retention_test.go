@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,36 @@ func newRetentionFixture(t *testing.T, keep int32) *retentionFixture {
 // previous ingestion; it returns the snapshot id.
 func (f *retentionFixture) ingest(edit func(string) string) string {
 	f.t.Helper()
+	id, err := f.try(edit)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// refused ingests a file with a date missing in every tenth row: more rejected rows than
+// maxRejectPercent allows, so the snapshot is written but not promoted.
+func (f *retentionFixture) refused() string {
+	f.t.Helper()
+	id, err := f.try(func(s string) string {
+		lines := strings.Split(s, "\n")
+		for i := 1; i < len(lines); i += 10 {
+			if fields := strings.Split(lines[i], ","); len(fields) > 2 {
+				fields[1] = ""
+				lines[i] = strings.Join(fields, ",")
+			}
+		}
+		return strings.Join(lines, "\n")
+	})
+	var np *ingest.NotPromotedError
+	if !errors.As(err, &np) {
+		f.t.Fatalf("a file with 10%% of its dates missing: %v, want a snapshot not promoted", err)
+	}
+	return id
+}
+
+func (f *retentionFixture) try(edit func(string) string) (string, error) {
+	f.t.Helper()
 	b, err := os.ReadFile("../../config/samples/data/ncusd-kindergarten.csv")
 	if err != nil {
 		f.t.Fatal(err)
@@ -72,10 +103,10 @@ func (f *retentionFixture) ingest(edit func(string) string) string {
 	f.clock = f.clock.Add(time.Minute)
 	now := f.clock
 	res, err := run.Ingest(context.Background(), f.st, ip, ingest.Options{TempDir: f.t.TempDir(), Now: func() time.Time { return now }})
-	if err != nil {
-		f.t.Fatal(err)
+	if res == nil {
+		return "", err
 	}
-	return res.Manifest.ID
+	return res.Manifest.ID, err
 }
 
 // aggregate computes the indicators reading the source from snapshot id, so the
@@ -214,5 +245,24 @@ func TestRetentionCounts(t *testing.T) {
 	}
 	if got := g.snapshots(); !slices.Equal(got, sorted(ids...)) {
 		t.Errorf("no retention after three ingestions: %v, want all of %v", got, sorted(ids...))
+	}
+}
+
+// A refused snapshot stays while it is newer than the promoted one (the DataSource's
+// status reports its rejects), does not count towards the snapshots kept, and goes once
+// a newer snapshot is promoted.
+func TestRetentionRefusedSnapshots(t *testing.T) {
+	f := newRetentionFixture(t, 2)
+	v1 := f.ingest(editYear(0))
+	v2 := f.ingest(editYear(10))
+	bad := f.refused()
+	if got := f.snapshots(); !slices.Equal(got, sorted(v1, v2, bad)) {
+		t.Fatalf("after a refused ingestion: %v, want %v (nothing removed)", got, sorted(v1, v2, bad))
+	}
+	// The refused one is older than the new promoted one: it goes, and the two newest
+	// promoted stay although the refused one was newer than v2.
+	v3 := f.ingest(editYear(20))
+	if got := f.snapshots(); !slices.Equal(got, sorted(v2, v3)) {
+		t.Fatalf("after the next promoted ingestion: %v, want %v", got, sorted(v2, v3))
 	}
 }
