@@ -351,8 +351,8 @@ type Column struct {
 
 // Retention says how many snapshots are kept.
 type Retention struct {
-	// Snapshots is the number of snapshots kept in the store, newest first. The promoted
-	// snapshot and the one the Initiative's latest result reads are kept besides.
+	// Snapshots is the number of promoted snapshots kept in the store, newest first. The
+	// promoted snapshot and the one the Initiative's latest result reads are kept besides.
 	// +optional
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=1
