@@ -632,3 +632,90 @@ func TestOperatorBadSpecFixed(t *testing.T) {
 }
 
 func ptrDeref(b *bool) bool { return b != nil && *b }
+
+// A partner sends a broken file (a tenth of the dates missing, over maxRejectPercent): the
+// run-now Job fails, the DataSource is Ready=False (SnapshotNotPromoted, with the counts
+// and the first rejected rows) and keeps its snapshot, and the Indicators keep their
+// result. The corrected file, run now, gives back the same snapshot id, Ready, and no new
+// aggregation.
+func TestOperatorRefusedFileThenFixed(t *testing.T) {
+	t.Parallel()
+	c := cl(t)
+	ns := c.Namespace(t)
+	ctx := t.Context()
+	root := copyKindergarten(t, c, nil)
+	store := filepath.Join(c.TempDir(t), "store")
+	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, root)
+	applyKindergarten(t, c, ns, root)
+	t.Cleanup(func() {
+		if t.Failed() {
+			describe(t, c, ns)
+		}
+	})
+	ds := requestRun(t, c, ns, "2026-12-05T16:00:00Z")
+	s1 := ds.Status.Snapshot.ID
+	before := waitIndicatorsRead(t, c, ns, s1)
+	agg := jobNames(jobsOf(t, c, ns, aggregateJobs))
+
+	csv := filepath.Join(root, "data", "ncusd-kindergarten.csv")
+	good, err := os.ReadFile(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(good), "\n")
+	for i := 1; i < len(lines); i += 10 {
+		if fields := strings.Split(lines[i], ","); len(fields) > 2 {
+			fields[1] = ""
+			lines[i] = strings.Join(fields, ",")
+		}
+	}
+	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const broken = "2026-12-05T16:10:00Z"
+	c.KubectlT(t, "annotate", "--overwrite", "datasource", kindergarten, "-n", ns, impactv1.RequestedAtAnnotation+"="+broken)
+	eventually(t, 150*time.Second, "the broken file refused", func() (bool, error) {
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: kindergarten}, ds); err != nil {
+			return false, err
+		}
+		ready := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionReady)
+		if ds.Status.LastHandledRequestedAt != broken || ready == nil || ready.Status != metav1.ConditionFalse {
+			return false, fmt.Errorf("lastHandledRequestedAt %q, Ready %+v", ds.Status.LastHandledRequestedAt, ready)
+		}
+		return true, nil
+	})
+	ready := meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionReady)
+	if ready.Reason != "SnapshotNotPromoted" || !strings.Contains(ready.Message, "maxRejectPercent") || !strings.Contains(ready.Message, "assessed_on") {
+		t.Errorf("Ready of the refused file: %s %q, want SnapshotNotPromoted naming maxRejectPercent and the rejected column", ready.Reason, ready.Message)
+	}
+	if ds.Status.Snapshot == nil || ds.Status.Snapshot.ID != s1 {
+		t.Errorf("snapshot after the refused file: %+v, want %s still", ds.Status.Snapshot, s1)
+	}
+	if meta.FindStatusCondition(ds.Status.Conditions, impactv1.ConditionStalled) != nil {
+		t.Errorf("a refused file stalled the DataSource: %+v", ds.Status.Conditions)
+	}
+	// The Indicators keep the result of the promoted snapshot.
+	kept := waitIndicatorsRead(t, c, ns, s1)
+	for name, ind := range kept {
+		if ind.Status.Result.URI != before[name].Status.Result.URI {
+			t.Errorf("Indicator %s: result %s after the refused file, was %s", name, ind.Status.Result.URI, before[name].Status.Result.URI)
+		}
+	}
+
+	// The corrected file: the same data as the first, so the same snapshot and no aggregation.
+	if err := os.WriteFile(csv, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds = requestRun(t, c, ns, "2026-12-05T16:20:00Z")
+	if ds.Status.Snapshot.ID != s1 {
+		t.Errorf("the corrected file gave snapshot %s, want %s", ds.Status.Snapshot.ID, s1)
+	}
+	time.Sleep(3 * time.Second)
+	waitIndicatorsRead(t, c, ns, s1)
+	if got := jobNames(jobsOf(t, c, ns, aggregateJobs)); !slices.Equal(got, agg) {
+		t.Errorf("aggregation Jobs after the refused and the corrected file: %v, want %v", got, agg)
+	}
+	if err := mgr.Stop(); err != nil {
+		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
+	}
+}
