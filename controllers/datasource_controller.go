@@ -77,7 +77,7 @@ func (r *DataSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 	}()
 	st := &dataSourceState{}
-	for _, step := range []dataSourceStep{r.reconcilePlan, r.reconcileCronJob, r.reconcileRunNow, r.reconcileSnapshot} {
+	for _, step := range []dataSourceStep{r.reconcilePlan, r.reconcileCronJob, r.reconcileRunNow, r.reconcileHistory, r.reconcileSnapshot} {
 		out, err = step(ctx, ds, st)
 		var sp *stalled
 		if errors.As(err, &sp) {
@@ -225,16 +225,44 @@ func runNowJobName(ds *impactv1.DataSource, requested string) string {
 }
 
 // reconcileRunNow starts a Job from the CronJob's template when the requestedAt annotation
-// asks for one, and echoes the request in status.lastHandledRequestedAt.
+// asks for one, and echoes the request in status.lastHandledRequestedAt. As the CronJob's
+// concurrencyPolicy Forbid does for scheduled runs, a request waits while another Job of
+// the DataSource runs (scheduled, or an earlier request's): two ingestions of one source
+// would race to promote their snapshots, and one's retention could remove the other's
+// snapshot before it is promoted. The Job's end brings the DataSource back (the Jobs
+// watch) and the request runs then.
 func (r *DataSourceReconciler) reconcileRunNow(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
 	req := requestedAt(ds)
 	if req == "" || req == ds.Status.LastHandledRequestedAt {
 		return outcome{}, nil
 	}
+	name := runNowJobName(ds, req)
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(ds.Namespace), client.MatchingLabels{LabelDataSource: ds.Name, LabelManagedBy: ManagedBy}); err != nil {
+		return outcome{}, fmt.Errorf("listing the Jobs of DataSource %s: %w", ds.Name, err)
+	}
+	var running []string
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if j.Name == name {
+			// Started before the status said so (a manager that stopped in between).
+			ds.Status.LastHandledRequestedAt = req
+			return outcome{}, nil
+		}
+		if done, _, _ := jobFinished(j); !done && j.DeletionTimestamp.IsZero() {
+			running = append(running, j.Name)
+		}
+	}
+	if len(running) > 0 {
+		sort.Strings(running)
+		msg := fmt.Sprintf("the run requested at %s waits for Job %s to finish", req, strings.Join(running, ", "))
+		r.Recorder.Eventf(ds, nil, corev1.EventTypeNormal, "RunWaiting", "Run", "%s", msg)
+		return outcome{}, nil
+	}
 	tmpl := st.cronJob.Spec.JobTemplate
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        runNowJobName(ds, req),
+			Name:        name,
 			Namespace:   ds.Namespace,
 			Labels:      tmpl.Labels,
 			Annotations: map[string]string{AnnotationRequestedAt: req, AnnotationPlanHash: st.planHash},
@@ -249,6 +277,55 @@ func (r *DataSourceReconciler) reconcileRunNow(ctx context.Context, ds *impactv1
 	}
 	r.Recorder.Eventf(ds, job, corev1.EventTypeNormal, "RunRequested", "Run", "started Job %s for the request at %s", job.Name, req)
 	ds.Status.LastHandledRequestedAt = req
+	return outcome{}, nil
+}
+
+// runNowHistory is how many finished run-now Jobs of a DataSource are kept, succeeded and
+// failed each: the CronJob's history limits, which its controller applies only to the
+// Jobs it starts.
+const runNowHistory = 3
+
+// reconcileHistory deletes the DataSource's finished run-now Jobs beyond the history
+// limits, oldest first, with their pods; otherwise every request would leave its Job and
+// pod behind for as long as the DataSource exists. The newest failed Job, whose failure
+// the status reports, is always kept.
+func (r *DataSourceReconciler) reconcileHistory(ctx context.Context, ds *impactv1.DataSource, _ *dataSourceState) (outcome, error) {
+	var jobs batchv1.JobList
+	if err := r.List(ctx, &jobs, client.InNamespace(ds.Namespace), client.MatchingLabels{LabelDataSource: ds.Name, LabelManagedBy: ManagedBy}); err != nil {
+		return outcome{}, fmt.Errorf("listing the Jobs of DataSource %s: %w", ds.Name, err)
+	}
+	type finished struct {
+		job *batchv1.Job
+		at  metav1.Time
+	}
+	var succeeded, failed []finished
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		if j.Annotations[AnnotationRequestedAt] == "" || !j.DeletionTimestamp.IsZero() {
+			continue // the CronJob's own, or going already
+		}
+		done, f, at := jobFinished(j)
+		switch {
+		case !done:
+		case f:
+			failed = append(failed, finished{j, at})
+		default:
+			succeeded = append(succeeded, finished{j, at})
+		}
+	}
+	for _, list := range [][]finished{succeeded, failed} {
+		sort.Slice(list, func(a, b int) bool {
+			if !list[a].at.Equal(&list[b].at) {
+				return list[b].at.Before(&list[a].at)
+			}
+			return list[b].job.CreationTimestamp.Before(&list[a].job.CreationTimestamp)
+		})
+		for _, f := range list[min(len(list), runNowHistory):] {
+			if err := r.Delete(ctx, f.job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				return outcome{}, fmt.Errorf("deleting the finished run-now Job %s/%s: %w", f.job.Namespace, f.job.Name, err)
+			}
+		}
+	}
 	return outcome{}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -392,6 +393,118 @@ func TestDataSourceStalledSuspends(t *testing.T) {
 		}
 		if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
 			return fmt.Errorf("CronJob suspend = %v", cj.Spec.Suspend)
+		}
+		return nil
+	})
+}
+
+// TestDataSourceRunNowWaitsForRunningJob checks that a run-now request made while a Job of
+// the DataSource runs starts nothing until that Job finishes (concurrencyPolicy Forbid, for
+// requests too), and then runs once.
+func TestDataSourceRunNowWaitsForRunningJob(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+
+	const first, second = "2026-12-05T11:00:00Z", "2026-12-05T11:05:00Z"
+	requestRun(t, ds, first)
+	job := waitJob(t, ns, runNowJobName(ds, first))
+	eventually(t, "the first request handled", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err != nil {
+			return err
+		}
+		if got.Status.LastHandledRequestedAt != first {
+			return fmt.Errorf("lastHandledRequestedAt %q", got.Status.LastHandledRequestedAt)
+		}
+		ds = got
+		return nil
+	})
+
+	// The second request, while the first Job runs: it waits, and says so.
+	requestRun(t, ds, second)
+	eventually(t, "the second request waiting", func() error {
+		return wantEvent(ns, ds.Name, "the run requested at "+second+" waits for Job "+job.Name)
+	})
+	var jobs batchv1.JobList
+	if err := k8s.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{LabelDataSource: ds.Name}); err != nil || len(jobs.Items) != 1 {
+		t.Fatalf("%d Jobs while the first runs (%v), want 1", len(jobs.Items), err)
+	}
+	if got, err := getDataSource(ns, ds.Name); err != nil || got.Status.LastHandledRequestedAt != first {
+		t.Fatalf("lastHandledRequestedAt while the first Job runs: %v, %v", got.Status.LastHandledRequestedAt, err)
+	}
+
+	// The first Job ends: the second request runs, once.
+	if err := finishJob(t, job); err != nil {
+		t.Fatalf("ingesting: %v", err)
+	}
+	waitJob(t, ns, runNowJobName(ds, second))
+	eventually(t, "the second request handled", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err != nil {
+			return err
+		}
+		if got.Status.LastHandledRequestedAt != second {
+			return fmt.Errorf("lastHandledRequestedAt %q", got.Status.LastHandledRequestedAt)
+		}
+		return nil
+	})
+	if err := k8s.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{LabelDataSource: ds.Name}); err != nil || len(jobs.Items) != 2 {
+		t.Errorf("%d Jobs after two requests (%v), want 2", len(jobs.Items), err)
+	}
+}
+
+// TestDataSourceRunNowHistory checks that finished run-now Jobs are kept as the CronJob's
+// history limits keep its own: the three newest; the older ones are deleted.
+func TestDataSourceRunNowHistory(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+
+	var names []string
+	for i := range 5 {
+		at := fmt.Sprintf("2026-12-05T12:0%d:00Z", i)
+		eventually(t, "the DataSource in the cache", func() error {
+			got, err := getDataSource(ns, ds.Name)
+			if err != nil {
+				return err
+			}
+			if i > 0 && got.Status.LastHandledRequestedAt != names[i-1] {
+				return fmt.Errorf("lastHandledRequestedAt %q", got.Status.LastHandledRequestedAt)
+			}
+			ds = got
+			return nil
+		})
+		requestRun(t, ds, at)
+		job := waitJob(t, ns, runNowJobName(ds, at))
+		if err := finishJob(t, job); err != nil {
+			t.Fatalf("ingesting: %v", err)
+		}
+		names = append(names, at)
+	}
+	eventually(t, "three run-now Jobs kept", func() error {
+		var jobs batchv1.JobList
+		if err := k8s.List(ctx, &jobs, client.InNamespace(ns), client.MatchingLabels{LabelDataSource: ds.Name}); err != nil {
+			return err
+		}
+		var kept []string
+		for _, j := range jobs.Items {
+			if j.DeletionTimestamp.IsZero() {
+				kept = append(kept, j.Annotations[AnnotationRequestedAt])
+			}
+		}
+		if len(kept) != runNowHistory || !slices.Contains(kept, names[4]) {
+			return fmt.Errorf("Jobs of the requests %v, want %d, the newest (%s) among them", kept, runNowHistory, names[4])
 		}
 		return nil
 	})

@@ -192,6 +192,9 @@ func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *im
 	if err != nil {
 		return outcome{}, fmt.Errorf("getting Job %s/%s: %w", ini.Namespace, a.JobName, err)
 	}
+	if err := r.handOverPlan(ctx, ini, job); err != nil {
+		return outcome{}, err
+	}
 	done, failed, _ := jobFinished(job)
 	switch {
 	case !done:
@@ -248,16 +251,40 @@ func (r *InitiativeReconciler) startAggregation(ctx context.Context, ini *impact
 			return nil, err
 		}
 	}
-	// The plan goes with its Job: the Job becomes the ConfigMap's only owner.
+	if err := r.handOver(ctx, cm, job); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+// handOver makes the Job the plan ConfigMap's only owner: the plan goes with its Job.
+func (r *InitiativeReconciler) handOver(ctx context.Context, cm *corev1.ConfigMap, job *batchv1.Job) error {
 	patch := client.MergeFrom(cm.DeepCopy())
 	cm.OwnerReferences = nil
 	if err := controllerutil.SetControllerReference(job, cm, r.Scheme()); err != nil {
-		return nil, err
+		return err
 	}
 	if err := r.Patch(ctx, cm, patch); err != nil {
-		return nil, fmt.Errorf("handing ConfigMap %s/%s to its Job: %w", cm.Namespace, cm.Name, err)
+		return fmt.Errorf("handing ConfigMap %s/%s to its Job: %w", cm.Namespace, cm.Name, err)
 	}
-	return job, nil
+	return nil
+}
+
+// handOverPlan hands an existing Job's plan ConfigMap, still the Initiative's, to the Job:
+// the state a manager that stopped between creating the Job and handing over its plan
+// leaves behind, which would keep the plan after the Job is gone.
+func (r *InitiativeReconciler) handOverPlan(ctx context.Context, ini *impactv1.Initiative, job *batchv1.Job) error {
+	cm := &corev1.ConfigMap{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(job), cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("getting ConfigMap %s/%s: %w", job.Namespace, job.Name, err)
+	}
+	if !metav1.IsControlledBy(cm, ini) {
+		return nil
+	}
+	return r.handOver(ctx, cm, job)
 }
 
 func waitingMessage(a *aggregation) string {

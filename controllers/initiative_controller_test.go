@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/local"
@@ -130,7 +131,30 @@ func TestSamplesAggregation(t *testing.T) {
 		return nil
 	})
 
-	// A new reconciler (a restarted manager) finds the running Job and starts nothing.
+	// A new reconciler (a restarted manager) finds the running Job and starts nothing; it
+	// hands the plan to the Job when the manager before it stopped before doing so.
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: job.Name}, cm); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(cm.DeepCopy())
+	cm.OwnerReferences = nil
+	if err := controllerutil.SetControllerReference(ini, cm, k8s.Scheme()); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Patch(ctx, cm, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the plan ConfigMap back with the Initiative in the cache", func() error {
+		cached := &corev1.ConfigMap{}
+		if err := testMgr.GetClient().Get(ctx, client.ObjectKeyFromObject(cm), cached); err != nil {
+			return err
+		}
+		if !metav1.IsControlledBy(cached, ini) {
+			return fmt.Errorf("owners %+v", cached.OwnerReferences)
+		}
+		return nil
+	})
 	fresh := &InitiativeReconciler{Client: testMgr.GetClient(), Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Jobs: jobOpts}
 	before := len(aggregationJobs(t, ns))
 	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ini)}); err != nil {
@@ -138,6 +162,12 @@ func TestSamplesAggregation(t *testing.T) {
 	}
 	if after := len(aggregationJobs(t, ns)); after != before {
 		t.Fatalf("a new reconciler started %d more aggregation Jobs", after-before)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
+		t.Fatal(err)
+	}
+	if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].UID != job.UID {
+		t.Errorf("the plan ConfigMap after a new reconciler: owners %+v, want the Job", cm.OwnerReferences)
 	}
 
 	if err := finishJob(t, job); err != nil {

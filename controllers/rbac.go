@@ -2,8 +2,8 @@
 // declare what the manager may do; `make manifests` turns them into config/rbac/role.yaml.
 package controllers
 
-// The manager reads its three kinds and patches their status; it owns CronJobs, Jobs and
-// plan and dashboard ConfigMaps (the finalizers rules let it set blockOwnerDeletion on what it owns),
+// The manager reads its three kinds and patches their status; it owns CronJobs, Jobs (and
+// deletes finished run-now Jobs beyond the history limits) and plan and dashboard ConfigMaps (the finalizers rules let it set blockOwnerDeletion on what it owns),
 // creates each namespace's Job ServiceAccount, reads Job pods' termination messages,
 // records Events (events.k8s.io for its own; the core API for leader election's) and
 // holds the leader Lease. It never reads Secrets: a Secret a source
@@ -13,7 +13,7 @@ package controllers
 // +kubebuilder:rbac:groups=impact.backbone.dev,resources=initiatives/status;datasources/status;indicators/status,verbs=patch
 // +kubebuilder:rbac:groups=impact.backbone.dev,resources=initiatives/finalizers;datasources/finalizers,verbs=update
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create

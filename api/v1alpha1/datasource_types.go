@@ -113,7 +113,8 @@ type DataSourceSpec struct {
 	// +kubebuilder:default=50
 	MaxShrinkPercent *int32 `json:"maxShrinkPercent,omitempty"`
 
-	// Retention says how many snapshots are kept in the store.
+	// Retention says how many snapshots are kept in the store: after a promoted ingestion
+	// the Job removes the older ones. Without it every snapshot is kept.
 	// +optional
 	Retention *Retention `json:"retention,omitempty"`
 }
@@ -350,7 +351,8 @@ type Column struct {
 
 // Retention says how many snapshots are kept.
 type Retention struct {
-	// Snapshots is the number of snapshots kept in the store, newest first.
+	// Snapshots is the number of promoted snapshots kept in the store, newest first. The
+	// promoted snapshot and the one the Initiative's latest result reads are kept besides.
 	// +optional
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=1

@@ -39,6 +39,10 @@ const (
 	DefaultConfigMapsDir = "/var/run/backbone/configmaps"
 )
 
+// DefaultRetention is the number of snapshots kept by a retention that names none (the
+// CRD's default, for manifests read without the API server, as `backbone local` reads them).
+const DefaultRetention = 30
+
 // Ingest compiles one DataSource of an Initiative into an ingestion plan.
 func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOptions) (*spec.Ingest, error) {
 	e := &errs{kind: "DataSource", namespace: ds.Namespace, name: ds.Name}
@@ -66,6 +70,12 @@ func Ingest(ini *impactv1.Initiative, ds *impactv1.DataSource, opts IngestOption
 		shrink = int(*ds.Spec.MaxShrinkPercent)
 	}
 	p.MaxShrinkPercent = &shrink
+	if r := ds.Spec.Retention; r != nil {
+		p.Retention = DefaultRetention
+		if r.Snapshots > 0 {
+			p.Retention = int(r.Snapshots)
+		}
+	}
 	if ds.Spec.CSV != nil {
 		p.Delimiter = ds.Spec.CSV.Delimiter
 		if ds.Spec.CSV.Header != nil {

@@ -210,6 +210,10 @@ func ReadCells(ctx context.Context, data []byte) ([]aggregate.Cell, error) {
 	return cells, nil
 }
 
+// setValue sets a Cell's field from row r of a column. Strings are copied: an Arrow
+// string points into its array's buffer, which the allocator (every command installs a
+// recycling one, internal/pipeline/mempool) hands to the next reader once the table is
+// released, while the cells live on (the manager publishes them).
 func setValue(f reflect.Value, c column, arr arrow.Array, r int) error {
 	if arr.IsNull(r) {
 		return nil // a nil pointer, or the zero value
@@ -222,7 +226,7 @@ func setValue(f reflect.Value, c column, arr arrow.Array, r int) error {
 		from, to := l.ValueOffsets(r)
 		list := make([]string, 0, to-from)
 		for j := from; j < to; j++ {
-			list = append(list, values.Value(int(j)))
+			list = append(list, strings.Clone(values.Value(int(j))))
 		}
 		f.Set(reflect.ValueOf(list))
 		return nil
@@ -238,7 +242,7 @@ func setValue(f reflect.Value, c column, arr arrow.Array, r int) error {
 				return err
 			}
 		} else {
-			dst.SetString(a.Value(r))
+			dst.SetString(strings.Clone(a.Value(r)))
 		}
 	case *array.Date32:
 		dst.SetString(a.Value(r).ToTime().Format(time.DateOnly))

@@ -66,7 +66,21 @@ func planHash(p *spec.Ingest) string {
 // (ETag, Last-Modified) matches the one recorded with the source's promoted snapshot is
 // neither fetched nor ingested again: the promoted snapshot is the result, so the
 // aggregation that reads it is not repeated either.
+//
+// After a promoted ingestion (or an unchanged input) the source's retention is applied
+// (PruneSnapshots with the plan's Retention).
 func IngestFetched(ctx context.Context, st *store.Store, p *spec.Ingest, opts ingest.Options, fopts fetch.Options) (*ingest.Result, error) {
+	res, err := ingestFetched(ctx, st, p, opts, fopts)
+	if err != nil {
+		return res, err
+	}
+	if _, err := PruneSnapshots(ctx, st, p.Namespace, p.Initiative, p.Source, p.Retention); err != nil {
+		return res, fmt.Errorf("snapshot %s promoted, but %w", res.Manifest.ID, err)
+	}
+	return res, nil
+}
+
+func ingestFetched(ctx context.Context, st *store.Store, p *spec.Ingest, opts ingest.Options, fopts fetch.Options) (*ingest.Result, error) {
 	opts.Store = st
 	if p.Fetch == nil {
 		return ingest.Run(ctx, p, opts)

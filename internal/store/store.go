@@ -226,6 +226,33 @@ func (s *Store) Fetch(ctx context.Context, key, dir string) (string, bool, error
 	return f.Name(), true, nil
 }
 
+// List returns the keys under prefix (a folder: "a/b/"), in lexical order.
+func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, s.fail("listing", prefix, err)
+		}
+		if !obj.IsDir {
+			keys = append(keys, obj.Key)
+		}
+	}
+	return keys, nil
+}
+
+// Delete removes key; a key that does not exist is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return s.fail("deleting", key, err)
+	}
+	return nil
+}
+
 // ErrNotFound is returned for keys that do not exist.
 var ErrNotFound = layout.ErrNotFound
 

@@ -497,6 +497,15 @@ func (p *Process) Stop() error {
 	}
 }
 
+// Kill ends the process at once with SIGKILL, as a crash or a lost node would: no
+// shutdown runs. It returns how the process exited; Stop after Kill returns the same.
+func (p *Process) Kill() error {
+	_ = syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGKILL)
+	err := <-p.done
+	p.done <- err
+	return err
+}
+
 // Log returns what the process wrote so far.
 func (p *Process) Log() string {
 	b, _ := os.ReadFile(p.LogPath)

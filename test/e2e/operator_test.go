@@ -73,7 +73,8 @@ func sameDecimal(d impactv1.Decimal, v float64) bool {
 // kubectl, every DataSource run now through the annotation, the ingestion and aggregation
 // Jobs run by the CronJob/Job controllers and the process kubelet, every Indicator Ready
 // with the headline `backbone local` computes from the same files (the same result id and
-// checksum); then a deleted DataSource takes its CronJob, Jobs, Pods and plan with it.
+// checksum); then a deleted DataSource takes its CronJob, Jobs, Pods and plan with it, the
+// Indicator that read it stalls and the rest converge to Ready again.
 func TestOperatorSamples(t *testing.T) {
 	t.Parallel()
 	c := cl(t)
@@ -156,6 +157,36 @@ func TestOperatorSamples(t *testing.T) {
 	for _, o := range owned {
 		gone(t, c, o, 60*time.Second)
 	}
+
+	var indicators impactv1.IndicatorList
+	// The Indicator that read it stalls, naming the missing DataSource; the others, and the
+	// Initiative computed without it, are Ready again.
+	eventually(t, 120*time.Second, "status converged after deleting "+src, func() (bool, error) {
+		if err := c.Client.List(ctx, &indicators, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, ind := range indicators.Items {
+			st := ind.Status
+			if ind.Name == "early-prenatal-care" {
+				stalled := meta.FindStatusCondition(st.Conditions, impactv1.ConditionStalled)
+				if stalled == nil || stalled.Status != metav1.ConditionTrue || !strings.Contains(stalled.Message, "spec.measure.") || !strings.Contains(stalled.Message, `DataSource "`+src+`" not found`) {
+					return false, fmt.Errorf("Indicator %s: %+v", ind.Name, st.Conditions)
+				}
+				continue
+			}
+			if !meta.IsStatusConditionTrue(st.Conditions, impactv1.ConditionReady) || st.ObservedGeneration != ind.Generation {
+				return false, fmt.Errorf("Indicator %s: %+v", ind.Name, st.Conditions)
+			}
+		}
+		ini := &impactv1.Initiative{}
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ready-by-five"}, ini); err != nil {
+			return false, err
+		}
+		if !meta.IsStatusConditionTrue(ini.Status.Conditions, impactv1.ConditionReady) || ini.Status.Indicators.Summary != "7/8" {
+			return false, fmt.Errorf("Initiative: indicators %+v, conditions %+v", ini.Status.Indicators, ini.Status.Conditions)
+		}
+		return true, nil
+	})
 
 	// The manager ran throughout and stops cleanly on SIGTERM.
 	if err := mgr.Stop(); err != nil {

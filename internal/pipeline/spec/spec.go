@@ -156,6 +156,10 @@ type Ingest struct {
 	// snapshot, with which a snapshot is still promoted; a snapshot without accepted rows
 	// is promoted only with 100. Nil means DefaultMaxShrinkPercent.
 	MaxShrinkPercent *int `json:"maxShrinkPercent,omitempty"`
+	// Retention is the number of the source's promoted snapshots kept in the store, newest
+	// first, after a promoted ingestion; the promoted snapshot and the one the Initiative's
+	// latest result reads are kept besides (run.PruneSnapshots). 0 keeps every snapshot.
+	Retention int `json:"retention,omitempty"`
 }
 
 // Fetch kinds: the location kinds that are fetched before ingestion.
