@@ -282,33 +282,26 @@ func openInput(ctx context.Context, st *store.Store, p *spec.Aggregate, name, tm
 // OpenObject opens an object of the store as a local file, downloading it into tmp first
 // when the store is remote. The returned function closes it and removes any download.
 func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (aggregate.ReadAtSeeker, func(), error) {
-	file, fetched, err := st.Fetch(ctx, key, tmp)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		if fetched {
-			os.Remove(file)
-		}
-		return nil, nil, fmt.Errorf("opening %s: %w", key, err)
-	}
-	return f, func() {
-		f.Close()
-		if fetched {
-			os.Remove(file)
-		}
-	}, nil
+	return openLocal(ctx, st, key, tmp, func(name string) (localFile, error) { return os.Open(name) })
 }
 
 // openMapped is OpenObject with the file mapped into memory: the engine reads its record
 // batches in place. The store's objects are immutable, as mapping requires.
 func openMapped(ctx context.Context, st *store.Store, key, tmp string) (aggregate.ReadAtSeeker, func(), error) {
+	return openLocal(ctx, st, key, tmp, func(name string) (localFile, error) { return mapped.Open(name) })
+}
+
+type localFile interface {
+	aggregate.ReadAtSeeker
+	Close() error
+}
+
+func openLocal(ctx context.Context, st *store.Store, key, tmp string, open func(string) (localFile, error)) (aggregate.ReadAtSeeker, func(), error) {
 	file, fetched, err := st.Fetch(ctx, key, tmp)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := mapped.Open(file)
+	f, err := open(file)
 	if err != nil {
 		if fetched {
 			os.Remove(file)
