@@ -282,20 +282,7 @@ func TestOperatorConnectors(t *testing.T) {
 	waitIndicatorsReady(t, c, ns, 300*time.Second, mgr)
 
 	// Every DataSource ran, from its location, and is Ready; the plans name the mounts.
-	var sources impactv1.DataSourceList
-	if err := c.Client.List(ctx, &sources, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	if len(sources.Items) != 5 {
-		t.Fatalf("%d DataSources, want the 5 samples", len(sources.Items))
-	}
-	for _, ds := range sources.Items {
-		if ds.Status.LastHandledRequestedAt != requested || ds.Status.Snapshot == nil || ds.Status.Snapshot.Rows == 0 {
-			t.Errorf("DataSource %s: lastHandledRequestedAt %q, snapshot %+v", ds.Name, ds.Status.LastHandledRequestedAt, ds.Status.Snapshot)
-		}
-		if !meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionReady) {
-			t.Errorf("DataSource %s not Ready: %+v", ds.Name, ds.Status.Conditions)
-		}
+	for _, ds := range samplesRan(t, c, ns, requested) {
 		if ds.Status.Snapshot != nil && !strings.HasPrefix(ds.Status.Snapshot.URI, "s3://backbone/") {
 			t.Errorf("DataSource %s: snapshot %s is not in the S3 store", ds.Name, ds.Status.Snapshot.URI)
 		}

@@ -91,21 +91,7 @@ func TestOperatorSamples(t *testing.T) {
 	}
 
 	// Every DataSource ran its run-now Job, owned by it, and holds its snapshot.
-	var sources impactv1.DataSourceList
-	if err := c.Client.List(ctx, &sources, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	if len(sources.Items) != 5 {
-		t.Fatalf("%d DataSources, want the 5 samples", len(sources.Items))
-	}
-	for _, ds := range sources.Items {
-		if ds.Status.LastHandledRequestedAt != requested || ds.Status.Snapshot == nil || ds.Status.Snapshot.Rows == 0 {
-			t.Errorf("DataSource %s: lastHandledRequestedAt %q, snapshot %+v", ds.Name, ds.Status.LastHandledRequestedAt, ds.Status.Snapshot)
-		}
-		if !meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionReady) {
-			t.Errorf("DataSource %s not Ready: %+v", ds.Name, ds.Status.Conditions)
-		}
-	}
+	samplesRan(t, c, ns, requested)
 
 	// The Indicators hold what `backbone local` computes from the same files.
 	sameAsLocal(t, c, ns)
@@ -192,6 +178,28 @@ func TestOperatorSamples(t *testing.T) {
 	if err := mgr.Stop(); err != nil {
 		t.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
 	}
+}
+
+// samplesRan checks that the five sample DataSources of ns are Ready, echo the run-now
+// request and hold a snapshot with rows, and returns them.
+func samplesRan(t *testing.T, c *e2e.Cluster, ns, requested string) []impactv1.DataSource {
+	t.Helper()
+	var sources impactv1.DataSourceList
+	if err := c.Client.List(t.Context(), &sources, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if len(sources.Items) != 5 {
+		t.Fatalf("%d DataSources, want the 5 samples", len(sources.Items))
+	}
+	for _, ds := range sources.Items {
+		if ds.Status.LastHandledRequestedAt != requested || ds.Status.Snapshot == nil || ds.Status.Snapshot.Rows == 0 {
+			t.Errorf("DataSource %s: lastHandledRequestedAt %q, snapshot %+v", ds.Name, ds.Status.LastHandledRequestedAt, ds.Status.Snapshot)
+		}
+		if !meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionReady) {
+			t.Errorf("DataSource %s not Ready: %+v", ds.Name, ds.Status.Conditions)
+		}
+	}
+	return sources.Items
 }
 
 // sameAsLocal checks the Indicators of ns against `backbone local` on the samples' files,
