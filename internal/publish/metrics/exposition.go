@@ -339,6 +339,7 @@ func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 	view := x.view
 	x.mu.RUnlock()
 	cw := &countingWriter{w: w}
+	// A bufio.Writer's error is sticky: the writes below are checked once, by Flush.
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	for fam := range numFamilies {
 		header := false
@@ -347,14 +348,14 @@ func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 				continue
 			}
 			if !header {
-				bw.Write(headers[fam])
+				_, _ = bw.Write(headers[fam])
 				header = true
 			}
-			bw.Write(l[fam])
+			_, _ = bw.Write(l[fam])
 		}
 	}
 	if f == OpenMetrics {
-		bw.WriteString("# EOF\n")
+		_, _ = bw.WriteString("# EOF\n")
 	}
 	err := bw.Flush()
 	return cw.n, err
