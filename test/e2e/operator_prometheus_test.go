@@ -13,9 +13,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/controllers"
 	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 	"github.com/backbone-dev/backbone/internal/publish/promtest"
 	"github.com/backbone-dev/backbone/internal/result"
@@ -30,6 +32,8 @@ import (
 // Indicators name (read from the manager's store), every query returns data, no query
 // names a metric or label Prometheus did not scrape, and no series of a suppressed cell
 // carries a number. Each Indicator's headline in its status is the value Prometheus holds.
+// The manager also runs with --grafana-dashboard-crs, and without grafana-operator's CRD
+// the Initiative is Ready, its GrafanaDashboard condition saying the CRD is missing.
 func TestOperatorPrometheus(t *testing.T) {
 	promtest.Binary(t)
 	t.Parallel()
@@ -37,7 +41,7 @@ func TestOperatorPrometheus(t *testing.T) {
 	ns := c.Namespace(t)
 	ctx := t.Context()
 	addr := promtest.FreeAddr(t)
-	storeDir, mgr := startManager(t, c, ns, "--results-metrics-bind-address="+addr, "--region=us-west")
+	storeDir, mgr := startManager(t, c, ns, "--results-metrics-bind-address="+addr, "--region=us-west", "--grafana-dashboard-crs")
 
 	c.KubectlT(t, "apply", "-k", "config/samples", "-n", ns)
 	c.KubectlT(t, "annotate", "datasources", "--all", "-n", ns, impactv1.RequestedAtAnnotation+"=2026-12-05T12:00:00Z")
@@ -102,6 +106,13 @@ func TestOperatorPrometheus(t *testing.T) {
 		dashJSON = []byte(cm.Data[dashboard.ConfigMapKey(iniName)])
 		if ini.Status.Dashboard != cm.Name {
 			return false, fmt.Errorf("status.dashboard %q", ini.Status.Dashboard)
+		}
+		// --grafana-dashboard-crs without grafana-operator's CRD: said, not an error.
+		if c := meta.FindStatusCondition(ini.Status.Conditions, controllers.ConditionGrafanaDashboard); c == nil || c.Reason != controllers.ReasonGrafanaCRDMissing || ini.Status.GrafanaDashboard != "" {
+			return false, fmt.Errorf("GrafanaDashboard condition %+v, status.grafanaDashboard %q", c, ini.Status.GrafanaDashboard)
+		}
+		if !meta.IsStatusConditionTrue(ini.Status.Conditions, impactv1.ConditionReady) {
+			return false, fmt.Errorf("Initiative not Ready: %+v", ini.Status.Conditions)
 		}
 		return bytes.Equal(dashJSON, want), fmt.Errorf("the ConfigMap's dashboard is not dashboard.JSON of the result %s", man.ID)
 	})
