@@ -63,7 +63,7 @@ func applyGrafanaDashboard(ctx context.Context, c client.Client, opts DashboardO
 			return fmt.Errorf("looking up the GrafanaDashboard kind: %w", err)
 		}
 		ini.Status.GrafanaDashboard = ""
-		if c := meta.FindStatusCondition(ini.Status.Conditions, ConditionGrafanaDashboard); c == nil || c.Reason != ReasonGrafanaCRDMissing {
+		if cond := meta.FindStatusCondition(ini.Status.Conditions, ConditionGrafanaDashboard); cond == nil || cond.Reason != ReasonGrafanaCRDMissing {
 			log.Info("GrafanaDashboard CRD not installed: the dashboard is only in its ConfigMap", "initiative", ini.Name, "kind", GrafanaDashboardGVK.String())
 		}
 		setCond(metav1.ConditionFalse, ReasonGrafanaCRDMissing,
