@@ -165,10 +165,10 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
 		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
 			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
-		Publisher:  pub,
+		Publisher: pub,
 		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
 			GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector},
-		ReportURL:  reportURL(f),
+		ReportURL: reportURL(f),
 	}); err != nil {
 		return err
 	}
