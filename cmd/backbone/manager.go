@@ -156,6 +156,8 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("--grafana-instance-selector %q, not a list of key=value labels such as dashboards=grafana: %w", f.grafanaSelector, err)
 	}
+	dashboards := controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
+		GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector}
 	pub, err := addPublishing(mgr, f)
 	if err != nil {
 		return err
@@ -165,10 +167,9 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Jobs:  controllers.JobOptions{Image: f.jobImage, StoreURL: f.storeURL},
 		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
 			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
-		Publisher: pub,
-		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
-			GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector},
-		ReportURL: reportURL(f),
+		Publisher:  pub,
+		Dashboards: dashboards,
+		ReportURL:  reportURL(f),
 	}); err != nil {
 		return err
 	}
