@@ -123,6 +123,15 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("--file-root: %w", err)
 	}
+	grafanaSelector, err := labels.ConvertSelectorToLabelsMap(f.grafanaSelector)
+	if err == nil && f.grafanaDashboards && len(grafanaSelector) == 0 {
+		err = errors.New("no label: a GrafanaDashboard needs an instanceSelector")
+	}
+	if err != nil {
+		return fmt.Errorf("--grafana-instance-selector %q, not a list of key=value labels such as dashboards=grafana: %w", f.grafanaSelector, err)
+	}
+	dashboards := controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
+		GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector}
 	scheme, err := newScheme()
 	if err != nil {
 		return err
@@ -149,15 +158,6 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	grafanaSelector, err := labels.ConvertSelectorToLabelsMap(f.grafanaSelector)
-	if err == nil && f.grafanaDashboards && len(grafanaSelector) == 0 {
-		err = errors.New("no label: a GrafanaDashboard needs an instanceSelector")
-	}
-	if err != nil {
-		return fmt.Errorf("--grafana-instance-selector %q, not a list of key=value labels such as dashboards=grafana: %w", f.grafanaSelector, err)
-	}
-	dashboards := controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
-		GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector}
 	pub, err := addPublishing(mgr, f)
 	if err != nil {
 		return err
