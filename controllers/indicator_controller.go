@@ -217,7 +217,10 @@ func (r *IndicatorReconciler) reconcileSeries(ctx context.Context, ind *impactv1
 	}
 	reason, which := ReasonGlobalCap, "the global series cap"
 	if own {
-		reason, which = ReasonIndicatorCap, "the series cap of an Indicator"
+		reason, which = ReasonIndicatorCap, "the manager's series cap of an Indicator (--series-cap)"
+		if p := ind.Spec.Publish; p != nil && p.MaxSeries != nil {
+			which = fmt.Sprintf("its spec.publish.maxSeries of %d", *p.MaxSeries)
+		}
 	}
 	msg := fmt.Sprintf("only the totals are published (%d series): its %d series with every group exceed %s", published, full, which)
 	if !meta.IsStatusConditionTrue(ind.Status.Conditions, ConditionSeriesCapped) {

@@ -127,7 +127,10 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 			ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
 		}
 	}
-	return applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key)
+	if err := applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key); err != nil {
+		return err
+	}
+	return applyGrafanaDashboard(ctx, r.Client, r.Dashboards, ini)
 }
 
 // reconcileSummary counts partners, sectors and Indicators.

@@ -62,6 +62,12 @@ type DashboardOptions struct {
 	Disabled bool
 	// ConfigMap holds the Grafana sidecar's label and folder annotation.
 	ConfigMap dashboard.ConfigMapOptions
+	// GrafanaDashboards also keeps a GrafanaDashboard (grafana-operator) per Initiative,
+	// reading its dashboard ConfigMap, when that resource's CRD is installed.
+	GrafanaDashboards bool
+	// GrafanaInstanceSelector is the GrafanaDashboards' spec.instanceSelector.matchLabels:
+	// the Grafana instances that load them.
+	GrafanaInstanceSelector map[string]string
 }
 
 // publication reads what an Initiative's result is published from: the result (cells

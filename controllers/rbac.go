@@ -3,7 +3,9 @@
 package controllers
 
 // The manager reads its three kinds and patches their status; it owns CronJobs, Jobs (and
-// deletes finished run-now Jobs beyond the history limits) and plan and dashboard ConfigMaps (the finalizers rules let it set blockOwnerDeletion on what it owns),
+// deletes finished run-now Jobs beyond the history limits), plan and dashboard ConfigMaps
+// and, with --grafana-dashboard-crs, GrafanaDashboards (the finalizers rules let it set
+// blockOwnerDeletion on what it owns),
 // creates each namespace's Job ServiceAccount, reads Job pods' termination messages,
 // records Events (events.k8s.io for its own; the core API for leader election's) and
 // holds the leader Lease. It never reads Secrets: a Secret a source
@@ -16,6 +18,7 @@ package controllers
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=grafana.integreatly.org,resources=grafanadashboards,verbs=get;create;update;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=create
 // +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -48,6 +48,7 @@ import (
 // store, then writing the Job's status as the Job controller would.
 var (
 	k8s       client.Client
+	testCfg   *rest.Config // the API server's admin
 	testMgr   ctrl.Manager
 	testStore *store.Store
 	storeURL  string
@@ -86,6 +87,7 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = env.Stop() }()
+	testCfg = cfg
 	dir, err := os.MkdirTemp("", "backbone-controllers-store-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

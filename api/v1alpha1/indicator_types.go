@@ -148,6 +148,23 @@ type IndicatorSpec struct {
 	// Target is the value the partners aim for, by a date, from a baseline.
 	// +optional
 	Target *Target `json:"target,omitempty"`
+
+	// Publish sets how the indicator's results are published as metrics.
+	// +optional
+	Publish *PublishSpec `json:"publish,omitempty"`
+}
+
+// PublishSpec sets how an indicator's results are published as metrics.
+type PublishSpec struct {
+	// MaxSeries caps the Prometheus series the indicator publishes on the results' /metrics,
+	// its groups, intersections and equity series included. Over it, only the indicator's
+	// totals are published, and its SeriesCapped condition and an Event say so. Unset means
+	// the manager's --series-cap (10000 unless set; `backbone local --series-cap` likewise).
+	// The manager's --global-series-cap still bounds all indicators together.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	MaxSeries *int32 `json:"maxSeries,omitempty"`
 }
 
 // Measure says what is computed in every cell; see IndicatorSpec.Measure.

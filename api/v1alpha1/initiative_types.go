@@ -204,6 +204,13 @@ type InitiativeStatus struct {
 	// +kubebuilder:validation:MaxLength=253
 	Dashboard string `json:"dashboard,omitempty"`
 
+	// GrafanaDashboard is the name of the GrafanaDashboard (grafana.integreatly.org/v1beta1,
+	// grafana-operator) that loads the dashboard ConfigMap into Grafana: kept by the manager
+	// when it runs with --grafana-dashboard-crs and that resource's CRD is installed.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	GrafanaDashboard string `json:"grafanaDashboard,omitempty"`
+
 	// ReportURL is the address of the initiative's community page, when the manager
 	// serves the pages and knows their public address (--report-url).
 	// +optional

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -46,6 +48,8 @@ type managerFlags struct {
 	metrics                metrics.Options
 	dashboardsEnabled      bool
 	dashboards             dashboard.ConfigMapOptions
+	grafanaDashboards      bool
+	grafanaSelector        string
 	zap                    zap.Options
 }
 
@@ -84,6 +88,8 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.dashboards.LabelKey, "dashboard-label", dashboard.DefaultLabelKey, "label key marking dashboard ConfigMaps for the Grafana sidecar")
 	fs.StringVar(&f.dashboards.LabelValue, "dashboard-label-value", dashboard.DefaultLabelValue, "value of the dashboard label")
 	fs.StringVar(&f.dashboards.FolderAnnotation, "dashboard-folder-annotation", dashboard.DefaultFolderAnnotation, "annotation the Grafana sidecar reads a dashboard's folder from (set from spec.dashboard.folder)")
+	fs.BoolVar(&f.grafanaDashboards, "grafana-dashboard-crs", false, "also keep a GrafanaDashboard (grafana.integreatly.org/v1beta1, grafana-operator) per Initiative, owned by it and reading its dashboard ConfigMap, when that CRD is installed")
+	fs.StringVar(&f.grafanaSelector, "grafana-instance-selector", "dashboards=grafana", "labels (key=value,…) of the Grafana instances the GrafanaDashboards select (their spec.instanceSelector.matchLabels)")
 	fs.StringVar(&f.reportAddr, "report-bind-address", "", "address the community pages are served on (/ and /initiatives/<namespace>/<name>); empty disables them")
 	fs.StringVar(&f.reportURL, "report-url", "", "public address the community pages are reached at (e.g. https://impact.example.org); each Initiative's page is linked in its status.reportURL")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
@@ -124,6 +130,15 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if err != nil {
 		return fmt.Errorf("--file-root: %w", err)
 	}
+	grafanaSelector, err := labels.ConvertSelectorToLabelsMap(f.grafanaSelector)
+	if err == nil && f.grafanaDashboards && len(grafanaSelector) == 0 {
+		err = errors.New("no label: a GrafanaDashboard needs an instanceSelector")
+	}
+	if err != nil {
+		return fmt.Errorf("--grafana-instance-selector %q, not a list of key=value labels such as dashboards=grafana: %w", f.grafanaSelector, err)
+	}
+	dashboards := controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards,
+		GrafanaDashboards: f.grafanaDashboards, GrafanaInstanceSelector: grafanaSelector}
 	scheme, err := newScheme()
 	if err != nil {
 		return err
@@ -160,7 +175,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Plan: plan.IngestOptions{AllowFileLocations: f.allowFileLocations, BaseDir: root,
 			AllowedNetworks: f.allowNetworks, MaxFetchBytes: f.maxFetchBytes},
 		Publisher:  pub,
-		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
+		Dashboards: dashboards,
 		ReportURL:  reportURL(f),
 		Aggregate:  plan.AggregateOptions{MinCellSizeFloor: f.minCellSizeFloor},
 	}); err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,4 +172,26 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// --grafana-instance-selector must be key=value labels, and at least one with
+// --grafana-dashboard-crs; it is checked before the manager connects to anything.
+func TestManagerGrafanaSelector(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--grafana-instance-selector", "dashboards"}, `--grafana-instance-selector "dashboards"`},
+		{[]string{"--grafana-dashboard-crs", "--grafana-instance-selector", ""}, "a GrafanaDashboard needs an instanceSelector"},
+	} {
+		cmd := newRootCommand()
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs(append([]string{"manager", "--store", "mem://"}, tc.args...))
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("manager %v: %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
 }

@@ -24,6 +24,9 @@ func Publish(ctx context.Context, st *store.Store, out *Output, x *metrics.Expos
 		if err != nil {
 			return err
 		}
+		if i < len(out.SeriesCaps) {
+			x.SetIndicatorCaps(man.Namespace, man.Initiative, out.SeriesCaps[i])
+		}
 		if err := x.SetResult(man, out.Results[i]); err != nil {
 			return err
 		}
@@ -49,7 +52,7 @@ func PrintSeries(w io.Writer, x *metrics.Exposition) error {
 		note := ""
 		switch {
 		case s.Capped && s.ByIndicator:
-			note = fmt.Sprintf("totals only: %d series with its groups exceed the cap of %d", s.Full, opts.IndicatorCap)
+			note = fmt.Sprintf("totals only: %d series with its groups exceed the cap of %d", s.Full, s.Cap)
 		case s.Capped:
 			note = fmt.Sprintf("totals only: %d series with its groups exceed the global cap of %d", s.Full, opts.GlobalCap)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/ingest"
 	"github.com/backbone-dev/backbone/internal/plan"
+	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/result"
 	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
@@ -52,6 +53,9 @@ type Output struct {
 	Results   []*aggregate.Result
 	// ResultKeys are the result manifests written to the store, one per Initiative.
 	ResultKeys []string
+	// SeriesCaps are the Indicators' own series caps (spec.publish.maxSeries) of each
+	// Initiative, in the order of ResultKeys.
+	SeriesCaps []map[string]int
 }
 
 // Run ingests every DataSource and aggregates every Initiative of m.
@@ -84,6 +88,7 @@ func Run(ctx context.Context, m *Manifests, opts Options) (*Output, error) {
 		}
 		out.Results = append(out.Results, res)
 		out.ResultKeys = append(out.ResultKeys, key)
+		out.SeriesCaps = append(out.SeriesCaps, metrics.IndicatorCaps(inds))
 	}
 	if err := plan.Orphans(m.Initiatives, m.DataSources, m.Indicators); err != nil {
 		return out, withFiles(m, err)

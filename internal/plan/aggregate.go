@@ -364,7 +364,10 @@ func (c *compiler) requireDimension(o operand, d, field string) {
 	c.e.add("spec.excludeDimensions", "DataSource %q (%s) has no column for dimension %q: map one in its spec.schema.columns, or add %q to spec.excludeDimensions", o.src.Name, field, d, d)
 }
 
+// hashSpec hashes what an indicator's result is computed from: its spec without
+// spec.publish, which changes how the result is published, not the result.
 func hashSpec(s impactv1.IndicatorSpec) string {
+	s.Publish = nil
 	b, _ := json.Marshal(s)
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])

@@ -94,6 +94,13 @@ func TestPlanHash(t *testing.T) {
 			t.Errorf("changing the %s leaves the plan's hash %s", name, base)
 		}
 	}
+	// How the result is published is not what it is computed from: the same plan.
+	n := int32(10)
+	inds[0].Spec.Publish = &impactv1.PublishSpec{MaxSeries: &n}
+	if got := hash(compile(), "v1"); got != base {
+		t.Errorf("spec.publish.maxSeries changes the plan's hash from %s to %s", base, got)
+	}
+	inds[0].Spec.Publish = nil
 	if again := hash(compile(), "v1"); again != base || !strings.HasPrefix(base, "sha256:") || len(base) != 71 {
 		t.Errorf("the same plan hashed %s, then %s", base, again)
 	}

@@ -28,7 +28,7 @@ import (
 // reconciles an Initiative in a watched namespace and leaves one in another alone. The
 // release has the community pages (served, on the rendered --report-bind-address's
 // replacement), a store credentials Secret, custom dashboard labels and a cell size floor of
-// 5 (an Initiative below it is Stalled), so every flag these values render is one the
+// 5 (an Initiative below it is Stalled) and GrafanaDashboards on, so every flag these values render is one the
 // manager knows.
 func TestManagerAsRendered(t *testing.T) {
 	c := apiServer(t)
@@ -37,8 +37,9 @@ func TestManagerAsRendered(t *testing.T) {
 	r := mustRender(t, release, ns, values("store.url", storeURL, "region", "east", "watchNamespaces", []any{"east-county"},
 		"minCellSize", 5, "store.credentialsSecret", "backbone-store", "report.enabled", true,
 		"report.ingress.enabled", true, "report.ingress.host", "impact.example.org", "report.ingress.tls.enabled", true,
-		"grafana.dashboards.label", "dashboards", "grafana.dashboards.labelValue", "backbone", "grafana.dashboards.folderAnnotation", "folder"))
-	for _, flag := range []string{"min-cell-size-floor", "store-credentials-secret", "report-bind-address", "report-url", "dashboard-label", "dashboard-label-value", "dashboard-folder-annotation"} {
+		"grafana.dashboards.label", "dashboards", "grafana.dashboards.labelValue", "backbone", "grafana.dashboards.folderAnnotation", "folder",
+		"grafana.dashboardCRs.enabled", true))
+	for _, flag := range []string{"min-cell-size-floor", "store-credentials-secret", "report-bind-address", "report-url", "dashboard-label", "dashboard-label-value", "dashboard-folder-annotation", "grafana-dashboard-crs"} {
 		if _, ok := arg(r.managerArgs(t), flag); !ok {
 			t.Fatalf("the chart renders no --%s: %v", flag, r.managerArgs(t))
 		}

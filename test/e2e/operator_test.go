@@ -27,17 +27,18 @@ import (
 )
 
 // startManager runs `backbone manager` as a process for one namespace, with a file store
-// in the work folder, file locations allowed and resolved against config/samples. It
-// returns the store folder.
-func startManager(t *testing.T, c *e2e.Cluster, ns string) (string, *e2e.Process) {
+// in the work folder, file locations allowed and resolved against config/samples, and the
+// extra flags. It returns the store folder.
+func startManager(t *testing.T, c *e2e.Cluster, ns string, extra ...string) (string, *e2e.Process) {
 	t.Helper()
 	store := filepath.Join(c.TempDir(t), "store")
-	p := c.StartBackbone(t, "manager-"+ns, "manager",
-		"--store", "file://"+store,
+	args := []string{"manager",
+		"--store", "file://" + store,
 		"--allow-file-locations", "--file-root", samplesDir(c),
 		"--watch-namespaces", ns,
 		"--metrics-bind-address=0", "--health-probe-bind-address=0",
-	)
+	}
+	p := c.StartBackbone(t, "manager-"+ns, append(args, extra...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("backbone manager log: %s", p.LogPath)

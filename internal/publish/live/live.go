@@ -104,6 +104,7 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 		c.ID = man.ID + "/" + inputs
 		xman = &c
 	}
+	p.Metrics.SetIndicatorCaps(ini.Namespace, ini.Name, metrics.IndicatorCaps(pub.Indicators))
 	if err := p.Metrics.SetResult(xman, fres); err != nil {
 		return fmt.Errorf("initiative %s: publishing the metrics of result %s: %w", k, man.ID, err)
 	}

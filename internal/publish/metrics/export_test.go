@@ -6,4 +6,6 @@ var (
 	CheckSuppressed = checkSuppressed
 	Parse           = parse
 	Render          = render
+	// DocumentedFamilies are the metrics docs/metrics.md lists, with their labels.
+	DocumentedFamilies = documentedFamilies
 )

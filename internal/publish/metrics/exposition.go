@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 
@@ -38,6 +39,9 @@ type Exposition struct {
 	indicators  map[string]*indEntry    // by key namespace/initiative/indicator
 	sources     map[string]*sourceEntry // by key namespace/initiative/source
 	initiatives map[string]string       // namespace/initiative → id of the result rendered
+	// caps are the Indicators' own series caps (spec.publish.maxSeries), by
+	// namespace/initiative and Indicator name; an Indicator without one has IndicatorCap.
+	caps map[string]map[string]int
 	// view is what a scrape writes: every entry's lines in key order, indicators first.
 	// It is replaced, never changed, so a scrape reads it without the lock.
 	view []*lines
@@ -80,7 +84,42 @@ func New(opts Options) *Exposition {
 		indicators:  map[string]*indEntry{},
 		sources:     map[string]*sourceEntry{},
 		initiatives: map[string]string{},
+		caps:        map[string]map[string]int{},
 	}
+}
+
+// SetIndicatorCaps sets the series caps of an Initiative's Indicators, by name (their
+// spec.publish.maxSeries), replacing the previous ones; an Indicator it does not name, or
+// names with a cap of 0 or less, has Options.IndicatorCap. Indicators already rendered are
+// rendered again when a cap changes whether they are cut to their totals.
+func (x *Exposition) SetIndicatorCaps(namespace, initiative string, caps map[string]int) {
+	own := map[string]int{}
+	for name, c := range caps {
+		if c > 0 {
+			own[name] = c
+		}
+	}
+	ini := namespace + "/" + initiative
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if maps.Equal(x.caps[ini], own) {
+		return
+	}
+	if len(own) == 0 {
+		delete(x.caps, ini)
+	} else {
+		x.caps[ini] = own
+	}
+	x.applyCaps()
+	x.rebuildView()
+}
+
+// capOf is an Indicator's own series cap.
+func (x *Exposition) capOf(e *indEntry) int {
+	if c, ok := x.caps[e.ind.namespace+"/"+e.ind.initiative][e.ind.spec.Name]; ok {
+		return c
+	}
+	return x.opts.IndicatorCap
 }
 
 // SetResult publishes the result of an Initiative, replacing its previous one: its
@@ -176,6 +215,7 @@ func (x *Exposition) Delete(namespace, initiative string) {
 		}
 	}
 	delete(x.initiatives, namespace+"/"+initiative)
+	delete(x.caps, namespace+"/"+initiative)
 	x.applyCaps()
 	x.rebuildView()
 }
@@ -192,7 +232,7 @@ func (x *Exposition) applyCaps() {
 	want := make(map[*indEntry]bool, len(entries))
 	total := 0
 	for _, e := range entries {
-		own := e.full > x.opts.IndicatorCap
+		own := e.full > x.capOf(e)
 		want[e] = own
 		if own {
 			total += e.totals
@@ -216,7 +256,7 @@ func (x *Exposition) applyCaps() {
 	}
 	for _, e := range entries {
 		capped := want[e]
-		e.byIndicator = e.full > x.opts.IndicatorCap
+		e.byIndicator = e.full > x.capOf(e)
 		if e.lines != nil && e.capped == capped {
 			continue
 		}
@@ -260,6 +300,8 @@ type IndicatorSeries struct {
 	// Capped says only the totals are published; ByIndicator that the Indicator's own cap
 	// decided it (else the global cap did).
 	Capped, ByIndicator bool
+	// Cap is the Indicator's own cap: its spec.publish.maxSeries, else Options.IndicatorCap.
+	Cap int
 }
 
 // Series returns the series count of every Indicator, sorted by namespace, initiative
@@ -272,6 +314,7 @@ func (x *Exposition) Series() []IndicatorSeries {
 		out = append(out, IndicatorSeries{
 			Namespace: e.ind.namespace, Initiative: e.ind.initiative, Indicator: e.ind.spec.Name,
 			Published: e.published(), Full: e.full, Capped: e.capped, ByIndicator: e.capped && e.byIndicator,
+			Cap: x.capOf(e),
 		})
 	}
 	return out
@@ -296,6 +339,7 @@ func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 	view := x.view
 	x.mu.RUnlock()
 	cw := &countingWriter{w: w}
+	// A bufio.Writer's error is sticky: the writes below are checked once, by Flush.
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	for fam := range numFamilies {
 		header := false
@@ -304,14 +348,14 @@ func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 				continue
 			}
 			if !header {
-				bw.Write(headers[fam])
+				_, _ = bw.Write(headers[fam])
 				header = true
 			}
-			bw.Write(l[fam])
+			_, _ = bw.Write(l[fam])
 		}
 	}
 	if f == OpenMetrics {
-		bw.WriteString("# EOF\n")
+		_, _ = bw.WriteString("# EOF\n")
 	}
 	err := bw.Flush()
 	return cw.n, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,5 +61,35 @@ func TestSamplesExposition(t *testing.T) {
 	res, err := cmd.CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(res)) > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, res)
+	}
+}
+
+// TestSamplesMatchDocs: every metric of the samples' exposition is listed in
+// docs/metrics.md, and each of its series carries exactly the labels the page gives it.
+func TestSamplesMatchDocs(t *testing.T) {
+	x, _ := samplesExposition(t)
+	fams, _ := metrics.Parse(t, metrics.Render(t, x, metrics.Text))
+	docs := metrics.DocumentedFamilies(t)
+	for name, f := range fams {
+		want, ok := docs[name]
+		if !ok {
+			t.Errorf("the samples publish %s, which docs/metrics.md does not list", name)
+			continue
+		}
+		want = slices.Sorted(slices.Values(want))
+		for _, m := range f.GetMetric() {
+			var got []string
+			for _, l := range m.GetLabel() {
+				got = append(got, l.GetName())
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s has a series with the labels %v, docs/metrics.md gives %v", name, got, want)
+				break
+			}
+		}
+	}
+	if len(fams) < len(docs)*3/4 {
+		t.Errorf("the samples publish %d of the %d documented metrics", len(fams), len(docs))
 	}
 }

@@ -1,4 +1,4 @@
-package dashboard_test
+package promtest
 
 import (
 	"maps"
@@ -23,11 +23,11 @@ type series struct {
 
 // expectedSeries are the series the dashboard may read, computed from the result, the
 // Indicators' specs and the snapshot manifests, independently of the exposition's code.
-func expectedSeries(t *testing.T, s *samples) []series {
+func expectedSeries(t testing.TB, s Want) []series {
 	t.Helper()
 	var out []series
 	add := func(name string, v float64, kv ...string) {
-		l := map[string]string{"namespace": s.ini.Namespace, "initiative": s.ini.Name}
+		l := map[string]string{"namespace": s.Initiative.Namespace, "initiative": s.Initiative.Name}
 		for i := 0; i+1 < len(kv); i += 2 {
 			if kv[i+1] != "" {
 				l[kv[i]] = kv[i+1]
@@ -36,7 +36,7 @@ func expectedSeries(t *testing.T, s *samples) []series {
 		out = append(out, series{name: name, labels: l, value: v})
 	}
 	proportion := map[string]bool{}
-	for _, ind := range s.inds {
+	for _, ind := range s.Indicators {
 		p := ind.Spec.Measure.Type == impactv1.MeasureProportion
 		proportion[ind.Name] = p
 		if tg := ind.Spec.Target; tg != nil {
@@ -47,7 +47,7 @@ func expectedSeries(t *testing.T, s *samples) []series {
 			add(fam("backbone_indicator_target", p), v, "indicator", ind.Name)
 		}
 	}
-	for _, r := range s.res.Indicators {
+	for _, r := range s.Result.Indicators {
 		if h := r.Headline; h != nil {
 			if h.Progress != nil {
 				add("backbone_indicator_progress_ratio", *h.Progress, "indicator", r.Name, "period", h.Period)
@@ -82,9 +82,9 @@ func expectedSeries(t *testing.T, s *samples) []series {
 			}
 		}
 	}
-	for _, c := range s.res.Cells {
+	for _, c := range s.Result.Cells {
 		p := proportion[c.Indicator]
-		cl := []string{"indicator", c.Indicator, "period", c.Period, "dimension", dashboard.DimensionLabel(c.Dimensions), "group", groupLabel(c.Dimensions)}
+		cl := []string{"indicator", c.Indicator, "period", c.Period, "dimension", dashboard.DimensionLabel(c.Dimensions), "group", GroupLabel(c.Dimensions)}
 		add("backbone_indicator_suppressed", b2f(c.Suppressed), cl...)
 		add("backbone_indicator_partial", b2f(c.Partial), cl...)
 		if c.Suppressed {
@@ -101,13 +101,13 @@ func expectedSeries(t *testing.T, s *samples) []series {
 			add(fam("backbone_indicator_ci_upper", p), *c.CIUpper, cl...)
 		}
 	}
-	for _, m := range s.out.Snapshots {
+	for _, m := range s.Snapshots {
 		sl := []string{"source", m.Source, "partner", m.Partner}
 		if m.Promoted {
 			add("backbone_source_last_ingest_timestamp_seconds", float64(m.Created.UnixNano())/1e9, sl...)
 		}
 		add("backbone_source_promoted", b2f(m.Promoted), sl...)
-		if slices.Contains(s.man.WithheldRowCounts, m.Source) {
+		if slices.Contains(s.WithheldRowCounts, m.Source) {
 			continue
 		}
 		add("backbone_source_input_rows", float64(m.RowsIn), sl...)
@@ -135,9 +135,9 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// groupLabel is the group label of a cell: its groups in the order of its sorted dimension
+// GroupLabel is the group label of a cell: its groups in the order of its sorted dimension
 // names, "," and "\" escaped with "\", joined with ",".
-func groupLabel(dims map[string]string) string {
+func GroupLabel(dims map[string]string) string {
 	names := slices.Sorted(maps.Keys(dims))
 	var gs []string
 	for _, d := range names {
@@ -171,7 +171,7 @@ func (m matcher) matches(v string) bool {
 }
 
 // parseSelector returns the metric and matchers of the one selector of a query.
-func parseSelector(t *testing.T, expr string) (string, []matcher) {
+func parseSelector(t testing.TB, expr string) (string, []matcher) {
 	t.Helper()
 	sels := selectorRE.FindAllStringSubmatch(expr, -1)
 	if len(sels) != 1 {
@@ -194,10 +194,10 @@ func parseSelector(t *testing.T, expr string) (string, []matcher) {
 
 // expect evaluates a query on the expected series: the selector, then the operations the
 // dashboard uses (a "== 1" filter, "time() - " for an age).
-func expect(t *testing.T, universe []series, expr string, at time.Time) []sample {
+func expect(t testing.TB, universe []series, expr string, at time.Time) []Sample {
 	t.Helper()
 	name, ms := parseSelector(t, expr)
-	var out []sample
+	var out []Sample
 	for _, s := range universe {
 		if s.name != name {
 			continue
@@ -225,21 +225,21 @@ func expect(t *testing.T, universe []series, expr string, at time.Time) []sample
 		default:
 			l["__name__"] = name
 		}
-		out = append(out, sample{labels: l, value: v})
+		out = append(out, Sample{Labels: l, Value: v})
 	}
 	return out
 }
 
 // compare checks that a query returned exactly the expected series and values.
-func compare(t *testing.T, what, expr string, got, want []sample) {
+func compare(t testing.TB, what, expr string, got, want []Sample) {
 	t.Helper()
 	g := map[string]float64{}
 	for _, s := range got {
-		g[s.key()] = s.value
+		g[s.key()] = s.Value
 	}
 	w := map[string]float64{}
 	for _, s := range want {
-		w[s.key()] = s.value
+		w[s.key()] = s.Value
 	}
 	for k, v := range w {
 		gv, ok := g[k]
