@@ -31,21 +31,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	ns := newNamespace(t)
 	m := applySamples(t, ns)
 	key := client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}
-	ini := &impactv1.Initiative{}
-	if err := k8s.Get(ctx, key, ini); err != nil {
-		t.Fatal(err)
-	}
-	var a *aggregation
-	eventually(t, "aggregation plan of every indicator", func() error {
-		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
-			return err
-		}
-		if len(a.Plan.Indicators) != len(m.Indicators) {
-			return fmt.Errorf("%d of %d indicators planned", len(a.Plan.Indicators), len(m.Indicators))
-		}
-		return nil
-	})
+	ini, a := samplesPlan(t, ns, m)
 	if err := finishJob(t, waitJob(t, ns, a.JobName)); err != nil {
 		t.Fatalf("aggregating: %v", err)
 	}

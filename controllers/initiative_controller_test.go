@@ -25,6 +25,29 @@ import (
 	"github.com/backbone-dev/backbone/internal/store/layout"
 )
 
+// samplesPlan returns the samples' Initiative of ns and, once every Indicator is in it, the
+// aggregation the manager plans for it (its Job named, not yet run).
+func samplesPlan(t *testing.T, ns string, m *local.Manifests) (*impactv1.Initiative, *aggregation) {
+	t.Helper()
+	ctx := context.Background()
+	ini := &impactv1.Initiative{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
+		t.Fatal(err)
+	}
+	var a *aggregation
+	eventually(t, "aggregation plan of every indicator", func() error {
+		var err error
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
+			return err
+		}
+		if len(a.Plan.Indicators) != len(m.Indicators) {
+			return fmt.Errorf("%d of %d indicators planned (waiting %v, errors %v)", len(a.Plan.Indicators), len(m.Indicators), a.Waiting, a.Errors)
+		}
+		return nil
+	})
+	return ini, a
+}
+
 // applySamples creates the objects of config/samples in a namespace and ingests every
 // DataSource through a run-now Job.
 func applySamples(t *testing.T, ns string) *local.Manifests {
@@ -87,23 +110,7 @@ func TestSamplesAggregation(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	m := applySamples(t, ns)
-	ini := &impactv1.Initiative{}
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
-		t.Fatal(err)
-	}
-
-	// The plan of all the snapshots names its Job.
-	var a *aggregation
-	eventually(t, "aggregation plan of every indicator", func() error {
-		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
-			return err
-		}
-		if len(a.Plan.Indicators) != len(m.Indicators) {
-			return fmt.Errorf("%d of %d indicators planned (waiting %v, errors %v)", len(a.Plan.Indicators), len(m.Indicators), a.Waiting, a.Errors)
-		}
-		return nil
-	})
+	ini, a := samplesPlan(t, ns, m)
 	id, err := a.Plan.Hash(run.EngineVersion())
 	if err != nil {
 		t.Fatal(err)

@@ -108,21 +108,7 @@ func TestSamplesPublished(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	m := applySamples(t, ns)
-	ini := &impactv1.Initiative{}
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
-		t.Fatal(err)
-	}
-	var a *aggregation
-	eventually(t, "aggregation plan of every indicator", func() error {
-		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
-			return err
-		}
-		if len(a.Plan.Indicators) != len(m.Indicators) {
-			return fmt.Errorf("%d of %d indicators planned", len(a.Plan.Indicators), len(m.Indicators))
-		}
-		return nil
-	})
+	ini, a := samplesPlan(t, ns, m)
 	if got := samplesOf(scrape(t), ns); len(got) != 0 {
 		t.Fatalf("series before any result: %q", got)
 	}
@@ -349,21 +335,7 @@ func TestSeriesCapped(t *testing.T) {
 	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: dashboard.ConfigMapName("ready-by-five")}, Data: map[string]string{"mine": "yes"}}
 	create(t, foreign)
 	m := applySamples(t, ns)
-	ini := &impactv1.Initiative{}
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
-		t.Fatal(err)
-	}
-	var a *aggregation
-	eventually(t, "aggregation plan of every indicator", func() error {
-		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
-			return err
-		}
-		if len(a.Plan.Indicators) != len(m.Indicators) {
-			return fmt.Errorf("%d of %d indicators planned", len(a.Plan.Indicators), len(m.Indicators))
-		}
-		return nil
-	})
+	ini, a := samplesPlan(t, ns, m)
 	if err := finishJob(t, waitJob(t, ns, a.JobName)); err != nil {
 		t.Fatalf("aggregating: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 )
@@ -21,21 +20,7 @@ func TestSpecMaxSeries(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	m := applySamples(t, ns)
-	ini := &impactv1.Initiative{}
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
-		t.Fatal(err)
-	}
-	var a *aggregation
-	eventually(t, "aggregation plan of every indicator", func() error {
-		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
-			return err
-		}
-		if len(a.Plan.Indicators) != len(m.Indicators) {
-			return fmt.Errorf("%d of %d indicators planned", len(a.Plan.Indicators), len(m.Indicators))
-		}
-		return nil
-	})
+	ini, a := samplesPlan(t, ns, m)
 	if err := finishJob(t, waitJob(t, ns, a.JobName)); err != nil {
 		t.Fatalf("aggregating: %v", err)
 	}
