@@ -28,6 +28,7 @@ import (
 // managerFlags are the settings of `backbone manager`.
 type managerFlags struct {
 	metricsAddr, probeAddr string
+	pprofAddr              string
 	leaderElect            bool
 	leaderElectionID       string
 	leaderElectionNS       string
@@ -62,6 +63,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address the /metrics endpoint binds to; 0 disables it")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz probes bind to")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address Go's profiles are served on (/debug/pprof/); empty or 0 disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "backbone.impact.backbone.dev", "name of the leader election Lease")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the manager's own, in a cluster)")
@@ -134,6 +136,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderElectionID,
 		LeaderElectionNamespace:       f.leaderElectionNS,
