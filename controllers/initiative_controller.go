@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -43,6 +44,10 @@ type InitiativeReconciler struct {
 	// ReportURL is the public address the Publisher's community pages are served at; the
 	// Initiative's page is linked in status.reportURL. Empty leaves the field unset.
 	ReportURL string
+	// MaxConcurrentReconciles is how many Initiatives are reconciled at once (default 1).
+	MaxConcurrentReconciles int
+
+	accounts *jobAccounts
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -211,7 +216,7 @@ func (r *InitiativeReconciler) startAggregation(ctx context.Context, ini *impact
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureServiceAccount(ctx, r.Client, ini.Namespace); err != nil {
+	if err := r.accounts.ensure(ctx, r.Client, ini.Namespace); err != nil {
 		return nil, err
 	}
 	labels := aggregationJobLabels(ini)
@@ -299,5 +304,6 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return ""
 		})).
 		Named("initiative").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }

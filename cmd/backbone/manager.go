@@ -38,6 +38,7 @@ type managerFlags struct {
 	allowNetworks          []string
 	maxFetchBytes          int64
 	watchNamespaces        string
+	maxConcurrent          int
 	jobImage               string
 	resultsMetricsAddr     string
 	reportAddr             string
@@ -73,6 +74,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringSliceVar(&f.allowNetworks, "allow-network", nil, "CIDR that http and object store locations may reach although loopback, link-local or cloud metadata (repeatable; for in-cluster object stores and tests)")
 	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
+	fs.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4, "Initiatives, DataSources and Indicators each reconciled at once (each reconciliation waits mostly on the API server and the store)")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
 	fs.StringVar(&f.resultsMetricsAddr, "results-metrics-bind-address", "", "address the metrics of the results (every Indicator's latest result, every DataSource's data health) are served on at /metrics, e.g. :9464; empty or 0 disables it")
 	fs.StringVar(&f.metrics.Region, "region", "", "value of the constant region label on every series of the results")
@@ -111,6 +113,9 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx = ctrl.LoggerInto(ctx, logger)
+	if f.maxConcurrent < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles: %d, want 1 or more", f.maxConcurrent)
+	}
 	root := f.fileRoot
 	if root == "" {
 		root = "."
@@ -158,6 +163,8 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Publisher:  pub,
 		Dashboards: controllers.DashboardOptions{Disabled: !f.dashboardsEnabled, ConfigMap: f.dashboards},
 		ReportURL:  reportURL(f),
+
+		MaxConcurrentReconciles: f.maxConcurrent,
 	}); err != nil {
 		return err
 	}
