@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,6 +21,10 @@ import (
 // LogDirEnv names a folder that keeps the logs of the control plane, the kubelet and every
 // container; by default they go to a temporary folder kept only when a test fails.
 const LogDirEnv = "BACKBONE_E2E_LOGS"
+
+// MaxPodsEnv sets how many Pods the process kubelet runs at once (default 3);
+// `make bench-operator` raises it, as a cluster of several nodes would.
+const MaxPodsEnv = "BACKBONE_E2E_MAX_PODS"
 
 var (
 	cluster    *e2e.Cluster
@@ -52,8 +57,15 @@ func run(m *testing.M) int {
 	}
 	defer envtestLog.Close()
 	ctrllog.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(envtestLog, prefix, args) }, funcr.Options{}))
+	maxPods := 3
+	if v := os.Getenv(MaxPodsEnv); v != "" {
+		if maxPods, err = strconv.Atoi(v); err != nil || maxPods < 1 {
+			fmt.Fprintf(os.Stderr, "%s=%q: want a number of Pods, 1 or more\n", MaxPodsEnv, v)
+			return 1
+		}
+	}
 	start := time.Now()
-	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: 3})
+	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: maxPods})
 	if errors.Is(err, e2e.ErrNoControlPlane) {
 		_ = os.RemoveAll(dir)
 		skipReason = err.Error()
