@@ -38,6 +38,7 @@ var (
 	scaleNamespaces = flag.Int("scale.namespaces", 20, "namespaces of BenchmarkOperatorScale's fleet, each with 1 Initiative, 10 DataSources and 50 Indicators")
 	scaleTimeout    = flag.Duration("scale.timeout", 10*time.Minute, "how long BenchmarkOperatorScale waits for every Indicator to be Ready")
 	scaleResults    = flag.Bool("scale.results-metrics", true, "serve the results' metrics (--results-metrics-bind-address), as the chart deploys the manager")
+	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
 	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
 )
 
@@ -167,6 +168,9 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	}
 	if *scaleResults {
 		args = append(args, "--results-metrics-bind-address", resultsAddr)
+	}
+	if *scaleConcurrent > 0 {
+		args = append(args, "--max-concurrent-reconciles", strconv.Itoa(*scaleConcurrent))
 	}
 	mgr := c.StartBackbone(b, "manager-"+fleet.Prefix, args...)
 	before := waitMetrics(b, addr, mgr)
