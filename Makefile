@@ -7,6 +7,7 @@
 #   make chart     the Helm chart's generated files (CRDs, RBAC, alerts, values schema and table, golden output)
 #   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
 #   make bench-metrics   /metrics: 100k series, pre-rendered exposition vs a client_golang GaugeVec registry
+#   make bench-operator  the operator on 20 Initiatives, 200 DataSources, 1,000 Indicators (SCALE_NAMESPACES=2 for a quick run)
 
 SHELL := /usr/bin/env bash -o pipefail
 GO ?= go
@@ -135,6 +136,18 @@ bench: ## Backbone vs DuckDB (not part of make test)
 .PHONY: bench-metrics
 bench-metrics: ## /metrics: 100k series served by the exposition vs a client_golang GaugeVec registry, same run, ratio printed (fails over 0.5 s or 64 MB)
 	$(GO) test ./internal/publish/metrics -run '^TestScrapeBudget$$' -count=1 -v -args -metrics.budget
+
+SCALE_NAMESPACES ?= 20
+# Pods the process kubelet runs at once in the benchmark (the tests' 3 would make it, not
+# the operator, the bottleneck, as a cluster of several nodes would not).
+SCALE_MAX_PODS ?= 8
+SCALEFLAGS ?=
+
+.PHONY: bench-operator
+bench-operator: ## The operator at scale on the e2e control plane: SCALE_NAMESPACES × (1 Initiative, 10 DataSources, 50 Indicators), time to Ready, peak RSS, API requests per reconcile (docs/performance.md; not part of make test)
+	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && BACKBONE_E2E_MAX_PODS=$(SCALE_MAX_PODS) \
+	$(GO) test ./test/e2e -run '^$$' -bench '^BenchmarkOperatorScale$$' -benchtime 1x -count 1 -timeout 30m \
+		-args -scale.namespaces=$(SCALE_NAMESPACES) $(SCALEFLAGS)
 
 ##@ Tools
 

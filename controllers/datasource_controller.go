@@ -20,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -43,6 +44,10 @@ type DataSourceReconciler struct {
 	Plan plan.IngestOptions
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MaxConcurrentReconciles is how many DataSources are reconciled at once (default 1).
+	MaxConcurrentReconciles int
+
+	accounts *jobAccounts
 }
 
 // dataSourceStep is one ordered step of a DataSource's reconciliation.
@@ -171,7 +176,7 @@ func sourceSecrets(ds *impactv1.DataSource) []string {
 
 // reconcileCronJob writes the plan ConfigMap and the CronJob, both owned by the DataSource.
 func (r *DataSourceReconciler) reconcileCronJob(ctx context.Context, ds *impactv1.DataSource, st *dataSourceState) (outcome, error) {
-	if err := ensureServiceAccount(ctx, r.Client, ds.Namespace); err != nil {
+	if err := r.accounts.ensure(ctx, r.Client, ds.Namespace); err != nil {
 		return outcome{}, err
 	}
 	labels := dataSourceLabels(ds)
@@ -479,6 +484,7 @@ func (r *DataSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&impactv1.Initiative{}, handler.EnqueueRequestsFromMapFunc(r.sourcesOfInitiative),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("datasource").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -42,6 +44,10 @@ type IndicatorReconciler struct {
 	Publisher Publisher
 	// Aggregate are the operator's settings of aggregation plans (the cell size floor).
 	Aggregate plan.AggregateOptions
+	// MaxConcurrentReconciles is how many Indicators are reconciled at once (default 1).
+	MaxConcurrentReconciles int
+
+	results *indicatorResults
 }
 
 type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
@@ -161,7 +167,7 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 		}
 		return wait(ReasonJobRunning, "waiting for aggregation Job %s to compute result %s", a.JobName, a.ID), nil
 	}
-	inds, err := result.ReadIndicators(ctx, r.Store, man)
+	inds, err := r.results.read(ctx, r.Store, man)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -195,19 +201,25 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 	return outcome{Message: msg}, nil
 }
 
-// reconcileSeries publishes the result read (a no-op when the Initiative's reconciler did
+// reconcileSeries publishes the result read (unless the Initiative's reconciler did
 // already) and sets SeriesCapped: True, with a Warning Event when it becomes True, when a
 // series cap cuts the Indicator's series on the results' /metrics to its totals.
 func (r *IndicatorReconciler) reconcileSeries(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
 	if r.Publisher == nil || st.man == nil {
 		return outcome{}, nil
 	}
-	p, err := publication(ctx, r.Publisher, r.Store, st.ini, st.agg, st.man, st.key)
-	if err != nil {
-		return outcome{}, err
-	}
-	if err := r.Publisher.Publish(ctx, p); err != nil {
-		return outcome{}, err
+	// The Initiative's reconciler publishes its result again whenever what it is published
+	// from changes; an Indicator publishes only a result not yet published, or published
+	// with an earlier generation of its spec (spec.publish.maxSeries changes its series,
+	// not the result).
+	if id, gen := r.Publisher.PublishedWith(ind.Namespace, st.ini.Name, ind.Name); id != st.man.ID || gen != ind.Generation {
+		p, err := publication(ctx, r.Publisher, r.Store, st.ini, st.agg, st.man, st.key)
+		if err != nil {
+			return outcome{}, err
+		}
+		if err := r.Publisher.Publish(ctx, p); err != nil {
+			return outcome{}, err
+		}
 	}
 	capped, own, full, published := r.Publisher.Capped(ind.Namespace, st.ini.Name, ind.Name)
 	if !capped {
@@ -362,6 +374,7 @@ func (r *IndicatorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return r.list(ctx, o.GetNamespace(), IndexInitiative, o.GetLabels()[LabelInitiative])
 		})).
 		Named("indicator").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
@@ -381,4 +394,52 @@ func (r *IndicatorReconciler) list(ctx context.Context, namespace, index, value 
 		out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ind.Namespace, Name: ind.Name}}
 	}
 	return out
+}
+
+// indicatorResults remembers the per-indicator results (headline, on-track judgement,
+// equity) of the results read last, by result: a result is immutable (its id and its
+// files' hashes are of its content), and every Indicator of an Initiative reads the same
+// one, so each is read and decoded once rather than once per Indicator. A nil
+// *indicatorResults remembers nothing. The slices returned are shared: read only.
+type indicatorResults struct {
+	mu    sync.Mutex
+	max   int
+	order []string // oldest first
+	byKey map[string][]aggregate.IndicatorResult
+}
+
+// indicatorResultsKept is how many results indicatorResults keeps: a few per Initiative
+// of a large fleet's, whose Indicators are reconciled together.
+const indicatorResultsKept = 32
+
+func newIndicatorResults(n int) *indicatorResults {
+	return &indicatorResults{max: n, byKey: map[string][]aggregate.IndicatorResult{}}
+}
+
+func (c *indicatorResults) read(ctx context.Context, st *store.Store, man *result.Manifest) ([]aggregate.IndicatorResult, error) {
+	if c == nil {
+		return result.ReadIndicators(ctx, st, man)
+	}
+	key := man.ID + "\x00" + man.Indicators + "\x00" + man.IndicatorsHash
+	c.mu.Lock()
+	inds, ok := c.byKey[key]
+	c.mu.Unlock()
+	if ok {
+		return inds, nil
+	}
+	inds, err := result.ReadIndicators(ctx, st, man)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byKey[key]; !ok {
+		c.byKey[key] = inds
+		c.order = append(c.order, key)
+		for len(c.order) > c.max {
+			delete(c.byKey, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	return inds, nil
 }

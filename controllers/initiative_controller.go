@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -46,6 +49,10 @@ type InitiativeReconciler struct {
 	ReportURL string
 	// Aggregate are the operator's settings of aggregation plans (the cell size floor).
 	Aggregate plan.AggregateOptions
+	// MaxConcurrentReconciles is how many Initiatives are reconciled at once (default 1).
+	MaxConcurrentReconciles int
+
+	accounts *jobAccounts
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -186,6 +193,16 @@ func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *im
 	job := &batchv1.Job{}
 	err = r.Get(ctx, types.NamespacedName{Namespace: ini.Namespace, Name: a.JobName}, job)
 	if apierrors.IsNotFound(err) {
+		pending, recheck, perr := ingestionPending(ctx, r.Client, ini, a, time.Now())
+		if perr != nil {
+			return outcome{}, perr
+		}
+		if len(pending) > 0 {
+			// An aggregation started now would be replaced as soon as their snapshots land.
+			out := wait(ReasonWaitingForIngestion, "waiting for the ingestion of DataSource %s before computing the Indicators", strings.Join(pending, ", "))
+			out.RequeueAfter = recheck
+			return out, nil
+		}
 		if job, err = r.startAggregation(ctx, ini, a); err != nil {
 			return outcome{}, err
 		}
@@ -220,7 +237,7 @@ func (r *InitiativeReconciler) startAggregation(ctx context.Context, ini *impact
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureServiceAccount(ctx, r.Client, ini.Namespace); err != nil {
+	if err := r.accounts.ensure(ctx, r.Client, ini.Namespace); err != nil {
 		return nil, err
 	}
 	labels := aggregationJobLabels(ini)
@@ -290,6 +307,90 @@ func (r *InitiativeReconciler) handOverPlan(ctx context.Context, ini *impactv1.I
 	return r.handOver(ctx, cm, job)
 }
 
+// ReasonWaitingForIngestion: an Initiative holds its aggregation back while the first
+// snapshots of its sources are being ingested.
+const ReasonWaitingForIngestion = "WaitingForIngestion"
+
+// How long an ingestion holds back the aggregation of the Indicators waiting for its
+// source's first snapshot: while its Job runs, at most ingestionHold after the Job was
+// created (a Job stuck longer no longer holds the other Indicators back); after it
+// succeeded, at most ingestionSettle, until the DataSource's status shows the snapshot.
+const (
+	ingestionHold   = 10 * time.Minute
+	ingestionSettle = time.Minute
+)
+
+// ingestionPending names the DataSources that Indicators left out of the plan wait for
+// (no snapshot yet) whose ingestion Job is running, or has succeeded with the snapshot not
+// yet in the DataSource's status; and when to look again should nothing else trigger it.
+// A fleet's first run would otherwise start one aggregation per snapshot as they land.
+func ingestionPending(ctx context.Context, c client.Reader, ini *impactv1.Initiative, a *aggregation, now time.Time) ([]string, time.Duration, error) {
+	if len(a.Waiting) == 0 {
+		return nil, 0, nil
+	}
+	waited := map[string]bool{}
+	for _, srcs := range a.Waiting {
+		for _, s := range srcs {
+			waited[s] = true
+		}
+	}
+	var jobs batchv1.JobList
+	if err := c.List(ctx, &jobs, client.InNamespace(ini.Namespace), client.MatchingLabels{LabelManagedBy: ManagedBy, LabelComponent: "ingest", LabelInitiative: ini.Name}); err != nil {
+		return nil, 0, fmt.Errorf("listing the ingestion Jobs of Initiative %s: %w", ini.Name, err)
+	}
+	var pending []string
+	var recheck time.Duration
+	for i := range jobs.Items {
+		j := &jobs.Items[i]
+		src := j.Labels[LabelDataSource]
+		if !waited[src] || slices.Contains(pending, src) {
+			continue
+		}
+		done, failed, at := jobFinished(j)
+		var until time.Time
+		switch {
+		case !done:
+			until = j.CreationTimestamp.Add(ingestionHold)
+		case !failed:
+			until = at.Add(ingestionSettle)
+		default:
+			continue
+		}
+		if left := until.Sub(now); left > 0 {
+			pending = append(pending, src)
+			if recheck == 0 || left < recheck {
+				recheck = left
+			}
+		}
+	}
+	slices.Sort(pending)
+	return pending, recheck, nil
+}
+
+// ingestionFinished passes the events of the Jobs the Initiative reconciler maps: every
+// event of an aggregation Job; of an ingestion Job, its end and its deletion (the end of
+// a hold on the aggregation, see ingestionPending).
+func ingestionFinished() predicate.Predicate {
+	ingest := func(o client.Object) bool { return o.GetLabels()[LabelComponent] == "ingest" }
+	return predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool { return !ingest(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			if !ingest(e.ObjectNew) {
+				return true
+			}
+			o, oOK := e.ObjectOld.(*batchv1.Job)
+			n, nOK := e.ObjectNew.(*batchv1.Job)
+			if !oOK || !nOK {
+				return false
+			}
+			od, _, _ := jobFinished(o)
+			nd, _, _ := jobFinished(n)
+			return od != nd
+		},
+		GenericFunc: func(e event.GenericEvent) bool { return !ingest(e.Object) },
+	}
+}
+
 func waitingMessage(a *aggregation) string {
 	var parts []string
 	for _, ind := range a.Indicators {
@@ -314,11 +415,11 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&impactv1.Initiative{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
 		Watches(&batchv1.Job{}, toInitiative(func(o client.Object) string {
-			if o.GetLabels()[LabelComponent] == "aggregate" {
+			if c := o.GetLabels()[LabelComponent]; c == "aggregate" || c == "ingest" {
 				return o.GetLabels()[LabelInitiative]
 			}
 			return ""
-		})).
+		}), builder.WithPredicates(ingestionFinished())).
 		Watches(&impactv1.DataSource{}, toInitiative(func(o client.Object) string {
 			return o.(*impactv1.DataSource).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, snapshotChanged()))).
@@ -332,5 +433,6 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return ""
 		})).
 		Named("initiative").
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"reflect"
@@ -287,5 +288,116 @@ func TestSamplesAggregation(t *testing.T) {
 	j := &batchv1.Job{}
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(job), j); err == nil && j.DeletionTimestamp == nil {
 		t.Errorf("Job %s was started again for a result the store holds", job.Name)
+	}
+}
+
+// A new Initiative whose DataSources are all being ingested starts no aggregation Job
+// while an Indicator waits for the first snapshot of a source whose Job runs: it is
+// Reconciling with reason WaitingForIngestion, naming those sources; once every Job has
+// finished and its snapshot landed, one aggregation computes every Indicator.
+func TestAggregationWaitsForIngestion(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m, err := local.Load(ctx, samples, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create(t, m.Initiatives[0].DeepCopy())
+	for i := range m.DataSources {
+		create(t, m.DataSources[i].DeepCopy())
+	}
+	for i := range m.Indicators {
+		create(t, m.Indicators[i].DeepCopy())
+	}
+	const at = "2026-12-05T10:00:00Z"
+	var jobs []*batchv1.Job
+	for i := range m.DataSources {
+		ds, err := getDataSource(ns, m.DataSources[i].Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requestRun(t, ds, at)
+		jobs = append(jobs, waitJob(t, ns, runNowJobName(ds, at)))
+	}
+	// The kindergarten source alone lets three Indicators be computed.
+	slices.SortStableFunc(jobs, func(a, b *batchv1.Job) int {
+		return strings.Compare(strings.TrimPrefix(a.Labels[LabelDataSource], "ncusd-kindergarten"), strings.TrimPrefix(b.Labels[LabelDataSource], "ncusd-kindergarten"))
+	})
+	first := jobs[0].Labels[LabelDataSource]
+	if first != "ncusd-kindergarten" {
+		t.Fatalf("first Job of %s, want ncusd-kindergarten", first)
+	}
+	if err := finishJob(t, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "snapshot of "+first, func() error {
+		ds, err := getDataSource(ns, first)
+		if err != nil {
+			return err
+		}
+		if ds.Status.Snapshot == nil {
+			return fmt.Errorf("no snapshot yet")
+		}
+		return nil
+	})
+	ini := &impactv1.Initiative{}
+	eventually(t, "the Initiative waiting for the ingestion", func() error {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: m.Initiatives[0].Name}, ini); err != nil {
+			return err
+		}
+		c := condition(ini.Status.Conditions, impactv1.ConditionReconciling)
+		if c == nil || c.Reason != ReasonWaitingForIngestion {
+			return fmt.Errorf("Reconciling %+v", c)
+		}
+		for _, j := range jobs[1:] {
+			if !strings.Contains(c.Message, j.Labels[LabelDataSource]) {
+				return fmt.Errorf("message %q does not name %s", c.Message, j.Labels[LabelDataSource])
+			}
+		}
+		return nil
+	})
+	// It goes on waiting: nothing starts an aggregation meanwhile.
+	time.Sleep(2 * time.Second)
+	if got := aggregationJobs(t, ns); len(got) != 0 {
+		t.Fatalf("%d aggregation Jobs started while the other sources were ingested", len(got))
+	}
+
+	for _, j := range jobs[1:] {
+		if err := finishJob(t, j); err != nil {
+			t.Fatalf("ingesting %s: %v", j.Labels[LabelDataSource], err)
+		}
+	}
+	var agg []batchv1.Job
+	eventually(t, "one aggregation Job", func() error {
+		if agg = aggregationJobs(t, ns); len(agg) == 0 {
+			return fmt.Errorf("no aggregation Job yet")
+		}
+		return nil
+	})
+	// Had a partial plan been started, the Job of the whole plan would come second.
+	time.Sleep(time.Second)
+	if agg = aggregationJobs(t, ns); len(agg) != 1 {
+		t.Fatalf("%d aggregation Jobs, want the one of the whole plan", len(agg))
+	}
+	var p struct {
+		Indicators []struct {
+			Name string `json:"name"`
+		} `json:"indicators"`
+	}
+	jobPlanLoose(t, &agg[0], &p)
+	if len(p.Indicators) != len(m.Indicators) {
+		t.Errorf("the aggregation computes %d Indicators, want all %d", len(p.Indicators), len(m.Indicators))
+	}
+}
+
+// jobPlanLoose reads the plan a Job runs, keeping only the fields v names.
+func jobPlanLoose(t *testing.T, job *batchv1.Job, v any) {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: job.Namespace, Name: job.Name}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(cm.Data[PlanKey]), v); err != nil {
+		t.Fatalf("plan of Job %s: %v", job.Name, err)
 	}
 }

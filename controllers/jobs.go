@@ -9,6 +9,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -183,16 +185,49 @@ func SecretDir(name string) string { return path.Join(plan.DefaultSecretsDir, na
 // (plan.DefaultConfigMapsDir), one file per key.
 func ConfigMapDir(name string) string { return path.Join(plan.DefaultConfigMapsDir, name) }
 
-// ensureServiceAccount creates the namespace's Job ServiceAccount when it is missing. It has
-// no RoleBinding: Job pods need no API access. It is shared by every Job of the namespace,
+// jobAccounts creates each namespace's Job ServiceAccount when it is missing, and
+// remembers for a while the namespaces where it was created or found, so that a
+// reconciliation does not ask the API server each time (the manager may only create
+// ServiceAccounts, so it does not watch them). A nil *jobAccounts remembers nothing.
+type jobAccounts struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+	// ttl is how long a namespace is remembered: a ServiceAccount deleted meanwhile is
+	// created again by the first reconciliation after it.
+	ttl time.Duration
+	now func() time.Time
+}
+
+// jobAccountsTTL is how long the manager trusts that a namespace has its Job ServiceAccount.
+const jobAccountsTTL = 5 * time.Minute
+
+func newJobAccounts() *jobAccounts {
+	return &jobAccounts{seen: map[string]time.Time{}, ttl: jobAccountsTTL, now: time.Now}
+}
+
+// ensure creates the namespace's Job ServiceAccount when it is missing. It has no
+// RoleBinding: Job pods need no API access. It is shared by every Job of the namespace,
 // so it is not owned by any one object.
-func ensureServiceAccount(ctx context.Context, c client.Client, namespace string) error {
+func (a *jobAccounts) ensure(ctx context.Context, c client.Client, namespace string) error {
+	if a != nil {
+		a.mu.Lock()
+		at, ok := a.seen[namespace]
+		a.mu.Unlock()
+		if ok && a.now().Sub(at) < a.ttl {
+			return nil
+		}
+	}
 	sa := &corev1.ServiceAccount{
 		ObjectMeta:                   metav1.ObjectMeta{Name: JobServiceAccount, Namespace: namespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 		AutomountServiceAccountToken: ptr.To(false),
 	}
 	if err := c.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating ServiceAccount %s/%s: %w", namespace, JobServiceAccount, err)
+	}
+	if a != nil {
+		a.mu.Lock()
+		a.seen[namespace] = a.now()
+		a.mu.Unlock()
 	}
 	return nil
 }

@@ -3,9 +3,12 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
@@ -121,5 +124,64 @@ func TestStoreCredentialsSecret(t *testing.T) {
 		if v.Secret != nil {
 			t.Errorf("Secret volume %s without a store credentials Secret", v.Secret.SecretName)
 		}
+	}
+}
+
+// The Job ServiceAccount is created in a namespace where it is missing; within the
+// remembering time a namespace where it was made is not asked again (a ServiceAccount
+// deleted meanwhile stays missing), and after it the ServiceAccount is created again.
+func TestJobAccountsRemember(t *testing.T) {
+	ns := newNamespace(t)
+	ctx := t.Context()
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	a := newJobAccounts()
+	a.now = func() time.Time { return now }
+	key := client.ObjectKey{Namespace: ns, Name: JobServiceAccount}
+	exists := func() bool {
+		err := k8s.Get(ctx, key, &corev1.ServiceAccount{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	if err := a.ensure(ctx, k8s, ns); err != nil {
+		t.Fatal(err)
+	}
+	if !exists() {
+		t.Fatal("no ServiceAccount after the first ensure")
+	}
+	// Present already: AlreadyExists is success, and the namespace is remembered.
+	if err := a.ensure(ctx, k8s, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: JobServiceAccount}}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(jobAccountsTTL - time.Second)
+	if err := a.ensure(ctx, k8s, ns); err != nil {
+		t.Fatal(err)
+	}
+	if exists() {
+		t.Fatal("a remembered namespace was asked again within the remembering time")
+	}
+	now = now.Add(2 * time.Second)
+	if err := a.ensure(ctx, k8s, ns); err != nil {
+		t.Fatal(err)
+	}
+	if !exists() {
+		t.Error("the ServiceAccount deleted was not created again after the remembering time")
+	}
+
+	// Without remembering (a nil *jobAccounts) every call creates it when missing.
+	var none *jobAccounts
+	if err := k8s.Delete(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: JobServiceAccount}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := none.ensure(ctx, k8s, ns); err != nil {
+		t.Fatal(err)
+	}
+	if !exists() {
+		t.Error("a nil *jobAccounts did not create the missing ServiceAccount")
 	}
 }

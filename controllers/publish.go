@@ -49,6 +49,9 @@ type Publisher interface {
 	Publish(ctx context.Context, p *live.Publication) error
 	// Published returns the id of the result published for an Initiative, or "".
 	Published(namespace, initiative string) string
+	// PublishedWith returns the id of the result published for an Initiative and the
+	// generation of the Indicator it was published with, or "" and 0.
+	PublishedWith(namespace, initiative, indicator string) (string, int64)
 	// Remove removes everything published for an Initiative.
 	Remove(ctx context.Context, namespace, initiative string) error
 	// Capped reports whether an Indicator's series are cut to its totals, and whether its

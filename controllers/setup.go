@@ -31,6 +31,9 @@ type Options struct {
 	// Aggregate are the operator's settings of aggregation plans: the floor under every
 	// Initiative's minimum cell size.
 	Aggregate plan.AggregateOptions
+	// MaxConcurrentReconciles is how many objects of each kind are reconciled at once
+	// (default 1). The reconciliations wait mostly on the API server and the store.
+	MaxConcurrentReconciles int
 }
 
 // Setup registers the field indexes and the three reconcilers with a manager.
@@ -38,21 +41,25 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return fmt.Errorf("registering field indexes: %w", err)
 	}
+	accounts := newJobAccounts()
 	if err := (&DataSourceReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
 		Store: opts.Store, Jobs: opts.Jobs, Plan: opts.Plan,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles, accounts: accounts,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the DataSource controller: %w", err)
 	}
 	if err := (&InitiativeReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
 		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL, Aggregate: opts.Aggregate,
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles, accounts: accounts,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Initiative controller: %w", err)
 	}
 	if err := (&IndicatorReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-indicator"), Store: opts.Store,
-		Publisher: opts.Publisher, Aggregate: opts.Aggregate,
+		Publisher: opts.Publisher, Aggregate: opts.Aggregate, MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		results: newIndicatorResults(indicatorResultsKept),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Indicator controller: %w", err)
 	}

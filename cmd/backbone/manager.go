@@ -30,6 +30,7 @@ import (
 // managerFlags are the settings of `backbone manager`.
 type managerFlags struct {
 	metricsAddr, probeAddr string
+	pprofAddr              string
 	leaderElect            bool
 	leaderElectionID       string
 	leaderElectionNS       string
@@ -39,6 +40,7 @@ type managerFlags struct {
 	allowNetworks          []string
 	maxFetchBytes          int64
 	watchNamespaces        string
+	maxConcurrent          int
 	jobImage               string
 	storeCredentialsSecret string
 	minCellSizeFloor       int32
@@ -68,6 +70,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address the /metrics endpoint binds to; 0 disables it")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address the /healthz and /readyz probes bind to")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", "address Go's profiles are served on (/debug/pprof/); empty or 0 disables them")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 	fs.StringVar(&f.leaderElectionID, "leader-election-id", "backbone.impact.backbone.dev", "name of the leader election Lease")
 	fs.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the manager's own, in a cluster)")
@@ -77,6 +80,7 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringSliceVar(&f.allowNetworks, "allow-network", nil, "CIDR that http and object store locations may reach although loopback, link-local or cloud metadata (repeatable; for in-cluster object stores and tests)")
 	fs.Int64Var(&f.maxFetchBytes, "max-fetch-bytes", 0, "largest input an ingestion Job fetches from a location (default 4 GiB)")
 	fs.StringVar(&f.watchNamespaces, "watch-namespaces", "", "comma-separated namespaces to reconcile; empty means all")
+	fs.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4, "Initiatives, DataSources and Indicators each reconciled at once (each reconciliation waits mostly on the API server and the store)")
 	fs.StringVar(&f.jobImage, "job-image", version.Image(), "container image of the ingestion and aggregation Jobs")
 	fs.StringVar(&f.storeCredentialsSecret, "store-credentials-secret", "", "Secret, in each Job's namespace, holding the store's credentials: every Job pod gets its keys as environment variables (AWS_ACCESS_KEY_ID, …) and as files under "+controllers.StoreCredentialsDir+"; the manager never reads it")
 	fs.Int32Var(&f.minCellSizeFloor, "min-cell-size-floor", 0, "floor under every Initiative's minimum cell size: an Initiative whose spec.equity.minCellSize is below it is Stalled, one leaving it unset gets the larger of the default and the floor; 0: none")
@@ -122,6 +126,9 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if f.minCellSizeFloor < 0 {
 		return fmt.Errorf("--min-cell-size-floor: %d is negative", f.minCellSizeFloor)
 	}
+	if f.maxConcurrent < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles: %d, want 1 or more", f.maxConcurrent)
+	}
 	root := f.fileRoot
 	if root == "" {
 		root = "."
@@ -156,6 +163,7 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              f.leaderElectionID,
 		LeaderElectionNamespace:       f.leaderElectionNS,
@@ -178,6 +186,8 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 		Dashboards: dashboards,
 		ReportURL:  reportURL(f),
 		Aggregate:  plan.AggregateOptions{MinCellSizeFloor: f.minCellSizeFloor},
+
+		MaxConcurrentReconciles: f.maxConcurrent,
 	}); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/backbone-dev/backbone/controllers"
 	"github.com/backbone-dev/backbone/internal/publish/live"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/publish/report"
@@ -20,13 +21,19 @@ import (
 // addPublishing makes the publisher of results and adds its servers to the manager: the
 // metrics of the results on --results-metrics-bind-address (separate from the manager's
 // own /metrics) and the community pages on --report-bind-address. The servers run on
-// every replica, leader or not; only the leader's reconcilers fill them.
-func addPublishing(mgr ctrl.Manager, f *managerFlags) (*live.Publisher, error) {
+// every replica, leader or not; only the leader's reconcilers fill them. When neither is
+// served there is no publisher (nil): nothing renders results no one can read, and
+// Indicators get no SeriesCapped condition.
+func addPublishing(mgr ctrl.Manager, f *managerFlags) (controllers.Publisher, error) {
 	if f.reportURL != "" {
 		u, err := url.Parse(f.reportURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("--report-url: %q is not an http(s) address such as https://impact.example.org", f.reportURL)
 		}
+	}
+	serveMetrics := f.resultsMetricsAddr != "" && f.resultsMetricsAddr != "0"
+	if !serveMetrics && f.reportAddr == "" {
+		return nil, nil
 	}
 	x := metrics.New(f.metrics)
 	var pages *report.Handler
@@ -40,7 +47,7 @@ func addPublishing(mgr ctrl.Manager, f *managerFlags) (*live.Publisher, error) {
 			return nil, err
 		}
 	}
-	if f.resultsMetricsAddr != "" && f.resultsMetricsAddr != "0" {
+	if serveMetrics {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", x)
 		if err := mgr.Add(&httpServer{name: "--results-metrics-bind-address", addr: f.resultsMetricsAddr, handler: mux}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ import (
 // LogDirEnv names a folder that keeps the logs of the control plane, the kubelet and every
 // container; by default they go to a temporary folder kept only when a test fails.
 const LogDirEnv = "BACKBONE_E2E_LOGS"
+
+// MaxPodsEnv sets how many Pods the process kubelet runs at once (default 3);
+// `make bench-operator` raises it, as a cluster of several nodes would.
+const MaxPodsEnv = "BACKBONE_E2E_MAX_PODS"
 
 var (
 	cluster    *e2e.Cluster
@@ -56,6 +61,13 @@ func run(m *testing.M) int {
 	}
 	defer envtestLog.Close()
 	ctrllog.SetLogger(funcr.New(func(prefix, args string) { fmt.Fprintln(envtestLog, prefix, args) }, funcr.Options{}))
+	maxPods := 3
+	if v := os.Getenv(MaxPodsEnv); v != "" {
+		if maxPods, err = strconv.Atoi(v); err != nil || maxPods < 1 {
+			fmt.Fprintf(os.Stderr, "%s=%q: want a number of Pods, 1 or more\n", MaxPodsEnv, v)
+			return 1
+		}
+	}
 	start := time.Now()
 	// The Pods' processes trust the certificate of the tests' https servers and sign S3
 	// requests with the test S3 server's store key, as a node's CA bundle and a workload
@@ -66,7 +78,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	env := append(testserver.S3Env(), "SSL_CERT_FILE="+ca)
-	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: 3, KubeletEnv: env})
+	c, err := e2e.Start(context.Background(), e2e.Options{Assets: os.Getenv("KUBEBUILDER_ASSETS"), LogDir: dir, MaxPods: maxPods, KubeletEnv: env})
 	if errors.Is(err, e2e.ErrNoControlPlane) {
 		_ = os.RemoveAll(dir)
 		skipReason = err.Error()

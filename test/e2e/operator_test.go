@@ -359,7 +359,7 @@ spec:
 }
 
 // describe logs the state of a namespace when an operator test fails.
-func describe(t *testing.T, c *e2e.Cluster, ns string) {
+func describe(t testing.TB, c *e2e.Cluster, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

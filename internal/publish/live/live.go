@@ -50,8 +50,9 @@ type Publisher struct {
 
 // published is what was last published for an Initiative.
 type published struct {
-	id     string // the result's id
-	inputs string // hash of everything the publication was rendered from
+	id     string           // the result's id
+	inputs string           // hash of everything the publication was rendered from
+	gens   map[string]int64 // the generation of each Indicator published
 	man    *result.Manifest
 	res    *aggregate.Result
 }
@@ -115,8 +116,24 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 			return fmt.Errorf("initiative %s: rendering its community page: %w", k, err)
 		}
 	}
-	p.pubs[k] = &published{id: man.ID, inputs: inputs, man: man, res: res}
+	gens := make(map[string]int64, len(pub.Indicators))
+	for _, ind := range pub.Indicators {
+		gens[ind.Name] = ind.Generation
+	}
+	p.pubs[k] = &published{id: man.ID, inputs: inputs, gens: gens, man: man, res: res}
 	return nil
+}
+
+// PublishedWith returns the id of the result published for an Initiative and the
+// generation of the Indicator it was published with (its spec.publish decides its
+// series), or "" and 0.
+func (p *Publisher) PublishedWith(namespace, initiative, indicator string) (string, int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.pubs[namespace+"/"+initiative]; e != nil {
+		return e.id, e.gens[indicator]
+	}
+	return "", 0
 }
 
 // Remove removes an Initiative's series and page.

@@ -1,0 +1,540 @@
+//go:build linux
+
+package e2e_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/controllers"
+	"github.com/backbone-dev/backbone/test/e2e"
+)
+
+var (
+	scaleNamespaces = flag.Int("scale.namespaces", 20, "namespaces of BenchmarkOperatorScale's fleet, each with 1 Initiative, 10 DataSources and 50 Indicators")
+	scaleTimeout    = flag.Duration("scale.timeout", 10*time.Minute, "how long BenchmarkOperatorScale waits for every Indicator to be Ready")
+	scaleResults    = flag.Bool("scale.results-metrics", true, "serve the results' metrics (--results-metrics-bind-address), as the chart deploys the manager")
+	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
+	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
+)
+
+// The operator's targets at the full shape (20 namespaces: 20 Initiatives, 200 DataSources,
+// 1,000 Indicators).
+const (
+	targetReady   = 60 * time.Second
+	targetRSSMB   = 150.0
+	scaleApplyers = 16 // concurrent server-side applies
+)
+
+// scaleResult is what one run of the fleet measured.
+type scaleResult struct {
+	fleet                     e2e.Fleet
+	applied                   time.Duration // apply start → every object applied and every run-now requested
+	sourcesReady, indsReady   time.Duration // apply start → every DataSource / Indicator Ready
+	peakRSSKB, rssAtReadyKB   int64
+	anonKB, fileKB            int64   // RssAnon and RssFile when every Indicator was Ready
+	heapInuse, goSys          float64 // the Go runtime's heap in use and memory from the OS then
+	heapProfile, cpuProfile   string
+	series                    int                // series on the results' /metrics
+	requests                  float64            // API requests the manager made during the run
+	requestsByMethod          map[string]float64 // GET, LIST, PATCH, ... (client-go's method label)
+	reconciles                map[string]float64 // by controller
+	reconcileErrors, requeues float64
+	jobs                      map[string]int // the managed Jobs by component (ingest, aggregate)
+	loadBefore, loadAfter     string
+}
+
+// BenchmarkOperatorScale applies a fleet of Initiatives, DataSources and Indicators (per
+// namespace: 1, 10 and 50, with a CSV file per DataSource; -scale.namespaces, 20 by
+// default) to the e2e control plane, with `backbone manager` running as a process watching
+// every namespace; requests a run of every DataSource (the run-now annotation) and waits
+// until every Indicator is Ready, its result read from the store. It reports the time from
+// the apply until then, the manager's peak RSS (VmHWM) and the API requests it made, in
+// total and per reconciliation (its own controller-runtime metrics), and prints them
+// against the targets. `make bench-operator` runs it; it is not part of `make test`.
+func BenchmarkOperatorScale(b *testing.B) {
+	if skipReason != "" {
+		b.Skip(skipReason)
+	}
+	c := cluster
+	var last scaleResult
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		last = runScale(b, c, e2e.Fleet{Prefix: fmt.Sprintf("scale%d", i), Namespaces: *scaleNamespaces})
+	}
+	r := last
+	reconciles := sum(r.reconciles)
+	b.ReportMetric(r.indsReady.Seconds(), "s-to-ready")
+	b.ReportMetric(float64(r.peakRSSKB)/1024, "MB-peak-rss")
+	b.ReportMetric(r.requests, "api-requests")
+	b.ReportMetric(r.requests/reconciles, "requests/reconcile")
+	for _, ctl := range slices.Sorted(maps.Keys(r.reconciles)) {
+		b.ReportMetric(r.reconciles[ctl], "reconciles-"+ctl)
+	}
+	b.ReportMetric(float64(r.jobs["aggregate"]), "aggregate-jobs")
+	fmt.Print(r.table())
+}
+
+func sum(m map[string]float64) float64 {
+	var s float64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// table prints the figures against the targets (target / measured: above 1 meets it).
+func (r scaleResult) table() string {
+	ini, src, ind := r.fleet.Objects()
+	var s strings.Builder
+	pods := os.Getenv(MaxPodsEnv)
+	if pods == "" {
+		pods = "3"
+	}
+	fmt.Fprintf(&s, "\noperator at scale: %d namespaces, %d Initiatives, %d DataSources, %d Indicators; %s Pods at once; load average %s before, %s after\n",
+		r.fleet.Namespaces, ini, src, ind, pods, r.loadBefore, r.loadAfter)
+	fmt.Fprintf(&s, "| figure | measured | target | target / measured |\n| --- | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&s, "| apply → every Indicator Ready | %.1f s | %.0f s | %.2f× |\n", r.indsReady.Seconds(), targetReady.Seconds(), targetReady.Seconds()/r.indsReady.Seconds())
+	fmt.Fprintf(&s, "| manager peak RSS (VmHWM) | %.1f MB | %.0f MB | %.2f× |\n", float64(r.peakRSSKB)/1024, targetRSSMB, targetRSSMB*1024/float64(r.peakRSSKB))
+	reconciles := sum(r.reconciles)
+	fmt.Fprintf(&s, "| API requests (manager) | %.0f, %.2f per reconcile | reported | |\n", r.requests, r.requests/reconciles)
+	fmt.Fprintf(&s, "apply and run-now requests: %.1f s; every DataSource Ready: %.1f s\n", r.applied.Seconds(), r.sourcesReady.Seconds())
+	fmt.Fprintf(&s, "RSS when every Indicator was Ready: %.1f MB (anonymous %.1f MB, file-backed %.1f MB); Go heap in use %.1f MB, from the OS %.1f MB\n",
+		float64(r.rssAtReadyKB)/1024, float64(r.anonKB)/1024, float64(r.fileKB)/1024, r.heapInuse/(1<<20), r.goSys/(1<<20))
+	fmt.Fprintf(&s, "reconciles: %.0f (", reconciles)
+	for i, ctl := range slices.Sorted(maps.Keys(r.reconciles)) {
+		if i > 0 {
+			s.WriteString(", ")
+		}
+		fmt.Fprintf(&s, "%s %.0f", ctl, r.reconciles[ctl])
+	}
+	fmt.Fprintf(&s, "); %.0f returned an error, %.0f requeued\n", r.reconcileErrors, r.requeues)
+	fmt.Fprintf(&s, "API requests by method:")
+	for _, m := range slices.Sorted(maps.Keys(r.requestsByMethod)) {
+		fmt.Fprintf(&s, " %s %.0f", m, r.requestsByMethod[m])
+	}
+	fmt.Fprintf(&s, "\nJobs: %d ingest, %d aggregate; %d series on the results' /metrics\n", r.jobs["ingest"], r.jobs["aggregate"], r.series)
+	fmt.Fprintf(&s, "manager heap profile at Ready: %s\n", r.heapProfile)
+	if r.cpuProfile != "" {
+		fmt.Fprintf(&s, "manager CPU profile: %s\n", r.cpuProfile)
+	}
+	return s.String()
+}
+
+// runScale runs one fleet: generate, start the manager, apply, request the runs, wait.
+// The benchmark timer runs from the apply until every Indicator is Ready.
+func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
+	ctx := b.Context()
+	dir := c.TempDir(b)
+	manifests, err := fleet.Write(dir, samplesDir(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	namespaces := fleet.NamespaceNames()
+	for _, ns := range namespaces {
+		c.KubectlT(b, "create", "namespace", ns)
+	}
+	addr, pprofAddr, resultsAddr := freeAddress(b), freeAddress(b), freeAddress(b)
+	args := []string{"manager",
+		"--store", "file://" + filepath.Join(dir, "store"),
+		"--allow-file-locations", "--file-root", dir,
+		"--watch-namespaces", strings.Join(namespaces, ","),
+		"--metrics-bind-address", addr, "--health-probe-bind-address=0",
+		"--pprof-bind-address", pprofAddr,
+	}
+	if *scaleResults {
+		args = append(args, "--results-metrics-bind-address", resultsAddr)
+	}
+	if *scaleConcurrent > 0 {
+		args = append(args, "--max-concurrent-reconciles", strconv.Itoa(*scaleConcurrent))
+	}
+	mgr := c.StartBackbone(b, "manager-"+fleet.Prefix, args...)
+	before := waitMetrics(b, addr, mgr)
+	objs := readManifests(b, manifests, namespaces)
+	r := scaleResult{fleet: fleet, loadBefore: loadAverage()}
+	rss := watchRSS(mgr.Cmd.Process.Pid)
+	defer rss.stop()
+
+	var profiled sync.WaitGroup
+	if *scaleCPUProfile > 0 {
+		r.cpuProfile = filepath.Join(c.LogDir, "manager-"+fleet.Prefix+".cpu.pprof")
+		profiled.Go(func() {
+			if err := fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(scaleCPUProfile.Seconds())), r.cpuProfile); err != nil {
+				b.Errorf("CPU profile: %v", err)
+			}
+		})
+	}
+	b.StartTimer()
+	start := time.Now()
+	for _, kind := range []string{"Initiative", "DataSource", "Indicator"} {
+		applyAll(b, c, objs[kind])
+	}
+	requested := time.Now().UTC().Format(time.RFC3339)
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, impactv1.RequestedAtAnnotation, requested)
+	parallel(b, objs["DataSource"], func(u *unstructured.Unstructured) error {
+		ds := &impactv1.DataSource{}
+		ds.Namespace, ds.Name = u.GetNamespace(), u.GetName()
+		return c.Client.Patch(ctx, ds, client.RawPatch(types.MergePatchType, patch))
+	})
+	r.applied = time.Since(start)
+
+	_, nSources, nInds := fleet.Objects()
+	selector := client.MatchingLabels{e2e.FleetLabel: fleet.Prefix}
+	lastLog := time.Now()
+	for {
+		var sources impactv1.DataSourceList
+		var inds impactv1.IndicatorList
+		if err := c.Client.List(ctx, &sources, selector); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Client.List(ctx, &inds, selector); err != nil {
+			b.Fatal(err)
+		}
+		readySources, readyInds := 0, 0
+		for _, ds := range sources.Items {
+			if ds.Status.LastHandledRequestedAt == requested && meta.IsStatusConditionTrue(ds.Status.Conditions, impactv1.ConditionReady) {
+				readySources++
+			}
+		}
+		for _, ind := range inds.Items {
+			if ind.Status.Result != nil && meta.IsStatusConditionTrue(ind.Status.Conditions, impactv1.ConditionReady) {
+				readyInds++
+			}
+		}
+		now := time.Now()
+		if r.sourcesReady == 0 && readySources == nSources {
+			r.sourcesReady = now.Sub(start)
+		}
+		if readyInds == nInds {
+			r.indsReady = now.Sub(start)
+			r.rssAtReadyKB = rss.current()
+			r.anonKB = procStatus(mgr.Cmd.Process.Pid, "RssAnon")
+			r.fileKB = procStatus(mgr.Cmd.Process.Pid, "RssFile")
+			break
+		}
+		if now.Sub(start) > *scaleTimeout {
+			describe(b, c, namespaces[0])
+			b.Fatalf("after %s: %d of %d DataSources and %d of %d Indicators Ready; manager log %s", *scaleTimeout, readySources, nSources, readyInds, nInds, mgr.LogPath)
+		}
+		if now.Sub(lastLog) >= 10*time.Second {
+			b.Logf("%4.0f s: %d/%d DataSources, %d/%d Indicators Ready; manager RSS %.0f MB", now.Sub(start).Seconds(), readySources, nSources, readyInds, nInds, float64(rss.current())/1024)
+			lastLog = now
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	b.StopTimer()
+	r.loadAfter = loadAverage()
+
+	after := scrape(b, addr)
+	for _, s := range after.values("go_memstats_heap_inuse_bytes") {
+		r.heapInuse = s.value
+	}
+	for _, s := range after.values("go_memstats_sys_bytes") {
+		r.goSys = s.value
+	}
+	if *scaleResults {
+		resultsPath := filepath.Join(c.LogDir, "results-"+fleet.Prefix+".prom")
+		if err := fetch("http://"+resultsAddr+"/metrics", resultsPath); err != nil {
+			b.Fatalf("the results' metrics: %v", err)
+		}
+		results, err := parseMetricsFile(resultsPath)
+		if err != nil {
+			b.Fatalf("the results' metrics: %v", err)
+		}
+		for _, f := range results {
+			r.series += len(f.GetMetric())
+		}
+	}
+	r.heapProfile = filepath.Join(c.LogDir, "manager-"+fleet.Prefix+".heap.pprof")
+	if err := fetch("http://"+pprofAddr+"/debug/pprof/heap", r.heapProfile); err != nil {
+		b.Errorf("heap profile: %v", err)
+	}
+	profiled.Wait()
+	r.peakRSSKB = procStatus(mgr.Cmd.Process.Pid, "VmHWM")
+	r.requestsByMethod = map[string]float64{}
+	for _, s := range after.values("rest_client_requests_total") {
+		r.requestsByMethod[s.labels["method"]] += s.value
+	}
+	for _, s := range before.values("rest_client_requests_total") {
+		r.requestsByMethod[s.labels["method"]] -= s.value
+	}
+	r.requests = sum(r.requestsByMethod)
+	r.reconciles = map[string]float64{}
+	for _, s := range after.values("controller_runtime_reconcile_total") {
+		r.reconciles[s.labels["controller"]] += s.value
+		switch s.labels["result"] {
+		case "error":
+			r.reconcileErrors += s.value
+		case "requeue", "requeue_after":
+			r.requeues += s.value
+		}
+	}
+	for _, s := range before.values("controller_runtime_reconcile_total") {
+		r.reconciles[s.labels["controller"]] -= s.value
+		switch s.labels["result"] {
+		case "error":
+			r.reconcileErrors -= s.value
+		case "requeue", "requeue_after":
+			r.requeues -= s.value
+		}
+	}
+	var jobs batchv1.JobList
+	if err := c.Client.List(ctx, &jobs, client.MatchingLabels{controllers.LabelManagedBy: controllers.ManagedBy}); err != nil {
+		b.Fatal(err)
+	}
+	r.jobs = map[string]int{}
+	for _, j := range jobs.Items {
+		if slices.Contains(namespaces, j.Namespace) {
+			r.jobs[j.Labels[controllers.LabelComponent]]++
+		}
+	}
+	if err := mgr.Stop(); err != nil {
+		b.Errorf("backbone manager exited with %v; log %s", err, mgr.LogPath)
+	}
+	return r
+}
+
+// freeAddress is a loopback address with a port free at the time of the call.
+func freeAddress(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// metricFamilies is one scrape of a /metrics endpoint.
+type metricFamilies map[string]*dto.MetricFamily
+
+// sample is one series of a family: its labels and value.
+type sample struct {
+	labels map[string]string
+	value  float64
+}
+
+// values returns the series of a counter or gauge family.
+func (m metricFamilies) values(name string) []sample {
+	var out []sample
+	for _, s := range m[name].GetMetric() {
+		ls := map[string]string{}
+		for _, l := range s.GetLabel() {
+			ls[l.GetName()] = l.GetValue()
+		}
+		out = append(out, sample{ls, s.GetCounter().GetValue() + s.GetGauge().GetValue() + s.GetUntyped().GetValue()})
+	}
+	return out
+}
+
+// fetch writes what a GET of url returns into path.
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func scrape(b *testing.B, addr string) metricFamilies {
+	m, err := tryScrape(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func tryScrape(addr string) (metricFamilies, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("GET /metrics: %s: %s", resp.Status, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+func parseMetricsFile(path string) (metricFamilies, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(f)
+}
+
+// waitMetrics waits until the manager serves /metrics with its controllers started, and
+// returns that first scrape.
+func waitMetrics(b *testing.B, addr string, mgr *e2e.Process) metricFamilies {
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		m, err := tryScrape(addr)
+		if err == nil && len(m.values("controller_runtime_active_workers")) >= 3 {
+			return m
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the manager's /metrics on %s: %v; log %s:\n%s", addr, err, mgr.LogPath, mgr.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// readManifests reads the fleet's manifests into objects by kind, each in its namespace.
+func readManifests(b *testing.B, manifests, namespaces []string) map[string][]*unstructured.Unstructured {
+	out := map[string][]*unstructured.Unstructured{}
+	for i, path := range manifests {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(data), "\n---\n") {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				b.Fatalf("%s: %v", path, err)
+			}
+			u.SetNamespace(namespaces[i])
+			out[u.GetKind()] = append(out[u.GetKind()], u)
+		}
+	}
+	return out
+}
+
+// applyAll applies objects with server-side apply, scaleApplyers at a time.
+func applyAll(b *testing.B, c *e2e.Cluster, objs []*unstructured.Unstructured) {
+	ctx := b.Context()
+	parallel(b, objs, func(u *unstructured.Unstructured) error {
+		return c.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("backbone-scale"), client.ForceOwnership)
+	})
+}
+
+// parallel calls f on every object, scaleApplyers at a time; the first error fails.
+func parallel(b *testing.B, objs []*unstructured.Unstructured, f func(*unstructured.Unstructured) error) {
+	work := make(chan *unstructured.Unstructured)
+	errs := make(chan error, len(objs))
+	var wg sync.WaitGroup
+	for range scaleApplyers {
+		wg.Go(func() {
+			for u := range work {
+				if err := f(u); err != nil {
+					errs <- fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+				}
+			}
+		})
+	}
+	for _, u := range objs {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	if err := errors.Join(all...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// procStatus reads a "kB" field of /proc/<pid>/status (VmRSS, VmHWM); 0 when absent.
+func procStatus(pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// rssWatch samples a process's VmRSS, for the progress lines.
+type rssWatch struct {
+	mu   sync.Mutex
+	last int64
+	done chan struct{}
+}
+
+func watchRSS(pid int) *rssWatch {
+	w := &rssWatch{done: make(chan struct{}), last: procStatus(pid, "VmRSS")}
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				v := procStatus(pid, "VmRSS")
+				w.mu.Lock()
+				w.last = v
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *rssWatch) current() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
+}
+
+func (w *rssWatch) stop() { close(w.done) }
+
+// loadAverage is the 1, 5 and 15 minute load average of the machine.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
