@@ -285,10 +285,22 @@ func OpenObject(ctx context.Context, st *store.Store, key, tmp string) (aggregat
 	return openLocal(ctx, st, key, tmp, func(name string) (localFile, error) { return os.Open(name) })
 }
 
-// openMapped is OpenObject with the file mapped into memory: the engine reads its record
-// batches in place. The store's objects are immutable, as mapping requires.
+// mapLimit is the largest engine layout read in place. A mapped file's pages count in the
+// process's resident memory as they are read, so a larger layout is read batch by batch
+// into recycled buffers instead, and the aggregate's memory stays flat whatever the
+// snapshot's size.
+var mapLimit int64 = 128 << 20
+
+// openMapped is OpenObject with the file mapped into memory when it is at most mapLimit
+// bytes: the engine then reads its record batches in place. The store's objects are
+// immutable, as mapping requires.
 func openMapped(ctx context.Context, st *store.Store, key, tmp string) (aggregate.ReadAtSeeker, func(), error) {
-	return openLocal(ctx, st, key, tmp, func(name string) (localFile, error) { return mapped.Open(name) })
+	return openLocal(ctx, st, key, tmp, func(name string) (localFile, error) {
+		if fi, err := os.Stat(name); err == nil && fi.Size() > mapLimit {
+			return os.Open(name)
+		}
+		return mapped.Open(name)
+	})
 }
 
 type localFile interface {
