@@ -349,7 +349,7 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		}
 		vms := append([]corev1.VolumeMount(nil), c.VolumeMounts...)
 		sort.SliceStable(vms, func(i, j int) bool { return len(path.Clean(vms[i].MountPath)) < len(path.Clean(vms[j].MountPath)) })
-		var ms []mapping
+		var ms, fileMs []mapping
 		for _, m := range vms {
 			dir, ok := vols[m.Name]
 			if !ok {
@@ -367,6 +367,9 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 				return nil, fmt.Errorf("container %s: mount %s: %w", c.Name, m.MountPath, err)
 			}
 			ms = append(ms, mapping{container: m.MountPath, host: host})
+			if filesVolume(pod, m.Name) {
+				fileMs = append(fileMs, mapping{container: m.MountPath, host: host})
+			}
 		}
 		tp := c.TerminationMessagePath
 		if tp == "" {
@@ -377,8 +380,15 @@ func (k *Kubelet) prepare(ctx context.Context, pod *corev1.Pod, root string) (in
 		if err != nil {
 			return nil, failPod("InvalidVolume", "container %s: %v", c.Name, err)
 		}
+		// ConfigMap files name the files of other ConfigMap and Secret volumes (a plan names
+		// its source's Secrets); scratch mounts such as /tmp are left alone there, so that a
+		// host path below them (a checkout in /tmp) stays as written.
+		fileRw, err := newRewriter(fileMs)
+		if err != nil {
+			return nil, failPod("InvalidVolume", "container %s: %v", c.Name, err)
+		}
 		for _, m := range c.VolumeMounts {
-			if err := rewriteFiles(texts[m.Name], rw, rewritten); err != nil {
+			if err := rewriteFiles(texts[m.Name], fileRw, rewritten); err != nil {
 				return nil, fmt.Errorf("container %s: volume %s: %w", c.Name, m.Name, err)
 			}
 		}
@@ -529,4 +539,15 @@ func mountLink(mounts, mountPath, dir string) (string, error) {
 		return "", err
 	}
 	return link, nil
+}
+
+// filesVolume reports whether the Pod's volume name holds files of the API (a ConfigMap,
+// a Secret, a projection or the downward API), the volumes ConfigMap files refer to.
+func filesVolume(pod *corev1.Pod, name string) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == name {
+			return v.ConfigMap != nil || v.Secret != nil || v.Projected != nil || v.DownwardAPI != nil
+		}
+	}
+	return false
 }
