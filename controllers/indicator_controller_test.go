@@ -51,22 +51,7 @@ func TestIndicatorStalled(t *testing.T) {
 		}
 		return wantEvent(ns, ind.Name, "no_such_column")
 	})
-	const at = "2026-12-05T13:00:00Z"
-	requestRun(t, ds, at)
-	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "snapshot", func() error {
-		got, err := getDataSource(ns, ds.Name)
-		if err == nil && got.Status.Snapshot == nil {
-			err = fmt.Errorf("no snapshot yet")
-		}
-		return err
-	})
-	time.Sleep(time.Second) // time for a wrong Job to appear
-	if jobs := aggregationJobs(t, ns); len(jobs) != 0 {
-		t.Fatalf("an aggregation Job started for an Initiative whose only Indicator cannot succeed: %s", jobs[0].Name)
-	}
+	ingestWithoutAggregation(t, ds, "2026-12-05T13:00:00Z", "an Initiative whose only Indicator cannot succeed")
 
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), ind); err != nil {
 		t.Fatal(err)
@@ -230,4 +215,26 @@ func TestAggregationFailed(t *testing.T) {
 		}
 		return wantEvent(ns, ini.Name, "is not in the store")
 	})
+}
+
+// ingestWithoutAggregation runs ds now (at: the request's time), waits for its snapshot and
+// checks that no aggregation Job starts in its namespace, for the reason why.
+func ingestWithoutAggregation(t *testing.T, ds *impactv1.DataSource, at, why string) {
+	t.Helper()
+	ns := ds.Namespace
+	requestRun(t, ds, at)
+	if err := finishJob(t, waitJob(t, ns, runNowJobName(ds, at))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "snapshot", func() error {
+		got, err := getDataSource(ns, ds.Name)
+		if err == nil && got.Status.Snapshot == nil {
+			err = fmt.Errorf("no snapshot yet")
+		}
+		return err
+	})
+	time.Sleep(time.Second) // time for a wrong Job to appear
+	if jobs := aggregationJobs(t, ns); len(jobs) != 0 {
+		t.Fatalf("an aggregation Job started for %s: %s", why, jobs[0].Name)
+	}
 }
