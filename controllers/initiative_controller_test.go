@@ -186,18 +186,7 @@ func TestSamplesAggregation(t *testing.T) {
 	}
 
 	// What `backbone local` computes from the same files, as of the same date, into another store.
-	other, err := store.Open(ctx, "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asOf, err := time.Parse(time.DateOnly, a.Plan.AsOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := local.Run(ctx, m, local.Options{Store: other, AsOf: asOf})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, out := localRun(t, m, a)
 	if got := path.Base(out.ResultKeys[0]); got != layout.HexOf(id)+".json" {
 		t.Fatalf("backbone local computed result %s, the controller %s", got, id)
 	}
@@ -403,4 +392,25 @@ func jobPlanLoose(t *testing.T, job *batchv1.Job, v any) {
 	if err := json.Unmarshal([]byte(cm.Data[PlanKey]), v); err != nil {
 		t.Fatalf("plan of Job %s: %v", job.Name, err)
 	}
+}
+
+// localRun runs `backbone local` on the manifests m into a store of its own, as of the date
+// of the operator's aggregation a, and returns that store and its output.
+func localRun(t *testing.T, m *local.Manifests, a *aggregation) (*store.Store, *local.Output) {
+	t.Helper()
+	ctx := context.Background()
+	other, err := store.Open(ctx, "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	asOf, err := time.Parse(time.DateOnly, a.Plan.AsOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := local.Run(ctx, m, local.Options{Store: other, AsOf: asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return other, out
 }

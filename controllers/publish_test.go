@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -118,18 +117,7 @@ func TestSamplesPublished(t *testing.T) {
 	key := result.Key(ns, ini.Name, a.ID)
 
 	// What `backbone local` renders from the same files, as of the same date.
-	other, err := store.Open(ctx, "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	asOf, err := time.Parse(time.DateOnly, a.Plan.AsOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := local.Run(ctx, m, local.Options{Store: other, AsOf: asOf})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, out := localRun(t, m, a)
 	lx := metrics.New(testMetricsOptions)
 	if err := local.Publish(ctx, other, out, lx); err != nil {
 		t.Fatal(err)
