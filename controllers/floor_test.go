@@ -72,15 +72,7 @@ func TestMinCellSizeFloor(t *testing.T) {
 	if err := k8s.Patch(ctx, ini, patch); err != nil {
 		t.Fatal(err)
 	}
-	var jobName string
-	eventually(t, "aggregation Job", func() error {
-		jobs := aggregationJobs(t, ns)
-		if len(jobs) != 1 {
-			return fmt.Errorf("%d aggregation Jobs", len(jobs))
-		}
-		jobName = jobs[0].Name
-		return nil
-	})
+	jobName := onlyAggregationJob(t, ns)
 	job := waitJob(t, ns, jobName)
 	var p spec.Aggregate
 	jobPlan(t, job, &p)

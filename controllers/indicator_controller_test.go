@@ -61,15 +61,7 @@ func TestIndicatorStalled(t *testing.T) {
 	if err := k8s.Patch(ctx, ind, patch); err != nil {
 		t.Fatal(err)
 	}
-	var jobName string
-	eventually(t, "aggregation Job", func() error {
-		jobs := aggregationJobs(t, ns)
-		if len(jobs) != 1 {
-			return fmt.Errorf("%d aggregation Jobs", len(jobs))
-		}
-		jobName = jobs[0].Name
-		return nil
-	})
+	jobName := onlyAggregationJob(t, ns)
 	if err := finishJob(t, waitJob(t, ns, jobName)); err != nil {
 		t.Fatal(err)
 	}
@@ -237,4 +229,19 @@ func ingestWithoutAggregation(t *testing.T, ds *impactv1.DataSource, at, why str
 	if jobs := aggregationJobs(t, ns); len(jobs) != 0 {
 		t.Fatalf("an aggregation Job started for %s: %s", why, jobs[0].Name)
 	}
+}
+
+// onlyAggregationJob waits until ns holds exactly one aggregation Job and returns its name.
+func onlyAggregationJob(t *testing.T, ns string) string {
+	t.Helper()
+	var name string
+	eventually(t, "aggregation Job", func() error {
+		jobs := aggregationJobs(t, ns)
+		if len(jobs) != 1 {
+			return fmt.Errorf("%d aggregation Jobs", len(jobs))
+		}
+		name = jobs[0].Name
+		return nil
+	})
+	return name
 }

@@ -185,6 +185,23 @@ func waitIndicatorsRead(t *testing.T, c *e2e.Cluster, ns, snapshot string) map[s
 	return out
 }
 
+// startKindergarten starts a manager of ns with a file store of its own and file
+// locations resolved against root, applies the kindergarten part of the samples found
+// there, and describes ns if the test fails. It returns the store's folder and the
+// manager.
+func startKindergarten(t *testing.T, c *e2e.Cluster, ns, root string) (string, *e2e.Process) {
+	t.Helper()
+	store := filepath.Join(c.TempDir(t), "store")
+	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, root)
+	applyKindergarten(t, c, ns, root)
+	t.Cleanup(func() {
+		if t.Failed() {
+			describe(t, c, ns)
+		}
+	})
+	return store, mgr
+}
+
 // storedSnapshots lists the snapshot ids whose manifests are in a file store for the
 // kindergarten source, and checks each one's Parquet file is there.
 func storedSnapshots(t *testing.T, store, ns string) []string {
@@ -274,14 +291,7 @@ func TestOperatorRunNowNewInput(t *testing.T) {
 		}
 		return strings.TrimRight(s, "\n") + "\n  retention: {snapshots: 1}\n"
 	})
-	store := filepath.Join(c.TempDir(t), "store")
-	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, root)
-	applyKindergarten(t, c, ns, root)
-	t.Cleanup(func() {
-		if t.Failed() {
-			describe(t, c, ns)
-		}
-	})
+	store, mgr := startKindergarten(t, c, ns, root)
 
 	ds := requestRun(t, c, ns, "2026-12-05T13:00:00Z")
 	s1 := ds.Status.Snapshot.ID
@@ -429,14 +439,7 @@ func TestOperatorManagerKilledMidRun(t *testing.T) {
 	ns := c.Namespace(t)
 	ctx := t.Context()
 	root := samplesDir(c)
-	store := filepath.Join(c.TempDir(t), "store")
-	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, root)
-	applyKindergarten(t, c, ns, root)
-	t.Cleanup(func() {
-		if t.Failed() {
-			describe(t, c, ns)
-		}
-	})
+	store, mgr := startKindergarten(t, c, ns, root)
 	const requested = "2026-12-05T14:00:00Z"
 	c.KubectlT(t, "annotate", "datasource", kindergarten, "-n", ns, impactv1.RequestedAtAnnotation+"="+requested)
 
@@ -644,14 +647,7 @@ func TestOperatorRefusedFileThenFixed(t *testing.T) {
 	ns := c.Namespace(t)
 	ctx := t.Context()
 	root := copyKindergarten(t, c, nil)
-	store := filepath.Join(c.TempDir(t), "store")
-	mgr := startManagerAt(t, c, ns, "manager-"+ns, store, root)
-	applyKindergarten(t, c, ns, root)
-	t.Cleanup(func() {
-		if t.Failed() {
-			describe(t, c, ns)
-		}
-	})
+	_, mgr := startKindergarten(t, c, ns, root)
 	ds := requestRun(t, c, ns, "2026-12-05T16:00:00Z")
 	s1 := ds.Status.Snapshot.ID
 	before := waitIndicatorsRead(t, c, ns, s1)
