@@ -52,12 +52,13 @@ type source struct {
 
 // scratch is one worker's per-batch buffers, shared by the partials it fills in turn.
 type scratch struct {
-	cell   []int32   // the cube cell of every row
-	slots  [][]int32 // by timeline: every row's slot before filters
-	mask   []byte    // an operand's filter result, a bit per row
-	fslots []int32   // an operand's slots after its filters
-	vslots []int32   // an operand's slots without null values
-	prod   []float64 // a cross operand's products
+	cell   []int32     // the cube cell of every row
+	slots  [][]int32   // by timeline: every row's slot before filters
+	mask   []byte      // an operand's filter result, a bit per row
+	fslots []int32     // an operand's slots after its filters
+	vslots []int32     // an operand's slots without null values
+	prod   []float64   // a cross operand's products
+	bounds []slotBound // an operand's filters in integer form
 }
 
 func (s *source) column(name string) (layout.SnapshotColumn, int, error) {
@@ -279,6 +280,19 @@ func (o *operandState) bind(dims map[string]spec.Dimension) error {
 // for columns no operand reads).
 func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
 	scr := s.scr
+	if len(s.dimCols) == 1 && len(s.timelines) == 1 {
+		// One dimension, one timeline (an indicator by one dimension per period): the
+		// slots straight from the codes and the days, without the cells in between.
+		t := s.timelines[0]
+		if tcol, ok := cols[t.timeCol].(*array.Date32); ok && tcol.NullN() == 0 {
+			codes := cols[s.dimCols[0]].(*array.Uint16).Uint16Values()[:n]
+			var err error
+			if scr.slots[0], err = t.fillCodes(tcol.Date32Values()[:n], codes, int32(s.strides[0]), s.man, scr.slots[0]); err != nil {
+				return err
+			}
+			return s.scanOps(cols, n, freq)
+		}
+	}
 	scr.cell = slices.Grow(scr.cell[:0], n)[:n]
 	cell := scr.cell
 	if len(s.dimCols) == 0 {
@@ -303,6 +317,11 @@ func (s *source) scanBatch(cols []arrow.Array, n int, freq *array.Int64) error {
 			return err
 		}
 	}
+	return s.scanOps(cols, n, freq)
+}
+
+// scanOps adds a batch whose slots are filled into every operand.
+func (s *source) scanOps(cols []arrow.Array, n int, freq *array.Int64) error {
 	var weights []int64
 	if freq != nil {
 		weights = freq.Int64Values()[:n]
@@ -419,6 +438,33 @@ func (t *timeline) fill(cols []arrow.Array, cell []int32, man *layout.SnapshotMa
 	return slots, nil
 }
 
+// fillCodes is fill for a batch of days without nulls and one dimension's codes: the
+// cube cell of a row is its code × stride.
+func (t *timeline) fillCodes(days []arrow.Date32, codes []uint16, stride int32, man *layout.SnapshotManifest, dst []int32) ([]int32, error) {
+	n := len(days)
+	slots := slices.Grow(dst[:0], n)[:n]
+	codes = codes[:n]
+	if t.lutPeriod == nil {
+		t.buildLUT(man)
+	}
+	lut := t.lutBase
+	for i, d := range days {
+		cell := int32(codes[i]) * stride
+		if j := uint(int32(d) - t.lutMin); j < uint(len(lut)) {
+			if b := lut[j]; b >= 0 {
+				slots[i] = b + cell
+				continue
+			}
+		}
+		b, err := t.dayBase(int32(d))
+		if err != nil {
+			return nil, err
+		}
+		slots[i] = b + cell
+	}
+	return slots, nil
+}
+
 func (t *timeline) buildLUT(man *layout.SnapshotManifest) {
 	t.lutMin = man.MinDay
 	span := int(man.MaxDay) - int(man.MinDay) + 1
@@ -479,6 +525,114 @@ func (t *timeline) yearBase(y int64) (int32, error) {
 	}
 	t.lastYear, t.lastBase = y, t.base(ord)
 	return t.lastBase, nil
+}
+
+// filterSlots returns, in dst, slots with every row failing a filter sent to slotDropped.
+// When every filter bounds an Integer column (Gt, Lt: an on-time share, an age band) the
+// slots are selected straight from the values, without a bitmap in between.
+func (o *operandState) filterSlots(dst, slots []int32, cols []arrow.Array, n int) []int32 {
+	bounds := o.src.scr.bounds[:0]
+	for _, f := range o.filters {
+		a, ok := cols[f.col].(*array.Int64)
+		if !ok {
+			return keepSlots(dst, slots, o.filterBits(cols, n), 0)
+		}
+		c, gt, ok := intBound(f.pred)
+		if !ok {
+			return keepSlots(dst, slots, o.filterBits(cols, n), 0)
+		}
+		bounds = append(bounds, slotBound{a: a, c: c, gt: gt})
+	}
+	o.src.scr.bounds = bounds
+	dst = slices.Grow(dst[:0], n)[:n]
+	src := slots[:n]
+	for _, b := range bounds {
+		boundSlots(dst, src, b.a.Int64Values()[:n], b.gt, b.c)
+		src = dst
+		dropNulls(dst, b.a)
+	}
+	return dst
+}
+
+// slotBound is a Gt or Lt filter of an Integer column in integer form (intBound).
+type slotBound struct {
+	a  *array.Int64
+	c  int64
+	gt bool
+}
+
+// exactInt is 2^53: every integer of smaller magnitude is a float64 exactly.
+const exactInt = 1 << 53
+
+// intBound returns a Gt or Lt filter as a comparison of integers: float64(x) > b is
+// x > floor(b), float64(x) < b is x < ceil(b). That holds for every int64 x when
+// |b| < 2^53: below 2^53 the conversion is exact, and beyond it float64(x) lies beyond b
+// on the same side as x. ok is false for another operator or bound.
+func intBound(p *filter.Pred) (c int64, gt, ok bool) {
+	b := p.Bound()
+	if math.IsNaN(b) || math.Abs(b) >= exactInt {
+		return 0, false, false
+	}
+	switch p.Op() {
+	case spec.OpGt:
+		return int64(math.Floor(b)), true, true
+	case spec.OpLt:
+		return int64(math.Ceil(b)), false, true
+	}
+	return 0, false, false
+}
+
+// boundSlots sets dst[i] to slots[i] when xs[i] > c (gt) or xs[i] < c, else to
+// slotDropped; dst may be slots. The selection compiles to a conditional move: no branch
+// on the values.
+func boundSlots(dst, slots []int32, xs []int64, gt bool, c int64) {
+	dst, xs = dst[:len(slots)], xs[:len(slots)]
+	if gt {
+		for i, k := range slots {
+			if xs[i] <= c {
+				k = slotDropped
+			}
+			dst[i] = k
+		}
+		return
+	}
+	for i, k := range slots {
+		if xs[i] >= c {
+			k = slotDropped
+		}
+		dst[i] = k
+	}
+}
+
+// dropNulls sends the slots of a's null rows to slotDropped: a byte of the validity bitmap
+// at a time when it starts on a byte boundary, skipping the bytes with no null.
+func dropNulls(slots []int32, a arrow.Array) {
+	if a.NullN() == 0 {
+		return
+	}
+	n := len(slots)
+	if off := a.Data().Offset(); off&7 == 0 {
+		if valid := a.NullBitmapBytes(); len(valid) > 0 {
+			valid = valid[off>>3:]
+			for k := 0; 8*k < n; k++ {
+				b := valid[k]
+				if b == 0xFF {
+					continue
+				}
+				for j := 8 * k; j < min(8*k+8, n); j++ {
+					if b&(1<<(j&7)) == 0 {
+						slots[j] = slotDropped
+					}
+				}
+			}
+			return
+		}
+	}
+	for i := range n {
+		if a.IsNull(i) {
+			slots[i] = slotDropped
+		}
+	}
 }
 
 // filterBits returns a bitmap of the rows passing every filter: bit i%8 of byte i/8.
@@ -689,7 +843,7 @@ func (o *operandState) scan(cols []arrow.Array, n int, weights []int64) error {
 	scr := o.src.scr
 	slots := scr.slots[o.tl.idx][:n]
 	if len(o.filters) > 0 {
-		scr.fslots = keepSlots(scr.fslots, slots, o.filterBits(cols, n), 0)
+		scr.fslots = o.filterSlots(scr.fslots, slots, cols, n)
 		slots = scr.fslots
 	}
 	switch units := a.units; {
