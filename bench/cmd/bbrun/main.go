@@ -43,6 +43,7 @@ func main() {
 	tmp := fs.String("tmp", "", "folder for files being written (ingest); default the system's")
 	cells := fs.String("cells", "", "write the cells here as JSON (aggregate)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed work here")
+	memProfile := fs.String("memprofile", "", "write a heap profile (every allocation) of the timed work here")
 	asOf := fs.String("as-of", workload.AsOf.Format(time.DateOnly), "the day that decides which periods are complete (aggregate)")
 	repeat := fs.Int("repeat", 1, "run the aggregate this many times in the process (for profiles); the report is the last run's")
 	_ = fs.Parse(os.Args[2:])
@@ -62,6 +63,9 @@ func main() {
 			os.Exit(1)
 		}
 	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+	}
 	mempool.InstallDefault() // as the backbone command does
 	if os.Args[1] == "aggregate" {
 		gcpolicy.ForBatch() // as backbone aggregate does
@@ -80,6 +84,12 @@ func main() {
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
+	if *memProfile != "" {
+		if perr := writeHeapProfile(*memProfile); perr != nil {
+			fmt.Fprintln(os.Stderr, "bbrun:", perr)
+			os.Exit(1)
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bbrun:", err)
 		os.Exit(1)
@@ -88,6 +98,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bbrun:", err)
 		os.Exit(1)
 	}
+}
+
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile holds what the last collection saw
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func readPlan(file string, v any) error {
