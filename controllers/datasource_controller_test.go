@@ -95,7 +95,7 @@ func TestDataSourceCronJob(t *testing.T) {
 		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" {
 		t.Errorf("container security context %+v", sc)
 	}
-	if got, want := strings.Join(append(c.Command, c.Args...), " "), "backbone ingest --plan /etc/backbone/plan/plan.json --store "+storeURL; got != want {
+	if got, want := strings.Join(append(c.Command, c.Args...), " "), "backbone-job ingest --plan /etc/backbone/plan/plan.json --store "+storeURL; got != want {
 		t.Errorf("command %q, want %q", got, want)
 	}
 	if c.Image != jobOpts.Image || c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {

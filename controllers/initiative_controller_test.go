@@ -123,7 +123,7 @@ func TestSamplesAggregation(t *testing.T) {
 	if job.Annotations[AnnotationResultID] != id || job.OwnerReferences[0].Name != ini.Name {
 		t.Errorf("Job annotations %v, owners %+v", job.Annotations, job.OwnerReferences)
 	}
-	if got := strings.Join(append(job.Spec.Template.Spec.Containers[0].Command, job.Spec.Template.Spec.Containers[0].Args...), " "); got != "backbone aggregate --plan "+PlanFile+" --store "+storeURL {
+	if got := strings.Join(append(job.Spec.Template.Spec.Containers[0].Command, job.Spec.Template.Spec.Containers[0].Args...), " "); got != "backbone-job aggregate --plan "+PlanFile+" --store "+storeURL {
 		t.Errorf("aggregation command %q", got)
 	}
 

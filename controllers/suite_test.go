@@ -271,8 +271,8 @@ func jobPlan(t *testing.T, job *batchv1.Job, v any) {
 func runJob(t *testing.T, job *batchv1.Job) error {
 	t.Helper()
 	c := job.Spec.Template.Spec.Containers[0]
-	if len(c.Command) != 1 || c.Command[0] != "backbone" || len(c.Args) != 5 || c.Args[1] != "--plan" || c.Args[2] != PlanFile || c.Args[3] != "--store" || c.Args[4] != storeURL {
-		t.Fatalf("Job %s runs %q %q, not backbone <command> --plan %s --store %s", job.Name, c.Command, c.Args, PlanFile, storeURL)
+	if len(c.Command) != 1 || c.Command[0] != JobCommand || len(c.Args) != 5 || c.Args[1] != "--plan" || c.Args[2] != PlanFile || c.Args[3] != "--store" || c.Args[4] != storeURL {
+		t.Fatalf("Job %s runs %q %q, not backbone-job <command> --plan %s --store %s", job.Name, c.Command, c.Args, PlanFile, storeURL)
 	}
 	ctx := context.Background()
 	switch c.Args[0] {

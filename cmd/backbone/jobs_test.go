@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/result"
@@ -79,7 +80,7 @@ func TestLocalPlansIngestAggregate(t *testing.T) {
 		t.Fatalf("want 1 aggregation plan, got %v", aggs)
 	}
 	var plan spec.Aggregate
-	if err := readPlan(aggs[0], &plan); err != nil {
+	if err := jobcmd.ReadPlan(aggs[0], &plan); err != nil {
 		t.Fatal(err)
 	}
 	if len(plan.Inputs) != 5 || plan.AsOf != "2026-11-23" {
@@ -161,7 +162,7 @@ func TestAggregateMissingSnapshot(t *testing.T) {
 	}
 	file := filepath.Join(plans, "aggregate-default-ready-by-five.json")
 	var p spec.Aggregate
-	if err := readPlan(file, &p); err != nil {
+	if err := jobcmd.ReadPlan(file, &p); err != nil {
 		t.Fatal(err)
 	}
 	const missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000"

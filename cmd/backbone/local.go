@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/local"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/publish/report"
@@ -53,7 +54,7 @@ and keeps running.`,
 			default:
 				return fmt.Errorf("--output: unknown format %q (want table, json or csv)", output)
 			}
-			t, err := parseAsOf(asOf)
+			t, err := jobcmd.ParseAsOf(asOf)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 )
 
@@ -33,6 +34,6 @@ func newRootCommand() *cobra.Command {
 		// Arrow's default allocator recycles them (internal/pipeline/mempool).
 		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
 	}
-	root.AddCommand(newManagerCommand(), newLocalCommand(), newIngestCommand(), newAggregateCommand(), newVersionCommand())
+	root.AddCommand(newManagerCommand(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), jobcmd.Version())
 	return root
 }

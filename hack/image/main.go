@@ -1,9 +1,9 @@
 // Command image builds Backbone's container image without a container engine: a scratch
-// base, the static binary, the system's CA certificates and an /etc/passwd naming the
+// base, the static binaries (backbone, and backbone-job, which the Jobs run), the system's CA certificates and an /etc/passwd naming the
 // nonroot user (uid 65532), written as an OCI image layout in a tar file that
 // `crane push`, `skopeo copy oci-archive:…` or `podman load` take.
 //
-//	go run ./hack/image -binary bin/backbone -out bin/backbone-image.tar -version v0.1.0 -revision $(git rev-parse HEAD)
+//	go run ./hack/image -binary bin/backbone -job-binary bin/backbone-job -out bin/backbone-image.tar -version v0.1.0 -revision $(git rev-parse HEAD)
 //
 // The output is a pure function of its inputs: file times and the image's creation time
 // come from -created (default the Unix epoch; `make image` passes the commit time).
@@ -34,26 +34,29 @@ import (
 
 // Where things are in the image.
 const (
-	binaryPath = "/backbone"
-	certsPath  = "/etc/ssl/certs/ca-certificates.crt"
-	uid        = 65532
+	binaryPath    = "/backbone"
+	jobBinaryPath = "/backbone-job"
+	certsPath     = "/etc/ssl/certs/ca-certificates.crt"
+	uid           = 65532
 )
 
 // Options say what goes into the image.
 type Options struct {
-	Binary   string    // the static backbone binary
-	Certs    string    // CA certificates bundle (PEM)
-	Version  string    // org.opencontainers.image.version
-	Revision string    // org.opencontainers.image.revision
-	Source   string    // org.opencontainers.image.source
-	Created  time.Time // file times and the image's creation time
-	Platform v1.Platform
+	Binary    string    // the static backbone binary
+	JobBinary string    // the static backbone-job binary
+	Certs     string    // CA certificates bundle (PEM)
+	Version   string    // org.opencontainers.image.version
+	Revision  string    // org.opencontainers.image.revision
+	Source    string    // org.opencontainers.image.source
+	Created   time.Time // file times and the image's creation time
+	Platform  v1.Platform
 }
 
 func main() {
 	var o Options
 	var out, created string
 	flag.StringVar(&o.Binary, "binary", "bin/backbone", "the static backbone binary (CGO_ENABLED=0)")
+	flag.StringVar(&o.JobBinary, "job-binary", "bin/backbone-job", "the static backbone-job binary the Jobs run (CGO_ENABLED=0)")
 	flag.StringVar(&o.Certs, "certs", "/etc/ssl/certs/ca-certificates.crt", "CA certificates bundle to put at "+certsPath)
 	flag.StringVar(&o.Version, "version", "devel", "image version label")
 	flag.StringVar(&o.Revision, "revision", "", "source revision label (a commit)")
@@ -92,6 +95,10 @@ func Build(o Options) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the binary: %w", err)
 	}
+	jobBin, err := os.ReadFile(o.JobBinary)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Jobs' binary: %w", err)
+	}
 	certs, err := os.ReadFile(o.Certs)
 	if err != nil {
 		return nil, fmt.Errorf("reading CA certificates: %w", err)
@@ -107,6 +114,7 @@ func Build(o Options) (v1.Image, error) {
 		{path: "home/nonroot/", mode: 0o700 | fs.ModeDir, owner: uid},
 		{path: "tmp/", mode: 0o777 | fs.ModeDir | fs.ModeSticky},
 		{path: binaryPath[1:], mode: 0o755, data: bin},
+		{path: jobBinaryPath[1:], mode: 0o755, data: jobBin},
 	}
 	layer, err := tarLayer(files, o.Created)
 	if err != nil {

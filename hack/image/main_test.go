@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,25 +21,26 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
-// buildBinary returns the binary `make build` wrote when `make test` names it
-// (IMAGE_TEST_BINARY, stamped with IMAGE_TEST_VERSION and IMAGE_TEST_COMMIT), else builds
-// backbone as `make build` does, with the flags read from the Makefile.
-func buildBinary(t *testing.T) (path, version, commit string) {
+// buildBinaries returns the binaries `make build` wrote when `make test` names them
+// (IMAGE_TEST_BINARY and IMAGE_TEST_JOB_BINARY, stamped with IMAGE_TEST_VERSION and
+// IMAGE_TEST_COMMIT), else builds backbone and backbone-job as `make build` does, with the
+// flags read from the Makefile.
+func buildBinaries(t *testing.T) (bin, jobBin, version, commit string) {
 	t.Helper()
-	if p := os.Getenv("IMAGE_TEST_BINARY"); p != "" {
-		return p, os.Getenv("IMAGE_TEST_VERSION"), os.Getenv("IMAGE_TEST_COMMIT")
+	if p, j := os.Getenv("IMAGE_TEST_BINARY"), os.Getenv("IMAGE_TEST_JOB_BINARY"); p != "" && j != "" {
+		return p, j, os.Getenv("IMAGE_TEST_VERSION"), os.Getenv("IMAGE_TEST_COMMIT")
 	}
 	flags, ldflags := makeFlags(t)
-	out := filepath.Join(t.TempDir(), "backbone")
+	dir := t.TempDir()
 	ldflags = strings.NewReplacer("$(VERSION)", "v0.0.0-test", "$(COMMIT)", "0123abc").Replace(ldflags)
 	args := append([]string{"build"}, strings.Fields(flags)...)
-	args = append(args, "-ldflags", ldflags, "-o", out, "../../cmd/backbone")
+	args = append(args, "-ldflags", ldflags, "-o", dir+"/", "../../cmd/backbone", "../../cmd/backbone-job")
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	return out, "v0.0.0-test", "0123abc"
+	return filepath.Join(dir, "backbone"), filepath.Join(dir, "backbone-job"), "v0.0.0-test", "0123abc"
 }
 
 // makeFlags returns GO_BUILD_FLAGS and LDFLAGS of the Makefile.
@@ -90,10 +93,10 @@ func TestImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin, binVersion, binCommit := buildBinary(t)
+	bin, jobBin, binVersion, binCommit := buildBinaries(t)
 	created := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	o := Options{
-		Binary: bin, Certs: "/etc/ssl/certs/ca-certificates.crt", Version: "v0.0.0-test", Revision: "0123abc",
+		Binary: bin, JobBinary: jobBin, Certs: "/etc/ssl/certs/ca-certificates.crt", Version: "v0.0.0-test", Revision: "0123abc",
 		Source: "https://github.com/backbone-dev/backbone", Created: created,
 		Platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
 	}
@@ -163,7 +166,7 @@ func TestImage(t *testing.T) {
 
 	// The filesystem: the binary, the nonroot user, certificates.
 	fsys := map[string]*tar.Header{}
-	var binary []byte
+	binaries := map[string][]byte{}
 	tr := tar.NewReader(mutate.Extract(img))
 	for {
 		h, err := tr.Next()
@@ -175,8 +178,8 @@ func TestImage(t *testing.T) {
 		}
 		fsys[strings.TrimSuffix(h.Name, "/")] = h
 		switch h.Name {
-		case "backbone":
-			binary, _ = io.ReadAll(tr)
+		case "backbone", "backbone-job":
+			binaries[h.Name], _ = io.ReadAll(tr)
 		case "etc/passwd":
 			b, _ := io.ReadAll(tr)
 			if !strings.Contains(string(b), "nonroot:x:65532:65532:") {
@@ -184,7 +187,7 @@ func TestImage(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"backbone", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp", "home/nonroot"} {
+	for _, p := range []string{"backbone", "backbone-job", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp", "home/nonroot"} {
 		if fsys[p] == nil {
 			t.Errorf("the image has no /%s", p)
 		}
@@ -195,26 +198,31 @@ func TestImage(t *testing.T) {
 	if h := fsys["home/nonroot"]; h == nil || h.Uid != 65532 {
 		t.Error("/home/nonroot is not the nonroot user's")
 	}
-	if h := fsys["backbone"]; h == nil || h.Mode&0o111 == 0 {
-		t.Fatal("the binary is missing or not executable")
+	for name, binary := range binaries {
+		if h := fsys[name]; h == nil || h.Mode&0o111 == 0 {
+			t.Fatalf("/%s is missing or not executable", name)
+		}
+		exe := filepath.Join(dir, "extracted-"+name)
+		if err := os.WriteFile(exe, binary, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(exe, "version", "-o", "json").Output()
+		if err != nil {
+			t.Fatalf("%s version from the image: %v", name, err)
+		}
+		var v struct {
+			Version string `json:"version"`
+			Commit  string `json:"commit"`
+		}
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if v.Version != binVersion || v.Commit != binCommit {
+			t.Errorf("%s version %+v", name, v)
+		}
 	}
-	exe := filepath.Join(dir, "extracted-backbone")
-	if err := os.WriteFile(exe, binary, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(exe, "version", "-o", "json").Output()
-	if err != nil {
-		t.Fatalf("backbone version from the image: %v", err)
-	}
-	var v struct {
-		Version string `json:"version"`
-		Commit  string `json:"commit"`
-	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if v.Version != binVersion || v.Commit != binCommit {
-		t.Errorf("version %+v", v)
+	if len(binaries) != 2 {
+		t.Fatalf("the image holds binaries %v; want backbone and backbone-job", slices.Sorted(maps.Keys(binaries)))
 	}
 	size := 0
 	layers, _ := img.Layers()
@@ -222,7 +230,8 @@ func TestImage(t *testing.T) {
 		s, _ := l.Size()
 		size += int(s)
 	}
-	t.Logf("image: binary %.1f MB, compressed layers %.1f MB, tar file %.1f MB", float64(len(binary))/1e6, float64(size)/1e6, float64(len(tars[0]))/1e6)
+	t.Logf("image: binaries %.1f MB (backbone) and %.1f MB (backbone-job), compressed layers %.1f MB, tar file %.1f MB",
+		float64(len(binaries["backbone"]))/1e6, float64(len(binaries["backbone-job"]))/1e6, float64(size)/1e6, float64(len(tars[0]))/1e6)
 }
 
 func untar(t *testing.T, r io.Reader, dir string) {

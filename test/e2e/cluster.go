@@ -83,10 +83,12 @@ type Cluster struct {
 	// BackboneBinary is the backbone built from this tree; the kubelet runs it for any
 	// container command "backbone" or ".../backbone".
 	BackboneBinary string
-	RepoRoot       string
-	LogDir         string
-	WorkDir        string
-	Kubelet        *kubelet.Kubelet
+	// JobBinary is the backbone-job built from this tree, which the Jobs' containers run.
+	JobBinary string
+	RepoRoot  string
+	LogDir    string
+	WorkDir   string
+	Kubelet   *kubelet.Kubelet
 
 	env         *envtest.Environment
 	kcm         *exec.Cmd
@@ -222,24 +224,25 @@ func (c *Cluster) logFile(name string) (*os.File, error) {
 	return f, nil
 }
 
-// buildBackbone builds cmd/backbone into workRoot/bin/<hash of the source tree's path>:
-// go build leaves an up-to-date binary as it is, which saves the link (tens of seconds on
-// a loaded machine) when the sources did not change.
+// buildBackbone builds cmd/backbone and cmd/backbone-job into workRoot/bin/<hash of the
+// source tree's path>: go build leaves an up-to-date binary as it is, which saves the link
+// (tens of seconds on a loaded machine) when the sources did not change.
 func (c *Cluster) buildBackbone(ctx context.Context, workRoot string) error {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	sum := sha256.Sum256([]byte(c.RepoRoot))
-	out := filepath.Join(workRoot, "bin", hex.EncodeToString(sum[:8]), "backbone")
+	dir := filepath.Join(workRoot, "bin", hex.EncodeToString(sum[:8]))
 	vpkg := "github.com/backbone-dev/backbone/internal/version"
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out,
-		"-ldflags", "-X "+vpkg+".Version="+Version+" -X "+vpkg+".Commit=e2e", "./cmd/backbone")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+string(filepath.Separator),
+		"-ldflags", "-X "+vpkg+".Version="+Version+" -X "+vpkg+".Commit=e2e", "./cmd/backbone", "./cmd/backbone-job")
 	cmd.Dir = c.RepoRoot
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building backbone: %v\n%s", err, b)
+		return fmt.Errorf("building backbone and backbone-job: %v\n%s", err, b)
 	}
-	c.BackboneBinary = out
+	c.BackboneBinary = filepath.Join(dir, "backbone")
+	c.JobBinary = filepath.Join(dir, "backbone-job")
 	return nil
 }
 
@@ -309,7 +312,7 @@ func (c *Cluster) startKubelet(ctx context.Context, maxPods int, env []string) e
 		Client:         c.Clientset,
 		RootDir:        filepath.Join(c.WorkDir, "pods"),
 		LogDir:         filepath.Join(c.LogDir, "pods"),
-		Binaries:       map[string]string{"backbone": c.BackboneBinary},
+		Binaries:       map[string]string{"backbone": c.BackboneBinary, "backbone-job": c.JobBinary},
 		DefaultCommand: []string{"backbone"},
 		Env:            env,
 		MaxPods:        maxPods,

@@ -1,4 +1,4 @@
-package main
+package jobcmd
 
 import (
 	"encoding/json"
@@ -9,7 +9,8 @@ import (
 	"github.com/backbone-dev/backbone/internal/version"
 )
 
-func newVersionCommand() *cobra.Command {
+// Version returns the version command.
+func Version() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",

@@ -1,4 +1,8 @@
-package main
+// Package jobcmd holds the commands the operator's Jobs run, ingest and aggregate, and
+// version. Both binaries serve them: backbone, with the manager and local mode, and
+// backbone-job, the lean one the Jobs' containers start, which links no Kubernetes client
+// (a process that starts in half the time: docs/image.md).
+package jobcmd
 
 import (
 	"encoding/json"
@@ -16,10 +20,10 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
-// parseAsOf reads the --as-of flag, a calendar date in the Initiative's time zone (the
+// ParseAsOf reads the --as-of flag, a calendar date in the Initiative's time zone (the
 // engine takes the date as written, never shifting it across zones); empty means today
 // (the zero time).
-func parseAsOf(s string) (time.Time, error) {
+func ParseAsOf(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -30,9 +34,9 @@ func parseAsOf(s string) (time.Time, error) {
 	return t, nil
 }
 
-// readPlan decodes a plan file, refusing unknown fields so a plan from another version
+// ReadPlan decodes a plan file, refusing unknown fields so a plan from another version
 // fails loudly.
-func readPlan(file string, v any) error {
+func ReadPlan(file string, v any) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("--plan: %w", err)
@@ -46,7 +50,8 @@ func readPlan(file string, v any) error {
 	return nil
 }
 
-func newIngestCommand() *cobra.Command {
+// Ingest returns the ingest command.
+func Ingest() *cobra.Command {
 	var planFile, storeURL string
 	cmd := &cobra.Command{
 		Use:   "ingest --plan FILE --store URL",
@@ -58,7 +63,7 @@ not promoted (too many rejected rows).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var p spec.Ingest
-			if err := readPlan(planFile, &p); err != nil {
+			if err := ReadPlan(planFile, &p); err != nil {
 				return err
 			}
 			st, err := store.Open(cmd.Context(), storeURL)
@@ -86,7 +91,8 @@ not promoted (too many rejected rows).`,
 	return cmd
 }
 
-func newAggregateCommand() *cobra.Command {
+// Aggregate returns the aggregate command.
+func Aggregate() *cobra.Command {
 	var planFile, storeURL, asOf string
 	var recompute bool
 	cmd := &cobra.Command{
@@ -105,11 +111,11 @@ holds it, nothing is computed again (unless --recompute).`,
 			// GOMEMLIMIT, when set, take precedence).
 			gcpolicy.ForBatch()
 			var p spec.Aggregate
-			if err := readPlan(planFile, &p); err != nil {
+			if err := ReadPlan(planFile, &p); err != nil {
 				return err
 			}
 			if asOf != "" {
-				if _, err := parseAsOf(asOf); err != nil {
+				if _, err := ParseAsOf(asOf); err != nil {
 					return err
 				}
 				p.AsOf = asOf
