@@ -58,6 +58,34 @@ func TestReallocateKeepsContentsAndZeroesGrowth(t *testing.T) {
 	}
 }
 
+// Growing into a larger class reuses a released buffer of that class, whose old bytes
+// must not show through past the copied contents.
+func TestReallocateIntoRecycledBufferZeroesGrowth(t *testing.T) {
+	a := New(1 << 20)
+	dirty := a.Allocate(16000)
+	for i := range dirty {
+		dirty[i] = 0xAB
+	}
+	a.Free(dirty) // the 16 KiB class now holds a dirty buffer
+	b := a.Allocate(5000)
+	for i := range b {
+		b[i] = byte(i%251 + 1)
+	}
+	c := a.Reallocate(12000, b)
+	if &c[0] != &dirty[:1][0] {
+		t.Fatal("the reallocation did not reuse the released buffer; the test checks nothing")
+	}
+	for i := range c {
+		want := byte(0)
+		if i < 5000 {
+			want = byte(i%251 + 1)
+		}
+		if c[i] != want {
+			t.Fatalf("byte %d = %#x after growing, want %#x", i, c[i], want)
+		}
+	}
+}
+
 func TestHeldBytesBounded(t *testing.T) {
 	a := New(3 * 4096)
 	var bufs [][]byte
