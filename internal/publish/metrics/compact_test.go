@@ -1,0 +1,279 @@
+package metrics
+
+import (
+	"bytes"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/result"
+)
+
+// odd is the fixture with labels that need escaping or repair (quotes, backslashes, a
+// newline, invalid UTF-8, commas in groups) and values the text format spells out (NaN,
+// ±Inf, -1, tiny and huge numbers).
+func odd() (*result.Manifest, *aggregate.Result) {
+	man, res := fixture()
+	man.ID = "sha256:odd"
+	for i := range res.Cells {
+		c := &res.Cells[i]
+		if g, ok := c.Dimensions["income"]; ok {
+			c.Dimensions["income"] = g + "\\ \"q\"\n\xff, end"
+		}
+	}
+	res.Cells[0].Value, res.Cells[0].CILower, res.Cells[0].CIUpper = f(math.NaN()), f(math.Inf(-1)), f(math.Inf(1))
+	res.Cells[1].Numerator, res.Cells[1].Denominator = f(-1), f(1e-300)
+	res.Cells[4].Value = f(123456789.125e20)
+	return man, res
+}
+
+// TestMatchesReference: the exposition written from the compact form is, byte for byte,
+// what the reference renderer (the former text lines, rendered from the cells) writes,
+// in both formats, capped or not, by an Indicator's cap or by the global cap.
+func TestMatchesReference(t *testing.T) {
+	synthMan, synthRes := synthetic(3, 4)
+	fixMan, fixRes := fixture()
+	oddMan, oddRes := odd()
+	oddMan.Initiative, oddMan.Plan.Initiative = "odd", "odd"
+	for i := range oddRes.Cells {
+		oddRes.Cells[i].Initiative = "odd"
+	}
+	results := []refResult{{fixMan, fixRes}, {synthMan, synthRes}, {oddMan, oddRes}}
+	srcs := []refSources{
+		{namespace: "north", initiative: "ready", snaps: snapshots()},
+		{namespace: "north", initiative: "odd", snaps: snapshots(), withheld: []string{"kindergarten"}},
+	}
+	srcs[1].snaps[0].Initiative, srcs[1].snaps[0].Partner = "odd", "a \"quoted\"\\ partner"
+	for _, tc := range []struct {
+		name string
+		opts Options
+		caps map[string]int
+	}{
+		{"uncapped", Options{Region: "us-west"}, nil},
+		{"indicator cap", Options{Region: `r"e\g`, IndicatorCap: 40}, nil},
+		{"own cap", Options{}, map[string]int{"readiness": 10, "visits": 1_000_000}},
+		{"global cap", Options{Region: "west", GlobalCap: 1000}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := New(tc.opts)
+			x.SetIndicatorCaps("north", "ready", tc.caps)
+			x.SetIndicatorCaps("north", "odd", tc.caps)
+			for _, r := range results {
+				if err := x.SetResult(r.man, r.res); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, s := range srcs {
+				x.SetSources(s.namespace, s.initiative, s.snaps, s.withheld)
+			}
+			capped := 0
+			for _, s := range x.Series() {
+				if s.Capped {
+					capped++
+				}
+			}
+			if tc.name != "uncapped" && capped == 0 {
+				t.Fatal("no Indicator is capped")
+			}
+			for _, f := range []Format{Text, OpenMetrics} {
+				got, want := render(t, x, f), refExposition(t, tc.opts.Region, results, srcs, x.Series(), f)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("format %d: the exposition differs from the reference:\n%s", f, firstDiff(string(got), string(want)))
+				}
+			}
+		})
+	}
+}
+
+// spoil overwrites every cell and indicator result of res, so an Exposition still reading
+// them would publish other values.
+func spoil(res *aggregate.Result) {
+	for i := range res.Cells {
+		res.Cells[i] = aggregate.Cell{Indicator: res.Cells[i].Indicator, Period: "spoiled", Value: f(-42)}
+	}
+	for i := range res.Indicators {
+		res.Indicators[i] = aggregate.IndicatorResult{Name: res.Indicators[i].Name}
+	}
+}
+
+// TestCapSwitchWithoutCells: once a result is set, its cells are not needed: changing an
+// Indicator's cap, or the global cap's decision moving because another Initiative comes
+// and goes, gives exactly the series of an exposition built afresh with the same caps.
+func TestCapSwitchWithoutCells(t *testing.T) {
+	fresh := func(opts Options, caps map[string]int, others bool) []byte {
+		t.Helper()
+		x := New(opts)
+		x.SetIndicatorCaps("north", "ready", caps)
+		man, res := fixture()
+		if err := x.SetResult(man, res); err != nil {
+			t.Fatal(err)
+		}
+		if others {
+			oman, ores := synthetic(1, 2)
+			if err := x.SetResult(oman, ores); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return render(t, x, Text)
+	}
+	opts := Options{Region: "west", GlobalCap: 200}
+	x := New(opts)
+	man, res := fixture()
+	if err := x.SetResult(man, res); err != nil {
+		t.Fatal(err)
+	}
+	spoil(res)
+	steps := []struct {
+		name   string
+		caps   map[string]int
+		others bool
+	}{
+		{"readiness capped by its own cap", map[string]int{"readiness": 5}, false},
+		{"both capped", map[string]int{"readiness": 5, "visits": 2}, false},
+		{"caps lifted", nil, false},
+		{"visits capped", map[string]int{"visits": 2}, false},
+		{"global cap crossed by another Initiative", nil, true},
+		{"the other Initiative gone", nil, false},
+	}
+	for _, st := range steps {
+		x.SetIndicatorCaps("north", "ready", st.caps)
+		oman, ores := synthetic(1, 2)
+		if st.others {
+			if err := x.SetResult(oman, ores); err != nil {
+				t.Fatal(err)
+			}
+			spoil(ores)
+		} else {
+			x.Delete(oman.Namespace, oman.Initiative)
+		}
+		got, want := render(t, x, Text), fresh(opts, st.caps, st.others)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: the series differ from a fresh exposition's:\n%s", st.name, firstDiff(string(got), string(want)))
+		}
+		if st.others && !bytes.Contains(got, []byte(`backbone_indicator_series_capped{namespace="north-county",initiative="ready-by-five",indicator="kindergarten-readiness-00",region="west"} 1`)) {
+			t.Fatalf("%s: the global cap cut nothing", st.name)
+		}
+	}
+}
+
+// TestScrapesDuringUpdates: scrapes run while results are set and caps switch them
+// (go test -race); every scrape is, byte for byte, one of the states' expositions.
+func TestScrapesDuringUpdates(t *testing.T) {
+	man, res := fixture()
+	man2, res2 := odd()
+	var states [][]byte
+	for _, st := range []struct {
+		man  *result.Manifest
+		res  *aggregate.Result
+		caps map[string]int
+	}{{man, res, nil}, {man, res, map[string]int{"readiness": 3}}, {man2, res2, nil}, {man2, res2, map[string]int{"readiness": 3}}} {
+		y := New(Options{Region: "west"})
+		y.SetIndicatorCaps("north", "ready", st.caps)
+		if err := y.SetResult(st.man, st.res); err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, render(t, y, OpenMetrics))
+	}
+	x := New(Options{Region: "west"})
+	if err := x.SetResult(man, res); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var scrapes atomic.Int64
+	stop := make(chan struct{})
+	bad := make(chan string, 1)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var b bytes.Buffer
+				if _, err := x.WriteTo(&b, OpenMetrics); err != nil {
+					panic(err)
+				}
+				scrapes.Add(1)
+				known := false
+				for _, s := range states {
+					known = known || bytes.Equal(b.Bytes(), s)
+				}
+				if !known {
+					select {
+					case bad <- b.String():
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < 300 || scrapes.Load() < 100; i++ {
+		m, r := man, res
+		if i%4 >= 2 {
+			m, r = man2, res2
+		}
+		if err := x.SetResult(m, r); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			x.SetIndicatorCaps("north", "ready", map[string]int{"readiness": 3})
+		} else {
+			x.SetIndicatorCaps("north", "ready", nil)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case s := <-bad:
+		t.Fatalf("a scrape wrote an exposition of no state:\n%s", s)
+	default:
+	}
+}
+
+// heldPerSeries builds about 100k series and returns the heap the Exposition holds per
+// series published (the result, allocated before, is not counted), and the series.
+func heldPerSeries(tb testing.TB) (float64, int) {
+	man, res := synthetic(13, 24)
+	base := heap()
+	x := New(Options{Region: "us-west", IndicatorCap: 1 << 30, GlobalCap: 1 << 30})
+	if err := x.SetResult(man, res); err != nil {
+		tb.Fatal(err)
+	}
+	held := heap() - base
+	runtime.KeepAlive(res)
+	series := 0
+	for _, s := range x.Series() {
+		series += s.Published
+	}
+	runtime.KeepAlive(x)
+	return float64(held) / float64(series), series
+}
+
+// TestHeldBytesPerSeries: the compact form holds about 100k series in a few tens of bytes
+// a series (the text lines took ≈ 250); the bound is generous so that only a regression
+// to text-sized entries fails it.
+func TestHeldBytesPerSeries(t *testing.T) {
+	per, series := heldPerSeries(t)
+	t.Logf("%d series, %.1f bytes a series held", series, per)
+	if series < 100_000 {
+		t.Fatalf("%d series, want about 100k", series)
+	}
+	if per >= 64 {
+		t.Errorf("the exposition holds %.1f bytes a series, want < 64", per)
+	}
+}
+
+// BenchmarkHeld100k reports the heap held per series of about 100k series.
+func BenchmarkHeld100k(b *testing.B) {
+	var per float64
+	for b.Loop() {
+		per, _ = heldPerSeries(b)
+	}
+	b.ReportMetric(per, "B/series")
+}
