@@ -185,6 +185,29 @@ func (x *Exposition) SetResult(man *result.Manifest, res *aggregate.Result) erro
 	return nil
 }
 
+// Retain keeps, of an Initiative's published result, only the Indicators named in keep,
+// without the result's cells: what a result already published and then cut to fewer
+// Indicators publishes. id is the id the cut result is held under from then on
+// (SetResult builds an Initiative again only for another id). It reports false, changing
+// nothing, when the Initiative has no result published.
+func (x *Exposition) Retain(namespace, initiative, id string, keep []string) bool {
+	ini := namespace + "/" + initiative
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.initiatives[ini]; !ok {
+		return false
+	}
+	for key, e := range x.indicators {
+		if e.namespace == namespace && e.initiative == initiative && !slices.Contains(keep, e.name) {
+			delete(x.indicators, key)
+		}
+	}
+	x.initiatives[ini] = id
+	x.applyCaps()
+	x.rebuildView()
+	return true
+}
+
 // SetSources publishes the data health of an Initiative's DataSources from their latest
 // snapshot manifests, replacing the Initiative's previous ones. The row counts of the
 // sources in withheld (the result's WithheldRowCounts: with the published cells they would

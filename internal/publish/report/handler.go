@@ -57,6 +57,14 @@ func (h *Handler) Update(in *Input) error {
 	return h.render(next)
 }
 
+// Input returns what the page of an Initiative was last rendered from, or nil. It is
+// shared: the caller must not change it.
+func (h *Handler) Input(namespace, name string) *Input {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.inputs[namespace+"/"+name]
+}
+
 // Delete removes the page of an Initiative.
 func (h *Handler) Delete(namespace, name string) error {
 	h.mu.Lock()
