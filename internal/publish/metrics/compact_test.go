@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -276,4 +277,33 @@ func BenchmarkHeld100k(b *testing.B) {
 		per, _ = heldPerSeries(b)
 	}
 	b.ReportMetric(per, "B/series")
+}
+
+// TestAppendFloat: numbers are written as strconv's shortest 'g' form (what expfmt
+// writes), with its special spellings, integers included on both sides of a million.
+func TestAppendFloat(t *testing.T) {
+	special := map[float64]string{1: "1", 0: "0", -1: "-1", math.Inf(1): "+Inf", math.Inf(-1): "-Inf"}
+	for v, want := range special {
+		if got := string(appendFloat(nil, v)); got != want {
+			t.Errorf("appendFloat(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if got := string(appendFloat(nil, math.NaN())); got != "NaN" {
+		t.Errorf("appendFloat(NaN) = %q", got)
+	}
+	if got := string(appendFloat(nil, math.Copysign(0, -1))); got != "0" {
+		t.Errorf("appendFloat(-0) = %q", got)
+	}
+	values := []float64{2, -2, 10, 99, 100000, -100000, 999999, -999999, 1e6, -1e6, 1e6 + 1, 1234567, 1e15, 1e21, 0.5, -0.25, 1e-5, 0.0001, 123.456, 999999.5, -999999.5, 1 << 53, 5e-324, math.MaxFloat64}
+	for k := range 2000 {
+		values = append(values, float64(k*k*k)-1e6, float64(k)/7, -float64(k)*1e3)
+	}
+	for _, v := range values {
+		if v == 0 || v == 1 || v == -1 {
+			continue
+		}
+		if got, want := string(appendFloat(nil, v)), strconv.FormatFloat(v, 'g', -1, 64); got != want {
+			t.Errorf("appendFloat(%v) = %q, want %q", v, got, want)
+		}
+	}
 }
