@@ -307,3 +307,46 @@ func TestAppendFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestRetain: Retain cuts a published result to some of its Indicators without the cells,
+// as SetResult of the cut result would; the result is then held under the id given.
+func TestRetain(t *testing.T) {
+	x := New(Options{Region: "west"})
+	if x.Retain("north", "ready", "sha256:aa/cut", []string{"visits"}) {
+		t.Fatal("Retain of an Initiative without a result reported true")
+	}
+	man, res := fixture()
+	if err := x.SetResult(man, res); err != nil {
+		t.Fatal(err)
+	}
+	spoil(res)
+	if !x.Retain("north", "ready", "sha256:aa/cut", []string{"visits", "gone"}) {
+		t.Fatal("Retain of a published result reported false")
+	}
+	cman, cres := fixture()
+	cman.ID = "sha256:aa/cut"
+	cman.Plan.Indicators = cman.Plan.Indicators[1:]
+	cres.Cells, cres.Indicators = cres.Cells[5:], cres.Indicators[1:]
+	y := New(Options{Region: "west"})
+	if err := y.SetResult(cman, cres); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := render(t, x, Text), render(t, y, Text); !bytes.Equal(got, want) {
+		t.Fatalf("after Retain the series differ from the cut result's:\n%s", firstDiff(string(got), string(want)))
+	}
+	// The id given is the one held: the cut result is not built again, another id is.
+	before := x.indicators["north/ready/visits"].lines
+	if err := x.SetResult(cman, cres); err != nil {
+		t.Fatal(err)
+	}
+	if x.indicators["north/ready/visits"].lines != before {
+		t.Error("the result held under the id given was built again")
+	}
+	man, res = fixture()
+	if err := x.SetResult(man, res); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Series()) != 2 {
+		t.Errorf("the whole result again publishes %d Indicators, want 2", len(x.Series()))
+	}
+}
