@@ -54,7 +54,8 @@ type Publisher struct {
 var ErrResultNeeded = errors.New("the result is needed to publish it")
 
 // published is what was last published for an Initiative. The result itself is not kept:
-// the exposition holds its series in compact form, and the community pages their input.
+// the exposition holds its series in compact form, the community pages their rendered
+// pages.
 type published struct {
 	id     string           // the result's id
 	inputs string           // hash of everything the publication was rendered from
@@ -80,8 +81,8 @@ func (p *Publisher) Published(namespace, initiative string) string {
 // NeedsResult reports whether Publish needs pub.Result: when pub's result is not the one
 // published, or when what it is published from changed in a way the publisher cannot
 // follow without the cells (an Indicator of the result that was left out is back; with
-// community pages, the Initiative's page is not held). pub.Manifest and pub.Snapshots are
-// read; pub.Result is not.
+// community pages, any change: a page is rendered from the cells). pub.Manifest and
+// pub.Snapshots are read; pub.Result is not.
 func (p *Publisher) NeedsResult(pub *Publication) bool {
 	k := pub.Initiative.Namespace + "/" + pub.Initiative.Name
 	p.mu.Lock()
@@ -104,7 +105,7 @@ func (p *Publisher) canFollow(prev *published, pub *Publication) bool {
 			return false
 		}
 	}
-	return p.Pages == nil || p.Pages.Input(pub.Initiative.Namespace, pub.Initiative.Name) != nil
+	return p.Pages == nil
 }
 
 // Publish publishes an Initiative's result, without the Indicators that no longer exist,
@@ -158,9 +159,8 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 }
 
 // follow publishes pub, of the result already published, without its cells: the
-// exposition keeps the Indicators that exist, with their caps, and the community page is
-// rendered again from the input it holds, cut to them. The caller holds the lock and
-// checked canFollow.
+// exposition keeps the Indicators that exist, with their caps, and the data health of the
+// snapshots. The caller holds the lock and checked canFollow (so there are no pages).
 func (p *Publisher) follow(pub *Publication, inputs string, kept []string) error {
 	ini, man := pub.Initiative, pub.Manifest
 	k := ini.Namespace + "/" + ini.Name
@@ -174,14 +174,6 @@ func (p *Publisher) follow(pub *Publication, inputs string, kept []string) error
 		return fmt.Errorf("initiative %s: result %s: the exposition does not hold it: %w", k, man.ID, ErrResultNeeded)
 	}
 	p.Metrics.SetSources(ini.Namespace, ini.Name, pub.Snapshots, man.WithheldRowCounts)
-	if p.Pages != nil {
-		held := p.Pages.Input(ini.Namespace, ini.Name)
-		fman, fres := only(held.Manifest, held.Result, kept)
-		in := &report.Input{Initiative: ini, Indicators: pub.Indicators, DataSources: pub.DataSources, Manifest: fman, Result: fres}
-		if err := p.Pages.Update(in); err != nil {
-			return fmt.Errorf("initiative %s: rendering its community page: %w", k, err)
-		}
-	}
 	gens := make(map[string]int64, len(pub.Indicators))
 	for _, ind := range pub.Indicators {
 		gens[ind.Name] = ind.Generation

@@ -61,7 +61,8 @@ func exposition(t *testing.T, x *metrics.Exposition) []byte {
 
 // The publisher serves what `backbone local --listen` serves for the same result; an
 // Indicator left out of the publication loses its series; Remove empties the exposition
-// and removes the page; a publication without its result is refused unless that result is published.
+// and removes the page; a publication without its result is refused unless that result is
+// published with the same inputs.
 func TestPublisher(t *testing.T) {
 	ctx := context.Background()
 	pub, want := samples(t)
@@ -97,10 +98,18 @@ func TestPublisher(t *testing.T) {
 		t.Fatal("publishing the same result again changed the exposition")
 	}
 
-	// One Indicator fewer.
+	// One Indicator fewer: with community pages, rendered from the cells, the result is
+	// needed again.
 	gone := pub.Indicators[0].Name
 	fewer := noResult
 	fewer.Indicators = append([]impactv1.Indicator(nil), pub.Indicators[1:]...)
+	if !p.NeedsResult(&fewer) {
+		t.Error("NeedsResult: false for an Indicator fewer with community pages")
+	}
+	if err := p.Publish(ctx, &fewer); !errors.Is(err, ErrResultNeeded) {
+		t.Fatalf("an Indicator fewer without the result, with community pages: %v, want ErrResultNeeded", err)
+	}
+	fewer.Result = pub.Result
 	if err := p.Publish(ctx, &fewer); err != nil {
 		t.Fatal(err)
 	}
