@@ -6,7 +6,7 @@
 #   make generate manifests   deepcopy, CRDs and RBAC from the markers in api/ and controllers/
 #   make chart     the Helm chart's generated files (CRDs, RBAC, alerts, values schema and table, golden output)
 #   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
-#   make bench-metrics   /metrics: 100k series, pre-rendered exposition vs a client_golang GaugeVec registry
+#   make bench-metrics   /metrics: 100k series, compact exposition vs a client_golang GaugeVec registry
 #   make bench-operator  the operator on 20 Initiatives, 200 DataSources, 1,000 Indicators (SCALE_NAMESPACES=2 for a quick run)
 
 SHELL := /usr/bin/env bash -o pipefail

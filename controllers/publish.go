@@ -47,6 +47,9 @@ type Publisher interface {
 	// Publish publishes an Initiative's result and its DataSources' data health,
 	// replacing what was published for the Initiative.
 	Publish(ctx context.Context, p *live.Publication) error
+	// NeedsResult reports whether Publish needs the result's cells (p.Result) to publish
+	// p; p.Result is not read.
+	NeedsResult(p *live.Publication) bool
 	// Published returns the id of the result published for an Initiative, or "".
 	Published(namespace, initiative string) string
 	// PublishedWith returns the id of the result published for an Initiative and the
@@ -73,22 +76,24 @@ type DashboardOptions struct {
 	GrafanaInstanceSelector map[string]string
 }
 
-// publication reads what an Initiative's result is published from: the result (cells
-// included) and its DataSources' promoted snapshot manifests. Indicators that no longer
-// exist are left out of the result. The result's cells are read only when the publisher
-// has not published it yet (Result is then nil).
+// publication reads what an Initiative's result is published from: its DataSources'
+// promoted snapshot manifests and, only when the publisher needs them (it keeps no
+// result), the result's cells (else Result is nil). Indicators that no longer exist are
+// left out of the result.
 func publication(ctx context.Context, pub Publisher, st *store.Store, ini *impactv1.Initiative, a *aggregation, man *result.Manifest, key string) (*live.Publication, error) {
 	p := &live.Publication{Initiative: ini, Indicators: a.Indicators, DataSources: a.Sources, Manifest: man}
-	if pub.Published(ini.Namespace, ini.Name) != man.ID {
+	var err error
+	if p.Snapshots, err = snapshots(ctx, st, a.Sources); err != nil {
+		return nil, err
+	}
+	if pub.NeedsResult(p) {
 		m, res, err := result.Read(ctx, st, key)
 		if err != nil {
 			return nil, fmt.Errorf("initiative %s: reading result %s: %w", ini.Name, man.ID, err)
 		}
 		p.Manifest, p.Result = m, res
 	}
-	var err error
-	p.Snapshots, err = snapshots(ctx, st, a.Sources)
-	return p, err
+	return p, nil
 }
 
 // snapshots reads the promoted snapshot manifests of DataSources, in their order.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -22,9 +23,9 @@ import (
 )
 
 // Publication is what an Initiative's result is published from: the result and the
-// objects it was computed from, and the snapshot manifests of its DataSources. Result is
-// nil when the publisher published the same result id already (Publisher.Published), so a
-// reconcile reads the cells only for a new result.
+// objects it was computed from, and the snapshot manifests of its DataSources. Result may
+// be nil when the publisher does not need it (Publisher.NeedsResult), so a reconcile
+// reads the cells only when they are to be rendered.
 type Publication struct {
 	Initiative  *impactv1.Initiative
 	Indicators  []impactv1.Indicator
@@ -48,13 +49,18 @@ type Publisher struct {
 	pubs map[string]*published // by namespace/initiative
 }
 
-// published is what was last published for an Initiative.
+// ErrResultNeeded is returned by Publish given a Publication without its Result that it
+// cannot publish from what it holds: the caller reads the result and publishes again.
+var ErrResultNeeded = errors.New("the result is needed to publish it")
+
+// published is what was last published for an Initiative. The result itself is not kept:
+// the exposition holds its series in compact form, the community pages their rendered
+// pages.
 type published struct {
 	id     string           // the result's id
 	inputs string           // hash of everything the publication was rendered from
 	gens   map[string]int64 // the generation of each Indicator published
-	man    *result.Manifest
-	res    *aggregate.Result
+	shown  []string         // the result's Indicators published (of its plan, those that exist)
 }
 
 // New returns a Publisher of x and, when pages is not nil, of the community pages.
@@ -72,9 +78,40 @@ func (p *Publisher) Published(namespace, initiative string) string {
 	return ""
 }
 
+// NeedsResult reports whether Publish needs pub.Result: when pub's result is not the one
+// published, or when what it is published from changed in a way the publisher cannot
+// follow without the cells (an Indicator of the result that was left out is back; with
+// community pages, any change: a page is rendered from the cells). pub.Manifest and
+// pub.Snapshots are read; pub.Result is not.
+func (p *Publisher) NeedsResult(pub *Publication) bool {
+	k := pub.Initiative.Namespace + "/" + pub.Initiative.Name
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev := p.pubs[k]
+	if prev != nil && prev.id == pub.Manifest.ID && prev.inputs == inputsHash(pub, pub.Manifest.ID) {
+		return false
+	}
+	return !p.canFollow(prev, pub)
+}
+
+// canFollow reports whether pub, of the result published in prev, can be published
+// without its cells.
+func (p *Publisher) canFollow(prev *published, pub *Publication) bool {
+	if prev == nil || prev.id != pub.Manifest.ID || pub.Manifest.Plan == nil {
+		return false
+	}
+	for _, name := range shown(pub.Manifest, indicatorNames(pub)) {
+		if !slices.Contains(prev.shown, name) {
+			return false
+		}
+	}
+	return p.Pages == nil
+}
+
 // Publish publishes an Initiative's result, without the Indicators that no longer exist,
 // and its DataSources' data health. Nothing is rendered when nothing it is rendered from
-// changed.
+// changed. pub.Result may be nil when NeedsResult says so; else Publish returns an error
+// wrapping ErrResultNeeded.
 func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 	ini := pub.Initiative
 	k := ini.Namespace + "/" + ini.Name
@@ -82,19 +119,16 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 	defer p.mu.Unlock()
 	prev := p.pubs[k]
 	man, res := pub.Manifest, pub.Result
-	if res == nil {
-		if prev == nil || prev.id != man.ID {
-			return fmt.Errorf("initiative %s: result %s was not read and is not published", k, man.ID)
-		}
-		man, res = prev.man, prev.res
-	}
 	inputs := inputsHash(pub, man.ID)
-	if prev != nil && prev.inputs == inputs {
+	if prev != nil && prev.id == man.ID && prev.inputs == inputs {
 		return nil
 	}
-	kept := make([]string, 0, len(pub.Indicators))
-	for _, ind := range pub.Indicators {
-		kept = append(kept, ind.Name)
+	kept := indicatorNames(pub)
+	if res == nil {
+		if !p.canFollow(prev, pub) {
+			return fmt.Errorf("initiative %s: result %s: %w", k, man.ID, ErrResultNeeded)
+		}
+		return p.follow(pub, inputs, kept)
 	}
 	fman, fres := only(man, res, kept)
 	// The exposition renders an Initiative again only for a new result id: a result cut to
@@ -120,8 +154,55 @@ func (p *Publisher) Publish(_ context.Context, pub *Publication) error {
 	for _, ind := range pub.Indicators {
 		gens[ind.Name] = ind.Generation
 	}
-	p.pubs[k] = &published{id: man.ID, inputs: inputs, gens: gens, man: man, res: res}
+	p.pubs[k] = &published{id: man.ID, inputs: inputs, gens: gens, shown: shown(man, kept)}
 	return nil
+}
+
+// follow publishes pub, of the result already published, without its cells: the
+// exposition keeps the Indicators that exist, with their caps, and the data health of the
+// snapshots. The caller holds the lock and checked canFollow (so there are no pages).
+func (p *Publisher) follow(pub *Publication, inputs string, kept []string) error {
+	ini, man := pub.Initiative, pub.Manifest
+	k := ini.Namespace + "/" + ini.Name
+	keep := shown(man, kept)
+	xid := man.ID
+	if len(keep) < len(man.Plan.Indicators) {
+		xid = man.ID + "/" + inputs
+	}
+	p.Metrics.SetIndicatorCaps(ini.Namespace, ini.Name, metrics.IndicatorCaps(pub.Indicators))
+	if !p.Metrics.Retain(ini.Namespace, ini.Name, xid, keep) {
+		return fmt.Errorf("initiative %s: result %s: the exposition does not hold it: %w", k, man.ID, ErrResultNeeded)
+	}
+	p.Metrics.SetSources(ini.Namespace, ini.Name, pub.Snapshots, man.WithheldRowCounts)
+	gens := make(map[string]int64, len(pub.Indicators))
+	for _, ind := range pub.Indicators {
+		gens[ind.Name] = ind.Generation
+	}
+	p.pubs[k] = &published{id: man.ID, inputs: inputs, gens: gens, shown: keep}
+	return nil
+}
+
+// indicatorNames are the names of a publication's Indicators.
+func indicatorNames(pub *Publication) []string {
+	out := make([]string, 0, len(pub.Indicators))
+	for _, ind := range pub.Indicators {
+		out = append(out, ind.Name)
+	}
+	return out
+}
+
+// shown are the Indicators of man's plan named in kept: those a publication shows.
+func shown(man *result.Manifest, kept []string) []string {
+	var out []string
+	if man.Plan == nil {
+		return out
+	}
+	for _, si := range man.Plan.Indicators {
+		if slices.Contains(kept, si.Name) {
+			out = append(out, si.Name)
+		}
+	}
+	return out
 }
 
 // PublishedWith returns the id of the result published for an Initiative and the

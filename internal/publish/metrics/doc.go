@@ -1,14 +1,19 @@
 // Package metrics renders results and snapshot manifests as a Prometheus exposition: what
 // `backbone local --listen` serves on /metrics, and what the manager will serve.
 //
-// Model. Results change once per aggregation and are read on every scrape, so the
-// exposition is rendered when a result changes and served as bytes (the kube-state-metrics
-// pattern): each Indicator and each DataSource is an entry holding, per metric family, the
-// sample lines it contributes. A scrape writes, family by family, the family's HELP and
-// TYPE once and then every entry's lines for it, in a fixed order (entries sorted by
-// namespace, initiative and name), so the same results always give the same bytes. A
-// scrape allocates nothing per series; the entries are immutable and replaced whole, so a
-// slow scraper never blocks an update.
+// Model. Results change once per aggregation and are read on every scrape, so each
+// Indicator and each DataSource is an entry built when its result (or snapshot) changes,
+// in a compact form: the label sets of its series formatted once and shared by their
+// samples (the entry's first three labels once, then each label set's others), and per
+// metric family its samples as (label set, float64). A scrape renders the sample lines
+// from it as it writes them: family by family, the family's HELP and TYPE once and then
+// every entry's samples, in a fixed order (entries sorted by namespace, initiative and
+// name), into a buffered writer; the whole text is never held, and the same results
+// always give the same bytes. About 100k series are held in ≈ 23 bytes a series (the
+// text lines took ≈ 270). A scrape allocates nothing per series; the entries are
+// immutable and replaced whole, so a slow scraper never blocks an update. Nothing of the
+// result is kept: an entry marks its groups' samples, so a cap switches it between every
+// series and its totals without the cells.
 //
 // Formats. The Prometheus text format (0.0.4) and OpenMetrics 1.0 are negotiated from the
 // Accept header (expfmt.NegotiateIncludingOpenMetrics; anything else gets text). Every
@@ -32,8 +37,9 @@
 // Cardinality. Each Indicator publishes at most Options.IndicatorCap series, and all
 // Indicators together at most Options.GlobalCap: an Indicator over its cap publishes only
 // its totals (the total cells and the Indicator-level series) and says so in
-// backbone_indicator_series_capped. Series are counted before anything is rendered, so an
-// Indicator over the cap never holds its group lines in memory. When the Indicators
-// together exceed the global cap, the largest are cut to their totals first (ties by
-// key) until the rest fit.
+// backbone_indicator_series_capped. An entry holds its groups' samples, capped or not, and
+// a scrape of a capped Indicator leaves them out; backbone_indicator_series and
+// backbone_indicator_series_capped are written from the entry's state at the scrape.
+// When the Indicators together exceed the global cap, the largest are cut to their
+// totals first (ties by key) until the rest fit.
 package metrics

@@ -30,8 +30,8 @@ type Options struct {
 	GlobalCap int
 }
 
-// Exposition holds the rendered series of results and snapshot manifests, and serves them.
-// It is safe for concurrent use.
+// Exposition holds the series of results and snapshot manifests in compact form, and
+// serves them. It is safe for concurrent use.
 type Exposition struct {
 	opts Options
 
@@ -42,19 +42,30 @@ type Exposition struct {
 	// caps are the Indicators' own series caps (spec.publish.maxSeries), by
 	// namespace/initiative and Indicator name; an Indicator without one has IndicatorCap.
 	caps map[string]map[string]int
-	// view is what a scrape writes: every entry's lines in key order, indicators first.
-	// It is replaced, never changed, so a scrape reads it without the lock.
-	view []*lines
+	// tail closes every label set: the region label and "} ".
+	tail []byte
+	// view is what a scrape writes: every entry in key order, indicators first. It is
+	// replaced, never changed, so a scrape reads it without the lock.
+	view []viewEntry
 }
 
-// indEntry is one Indicator: what it is rendered from, its series counts and its lines.
+// viewEntry is an entry as a scrape writes it: its lines, and whether only its totals
+// are written, with its series count.
+type viewEntry struct {
+	lines     *lines
+	capped    bool
+	published int
+}
+
+// indEntry is one Indicator: its series in compact form and its series counts. The
+// result it was built from is not kept.
 type indEntry struct {
-	key    string
-	ind    *indicator
-	full   int // series with every group
-	totals int // series with the totals only
-	// capped says the Indicator is rendered with its totals only; byIndicator says its own
-	// cap decided that (else the global cap did).
+	key                         string
+	namespace, initiative, name string
+	full                        int // series with every group
+	totals                      int // series with the totals only
+	// capped says the Indicator publishes its totals only; byIndicator says its own cap
+	// decided that (else the global cap did).
 	capped, byIndicator bool
 	lines               *lines
 }
@@ -85,13 +96,14 @@ func New(opts Options) *Exposition {
 		sources:     map[string]*sourceEntry{},
 		initiatives: map[string]string{},
 		caps:        map[string]map[string]int{},
+		tail:        append(appendLabel(nil, "region", opts.Region, true), "} "...),
 	}
 }
 
 // SetIndicatorCaps sets the series caps of an Initiative's Indicators, by name (their
 // spec.publish.maxSeries), replacing the previous ones; an Indicator it does not name, or
-// names with a cap of 0 or less, has Options.IndicatorCap. Indicators already rendered are
-// rendered again when a cap changes whether they are cut to their totals.
+// names with a cap of 0 or less, has Options.IndicatorCap. Indicators already published
+// switch between every series and their totals when a cap changes which they publish.
 func (x *Exposition) SetIndicatorCaps(namespace, initiative string, caps map[string]int) {
 	own := map[string]int{}
 	for name, c := range caps {
@@ -116,7 +128,7 @@ func (x *Exposition) SetIndicatorCaps(namespace, initiative string, caps map[str
 
 // capOf is an Indicator's own series cap.
 func (x *Exposition) capOf(e *indEntry) int {
-	if c, ok := x.caps[e.ind.namespace+"/"+e.ind.initiative][e.ind.spec.Name]; ok {
+	if c, ok := x.caps[e.namespace+"/"+e.initiative][e.name]; ok {
 		return c
 	}
 	return x.opts.IndicatorCap
@@ -124,7 +136,8 @@ func (x *Exposition) capOf(e *indEntry) int {
 
 // SetResult publishes the result of an Initiative, replacing its previous one: its
 // Indicators that the result no longer holds are removed. A result already published
-// (same id) is not rendered again.
+// (same id) is not built again. The Exposition keeps nothing of man and res: each
+// Indicator's series are built into their compact form, its groups' included.
 func (x *Exposition) SetResult(man *result.Manifest, res *aggregate.Result) error {
 	if man.Plan == nil {
 		return fmt.Errorf("result %s of %s/%s: the manifest has no plan", man.ID, man.Namespace, man.Initiative)
@@ -153,14 +166,18 @@ func (x *Exposition) SetResult(man *result.Manifest, res *aggregate.Result) erro
 		ind.cells = append(ind.cells, c)
 	}
 	for key, e := range x.indicators {
-		if e.ind.namespace == man.Namespace && e.ind.initiative == man.Initiative {
+		if e.namespace == man.Namespace && e.initiative == man.Initiative {
 			delete(x.indicators, key)
 		}
 	}
 	for name, ind := range byName {
-		e := &indEntry{key: ini + "/" + name, ind: ind}
-		e.full, e.totals = count(ind, false), count(ind, true)
-		x.indicators[e.key] = e
+		s := newSink()
+		ind.series(s)
+		l := s.done()
+		x.indicators[ini+"/"+name] = &indEntry{
+			key: ini + "/" + name, namespace: man.Namespace, initiative: man.Initiative, name: name,
+			full: l.full, totals: l.totals, lines: l,
+		}
 	}
 	x.initiatives[ini] = man.ID
 	x.applyCaps()
@@ -168,11 +185,27 @@ func (x *Exposition) SetResult(man *result.Manifest, res *aggregate.Result) erro
 	return nil
 }
 
-// count is the number of series ind publishes, with every group or only its totals.
-func count(ind *indicator, totalsOnly bool) int {
-	s := &sink{}
-	ind.series(s, totalsOnly, false, 0)
-	return s.n
+// Retain keeps, of an Initiative's published result, only the Indicators named in keep,
+// without the result's cells: what a result already published and then cut to fewer
+// Indicators publishes. id is the id the cut result is held under from then on
+// (SetResult builds an Initiative again only for another id). It reports false, changing
+// nothing, when the Initiative has no result published.
+func (x *Exposition) Retain(namespace, initiative, id string, keep []string) bool {
+	ini := namespace + "/" + initiative
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.initiatives[ini]; !ok {
+		return false
+	}
+	for key, e := range x.indicators {
+		if e.namespace == namespace && e.initiative == initiative && !slices.Contains(keep, e.name) {
+			delete(x.indicators, key)
+		}
+	}
+	x.initiatives[ini] = id
+	x.applyCaps()
+	x.rebuildView()
+	return true
 }
 
 // SetSources publishes the data health of an Initiative's DataSources from their latest
@@ -192,10 +225,10 @@ func (x *Exposition) SetSources(namespace, initiative string, snaps []store.Snap
 		if m.Namespace != namespace || m.Initiative != initiative {
 			continue
 		}
-		s := &sink{render: true, region: x.opts.Region, out: &lines{}}
+		s := newSink()
 		source(s, m, !slices.Contains(withheld, m.Source))
 		key := namespace + "/" + initiative + "/" + m.Source
-		x.sources[key] = &sourceEntry{key: key, lines: s.out}
+		x.sources[key] = &sourceEntry{key: key, lines: s.done()}
 	}
 	x.rebuildView()
 }
@@ -225,8 +258,7 @@ func prefixed(key, namespace, initiative string) bool {
 	return len(key) > len(p) && key[:len(p)] == p
 }
 
-// applyCaps decides which Indicators publish only their totals, and renders those whose
-// decision changed or that were never rendered.
+// applyCaps decides which Indicators publish only their totals.
 func (x *Exposition) applyCaps() {
 	entries := x.sortedIndicators()
 	want := make(map[*indEntry]bool, len(entries))
@@ -255,15 +287,8 @@ func (x *Exposition) applyCaps() {
 		}
 	}
 	for _, e := range entries {
-		capped := want[e]
+		e.capped = want[e]
 		e.byIndicator = e.full > x.capOf(e)
-		if e.lines != nil && e.capped == capped {
-			continue
-		}
-		e.capped = capped
-		s := &sink{render: true, region: x.opts.Region, out: &lines{}}
-		e.ind.series(s, capped, capped, e.published())
-		e.lines = s.out
 	}
 }
 
@@ -277,9 +302,9 @@ func (x *Exposition) sortedIndicators() []*indEntry {
 }
 
 func (x *Exposition) rebuildView() {
-	view := make([]*lines, 0, len(x.indicators)+len(x.sources))
+	view := make([]viewEntry, 0, len(x.indicators)+len(x.sources))
 	for _, e := range x.sortedIndicators() {
-		view = append(view, e.lines)
+		view = append(view, viewEntry{lines: e.lines, capped: e.capped, published: e.published()})
 	}
 	srcs := make([]*sourceEntry, 0, len(x.sources))
 	for _, e := range x.sources {
@@ -287,7 +312,7 @@ func (x *Exposition) rebuildView() {
 	}
 	slices.SortFunc(srcs, func(a, b *sourceEntry) int { return cmp.Compare(a.key, b.key) })
 	for _, e := range srcs {
-		view = append(view, e.lines)
+		view = append(view, viewEntry{lines: e.lines})
 	}
 	x.view = view
 }
@@ -312,7 +337,7 @@ func (x *Exposition) Series() []IndicatorSeries {
 	var out []IndicatorSeries
 	for _, e := range x.sortedIndicators() {
 		out = append(out, IndicatorSeries{
-			Namespace: e.ind.namespace, Initiative: e.ind.initiative, Indicator: e.ind.spec.Name,
+			Namespace: e.namespace, Initiative: e.initiative, Indicator: e.name,
 			Published: e.published(), Full: e.full, Capped: e.capped, ByIndicator: e.capped && e.byIndicator,
 			Cap: x.capOf(e),
 		})
@@ -333,7 +358,8 @@ const (
 )
 
 // WriteTo writes the exposition in format f: family by family, its HELP and TYPE, then
-// every entry's lines. It returns the bytes written.
+// every entry's sample lines, rendered from their compact form as they are written (the
+// whole text is never held). It returns the bytes written.
 func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 	x.mu.RLock()
 	view := x.view
@@ -343,15 +369,15 @@ func (x *Exposition) WriteTo(w io.Writer, f Format) (int64, error) {
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	for fam := range numFamilies {
 		header := false
-		for _, l := range view {
-			if len(l[fam]) == 0 {
+		for _, e := range view {
+			if !e.lines.has(fam, e.capped) {
 				continue
 			}
 			if !header {
 				_, _ = bw.Write(headers[fam])
 				header = true
 			}
-			_, _ = bw.Write(l[fam])
+			e.lines.write(bw, fam, e.capped, e.published, x.tail)
 		}
 	}
 	if f == OpenMetrics {

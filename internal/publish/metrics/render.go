@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bufio"
 	"fmt"
 	"math"
 	"slices"
@@ -14,60 +15,190 @@ import (
 	"github.com/backbone-dev/backbone/internal/store"
 )
 
-// lines are an entry's sample lines, per family.
-type lines [numFamilies][]byte
+// lines are an entry's samples in compact form: the label sets its samples carry,
+// formatted once and shared, and per family the samples as (label set, value). A scrape
+// writes the sample lines from them (write). An Indicator's entry holds its groups'
+// samples too, marked, so a cap writes only its totals and a cap change needs no cells.
+type lines struct {
+	// prefix opens every label set of the entry: its first three labels,
+	// `{namespace="…",initiative="…",indicator="…"` (source="…" for a DataSource).
+	prefix []byte
+	// sets are the other labels of each label set (`,period="…",dimension="…",group="…"`),
+	// concatenated; label set i is sets[ends[i-1]:ends[i]].
+	sets []byte
+	ends []uint32
+	// fams bounds each family's samples: family f's are refs and vals [fams[f], fams[f+1]).
+	fams [numFamilies + 1]uint32
+	// refs are each sample's label set, with groupSample set on a group's sample (a
+	// group's cell or an equity series), which a capped Indicator leaves out.
+	refs []uint32
+	vals []float64
+	// totalFams has bit f set when family f has a sample that is not a group's.
+	totalFams uint64
+	// full counts every sample, totals those that are not a group's.
+	full, totals int
+}
 
-// sink receives series. Counting and rendering go through the same code, so a count is
-// always the number of lines a render writes.
+// groupSample marks a sample of lines.refs as a group's.
+const groupSample = 1 << 31
+
+// The families fit lines.totalFams.
+const _ uint64 = 1 << numFamilies
+
+// set returns the labels of label set i after the prefix.
+func (l *lines) set(i uint32) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return l.sets[start:l.ends[i]]
+}
+
+// sink builds an entry's lines from its series, in the order they are written.
 type sink struct {
-	render bool
-	region string
-	n      int
-	out    *lines
-	// set and lbl are the current label set and, when rendering, its formatted values
-	// ("{namespace=…,region=…} "), shared by the series written until the next at.
-	set labelSet
-	lbl []byte
+	out *lines
+	// group says the series that follow are a group's.
+	group bool
+	// kind and set are the current label set's kind and index.
+	kind labelSet
+	set  uint32
+	// index finds a label set already formatted, by its text.
+	index map[string]uint32
+	buf   []byte
+	// fam, ref and val are the samples in the order written, sorted by family by done.
+	fam []uint8
+	ref []uint32
+	val []float64
+}
+
+func newSink() *sink {
+	return &sink{out: &lines{}, index: map[string]uint32{}}
 }
 
 // labels are the values of one series' labels, in the order of its family's label set
 // (region excluded).
 type labels []string
 
-// at makes l, of label set set, the labels of the series that follow.
-func (s *sink) at(set labelSet, l labels) {
-	s.set = set
-	if !s.render {
+// at makes l, of label set kind, the labels of the series that follow. The first three
+// labels are the entry's prefix, the same for all its series.
+func (s *sink) at(kind labelSet, l labels) {
+	s.kind = kind
+	names := labelNames[kind]
+	if s.out.prefix == nil {
+		p := []byte{'{'}
+		for i, v := range l[:3] {
+			p = appendLabel(p, names[i], v, i > 0)
+		}
+		s.out.prefix = p
+	}
+	b := s.buf[:0]
+	for i := 3; i < len(l); i++ {
+		b = appendLabel(b, names[i], l[i], true)
+	}
+	s.buf = b
+	if i, ok := s.index[string(b)]; ok {
+		s.set = i
 		return
 	}
-	names := labelNames[set]
-	b := append(s.lbl[:0], '{')
-	for i, v := range l {
-		b = appendLabel(b, names[i], v, i > 0)
-	}
-	b = appendLabel(b, "region", s.region, len(l) > 0)
-	s.lbl = append(b, "} "...)
+	s.set = uint32(len(s.out.ends))
+	s.index[string(b)] = s.set
+	s.out.sets = append(s.out.sets, b...)
+	s.out.ends = append(s.out.ends, uint32(len(s.out.sets)))
 }
 
 // emit writes one sample of family f with the current labels.
 func (s *sink) emit(f int, v float64) {
-	if families[f].labels != s.set {
-		panic(fmt.Sprintf("metrics: %s written with label set %d", families[f].name, s.set))
+	if families[f].labels != s.kind {
+		panic(fmt.Sprintf("metrics: %s written with label set %d", families[f].name, s.kind))
 	}
-	s.n++
-	if !s.render {
-		return
+	ref := s.set
+	if s.group {
+		ref |= groupSample
 	}
-	b := append(s.out[f], families[f].name...)
-	b = append(b, s.lbl...)
-	b = appendFloat(b, v)
-	s.out[f] = append(b, '\n')
+	s.fam = append(s.fam, uint8(f))
+	s.ref = append(s.ref, ref)
+	s.val = append(s.val, v)
 }
 
 // emitPtr writes a sample when v is set.
 func (s *sink) emitPtr(f int, v *float64) {
 	if v != nil {
 		s.emit(f, *v)
+	}
+}
+
+// done sorts the samples by family, keeping their order within a family, and returns
+// the lines.
+func (s *sink) done() *lines {
+	l := s.out
+	var count [numFamilies]uint32
+	for _, f := range s.fam {
+		count[f]++
+	}
+	for f := range numFamilies {
+		l.fams[f+1] = l.fams[f] + count[f]
+	}
+	n := len(s.fam)
+	l.refs, l.vals = make([]uint32, n), make([]float64, n)
+	next := l.fams
+	for k, f := range s.fam {
+		i := next[f]
+		next[f]++
+		l.refs[i], l.vals[i] = s.ref[k], s.val[k]
+		l.full++
+		if s.ref[k]&groupSample == 0 {
+			l.totals++
+			l.totalFams |= 1 << f
+		}
+	}
+	l.sets = slices.Clip(l.sets)
+	l.ends = slices.Clip(l.ends)
+	return l
+}
+
+// has reports whether the entry writes a sample of family f.
+func (l *lines) has(f int, capped bool) bool {
+	if capped {
+		return l.totalFams&(1<<f) != 0
+	}
+	return l.fams[f] < l.fams[f+1]
+}
+
+// write writes the entry's sample lines of family f into w, each
+// name{labels,region="…"} value: capped leaves the groups' samples out, published and
+// capped are the values of backbone_indicator_series and
+// backbone_indicator_series_capped, and tail is the region label and the closing brace.
+// It stops at w's first error, which w keeps.
+func (l *lines) write(w *bufio.Writer, f int, capped bool, published int, tail []byte) {
+	name := families[f].name
+	fixed := len(name) + len(l.prefix) + len(tail) + 32 // 32: a number and the newline
+	for k := l.fams[f]; k < l.fams[f+1]; k++ {
+		ref := l.refs[k]
+		if capped && ref&groupSample != 0 {
+			continue
+		}
+		v := l.vals[k]
+		switch f {
+		case fSeries:
+			v = float64(published)
+		case fSeriesCapped:
+			v = bit(capped)
+		}
+		set := l.set(ref &^ groupSample)
+		if w.Available() < fixed+len(set) {
+			if w.Flush() != nil {
+				return
+			}
+		}
+		// Appending within the buffer's free space copies each part once.
+		b := w.AvailableBuffer()
+		b = append(b, name...)
+		b = append(b, l.prefix...)
+		b = append(b, set...)
+		b = append(b, tail...)
+		b = appendFloat(b, v)
+		b = append(b, '\n')
+		_, _ = w.Write(b)
 	}
 }
 
@@ -114,6 +245,9 @@ func appendFloat(b []byte, v float64) []byte {
 		return append(b, "+Inf"...)
 	case math.IsInf(v, -1):
 		return append(b, "-Inf"...)
+	case v > -1e6 && v < 1e6 && v == math.Trunc(v):
+		// What 'g' writes for an integer under a million, faster.
+		return strconv.AppendInt(b, int64(v), 10)
 	}
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
@@ -135,9 +269,10 @@ type indicator struct {
 }
 
 // series writes the Indicator's series into s: its totals (the Indicator-level series and
-// the total cells) and, unless totalsOnly, its groups' cells and equity series. capped and
-// count fill in backbone_indicator_series_capped and backbone_indicator_series.
-func (ind *indicator) series(s *sink, totalsOnly, capped bool, count int) {
+// the total cells) and, marked as a group's, its groups' cells and equity series.
+// backbone_indicator_series and backbone_indicator_series_capped are written with 0: a
+// scrape writes them from the entry's state (lines.write).
+func (ind *indicator) series(s *sink) {
 	id := labels{ind.namespace, ind.initiative, ind.spec.Name}
 	s.at(indicatorLabels, id)
 	ratio := ind.spec.Measure == spec.Proportion
@@ -164,30 +299,24 @@ func (ind *indicator) series(s *sink, totalsOnly, capped bool, count int) {
 	s.at(indicatorLabels, id)
 	s.emit(fCells, float64(ind.result.Cells))
 	s.emit(fSuppressedCells, float64(ind.result.SuppressedCells))
-	s.emit(fSeries, float64(count))
-	s.emit(fSeriesCapped, bit(capped))
+	s.emit(fSeries, 0)
+	s.emit(fSeriesCapped, 0)
 
 	for _, c := range ind.cells {
-		if len(c.Dimensions) > 0 && totalsOnly {
-			continue
-		}
+		s.group = len(c.Dimensions) > 0
 		ind.cell(s, c, pick)
 	}
-	if !totalsOnly {
-		for i := range ind.result.Equity {
-			ind.equity(s, &ind.result.Equity[i])
-		}
+	s.group = true
+	for i := range ind.result.Equity {
+		ind.equity(s, &ind.result.Equity[i])
 	}
+	s.group = false
 }
 
 // cell writes one cell's series. A suppressed cell writes its flags only.
 func (ind *indicator) cell(s *sink, c *aggregate.Cell, pick func(int, int) int) {
-	var l labels
-	if s.render { // a count needs no labels
-		dim, group := joinGroups(c.Dimensions)
-		l = labels{ind.namespace, ind.initiative, ind.spec.Name, c.Period, dim, group}
-	}
-	s.at(cellLabels, l)
+	dim, group := joinGroups(c.Dimensions)
+	s.at(cellLabels, labels{ind.namespace, ind.initiative, ind.spec.Name, c.Period, dim, group})
 	s.emit(fSuppressed, bit(c.Suppressed))
 	s.emit(fPartial, bit(c.Partial))
 	if c.Suppressed {

@@ -11,14 +11,22 @@ import (
 // Handler serves the pages: the index at /, an Initiative's page at
 // /initiatives/<namespace>/<name> and its CSV at /initiatives/<namespace>/<name>.csv.
 // Pages are rendered when results change (Set, Update), not per request; each response
-// carries an ETag, and a request whose If-None-Match names it gets 304. It is read-only
-// and safe for concurrent use.
+// carries an ETag, and a request whose If-None-Match names it gets 304. It keeps the
+// rendered pages and, for the index, each Initiative's object and result manifest, not
+// its result: an update renders the Initiative's page and the index only. It is
+// read-only and safe for concurrent use.
 type Handler struct {
 	r *Renderer
 
-	mu     sync.RWMutex
-	inputs map[string]*Input // by namespace/name
-	docs   map[string]*doc   // by path
+	mu    sync.RWMutex
+	pages map[string]*rendered // by namespace/name
+	docs  map[string]*doc      // by path
+}
+
+// rendered is one Initiative's page and CSV, and what the index reads of it.
+type rendered struct {
+	index     *Input // Initiative and Manifest only
+	page, csv *doc
 }
 
 type doc struct {
@@ -29,73 +37,90 @@ type doc struct {
 
 // NewHandler returns a Handler rendering with r, serving an empty index until Set.
 func NewHandler(r *Renderer) *Handler {
-	h := &Handler{r: r, inputs: map[string]*Input{}}
-	_ = h.render(map[string]*Input{}) // an empty index always renders
+	h := &Handler{r: r}
+	_ = h.swap(map[string]*rendered{}) // an empty index always renders
 	return h
 }
 
 // Set replaces every page with those of ins.
 func (h *Handler) Set(ins []*Input) error {
-	next := map[string]*Input{}
+	next := map[string]*rendered{}
 	for _, in := range ins {
-		next[in.Namespace()+"/"+in.Name()] = in
+		p, err := h.render(in)
+		if err != nil {
+			return err
+		}
+		next[in.Namespace()+"/"+in.Name()] = p
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.render(next)
+	return h.swap(next)
 }
 
 // Update replaces the page of one Initiative (adds it when new).
 func (h *Handler) Update(in *Input) error {
+	p, err := h.render(in)
+	if err != nil {
+		return err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	next := make(map[string]*Input, len(h.inputs)+1)
-	for k, v := range h.inputs {
+	next := make(map[string]*rendered, len(h.pages)+1)
+	for k, v := range h.pages {
 		next[k] = v
 	}
-	next[in.Namespace()+"/"+in.Name()] = in
-	return h.render(next)
+	next[in.Namespace()+"/"+in.Name()] = p
+	return h.swap(next)
 }
 
 // Delete removes the page of an Initiative.
 func (h *Handler) Delete(namespace, name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	next := make(map[string]*Input, len(h.inputs))
-	for k, v := range h.inputs {
+	next := make(map[string]*rendered, len(h.pages))
+	for k, v := range h.pages {
 		next[k] = v
 	}
 	delete(next, namespace+"/"+name)
-	return h.render(next)
+	return h.swap(next)
 }
 
-// render renders every page of inputs and swaps them in; on error nothing changes. The
-// caller holds the lock.
-func (h *Handler) render(inputs map[string]*Input) error {
-	docs := map[string]*doc{}
-	list := make([]*Input, 0, len(inputs))
-	for _, in := range inputs {
-		list = append(list, in)
+// render renders the page and CSV of in.
+func (h *Handler) render(in *Input) (*rendered, error) {
+	page, err := h.r.Page(in, false)
+	if err != nil {
+		return nil, err
+	}
+	data, err := h.r.CSV(in)
+	if err != nil {
+		return nil, err
+	}
+	return &rendered{
+		index: &Input{Initiative: in.Initiative, Manifest: in.Manifest},
+		page:  newDoc(page, "text/html; charset=utf-8"),
+		csv:   newDoc(data, "text/csv; charset=utf-8"),
+	}, nil
+}
+
+// swap renders the index of pages and serves them; on error nothing changes. The caller
+// holds the lock.
+func (h *Handler) swap(pages map[string]*rendered) error {
+	list := make([]*Input, 0, len(pages))
+	for _, p := range pages {
+		list = append(list, p.index)
 	}
 	idx, err := h.r.Index(list, false)
 	if err != nil {
 		return err
 	}
+	docs := make(map[string]*doc, 2*len(pages)+1)
 	docs["/"] = newDoc(idx, "text/html; charset=utf-8")
-	for _, in := range list {
-		page, err := h.r.Page(in, false)
-		if err != nil {
-			return err
-		}
-		data, err := h.r.CSV(in)
-		if err != nil {
-			return err
-		}
-		base := "/initiatives/" + in.Namespace() + "/" + in.Name()
-		docs[base] = newDoc(page, "text/html; charset=utf-8")
-		docs[base+".csv"] = newDoc(data, "text/csv; charset=utf-8")
+	for _, p := range pages {
+		base := "/initiatives/" + p.index.Namespace() + "/" + p.index.Name()
+		docs[base] = p.page
+		docs[base+".csv"] = p.csv
 	}
-	h.inputs, h.docs = inputs, docs
+	h.pages, h.docs = pages, docs
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,5 +166,52 @@ func TestHandler(t *testing.T) {
 	}
 	if res, _ := get("/initiatives/default/ready-by-five", nil); res.StatusCode != 404 {
 		t.Errorf("after Delete: %d", res.StatusCode)
+	}
+}
+
+// TestHandlerKeepsNoResult: the handler keeps rendered pages, not the results they were
+// rendered from: after the cells of a published input change under it, updating another
+// Initiative leaves the first page's bytes as they were, and the index lists both.
+func TestHandlerKeepsNoResult(t *testing.T) {
+	ins, _ := samples(t)
+	r, err := report.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := report.NewHandler(r)
+	other := *ins[0]
+	man := *other.Manifest
+	man.Initiative = "other"
+	res := *other.Result
+	res.Cells = slices.Clone(other.Result.Cells)
+	other.Manifest, other.Result = &man, &res
+	if err := h.Set(ins); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) []byte {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, rec.Code)
+		}
+		return rec.Body.Bytes()
+	}
+	page, csv := get("/initiatives/default/ready-by-five"), get("/initiatives/default/ready-by-five.csv")
+	big := 123456.0
+	for i := range ins[0].Result.Cells {
+		ins[0].Result.Cells[i].Value = &big
+	}
+	if err := h.Update(&other); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(get("/initiatives/default/ready-by-five"), page) || !bytes.Equal(get("/initiatives/default/ready-by-five.csv"), csv) {
+		t.Error("updating another Initiative rendered the first page again from its input")
+	}
+	if idx := get("/"); !bytes.Contains(idx, []byte(`href="initiatives/default/ready-by-five"`)) || !bytes.Contains(idx, []byte(`href="initiatives/default/other"`)) {
+		t.Error("the index does not list both Initiatives")
+	}
+	if b := get("/initiatives/default/other"); !bytes.Contains(b, []byte("9.9 per 1,000")) {
+		t.Error("the other Initiative's page does not show its own values")
 	}
 }
