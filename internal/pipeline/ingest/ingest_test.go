@@ -311,3 +311,49 @@ func TestIngestTextColumns(t *testing.T) {
 		t.Errorf("name = %q, want %q", got, want)
 	}
 }
+
+// The Parquet snapshot's layout: dimension columns dictionary-encoded without statistics
+// (every row group holds every group, so their minimum and maximum prune nothing, and
+// computing them costs a hash pass over every batch); dates dictionary-encoded with
+// statistics (a reader skips row groups by date); other columns plain, with statistics.
+func TestSnapshotParquetEncodingsAndStatistics(t *testing.T) {
+	p := plan(t, "day,race,score,ready,at\n2024-01-01,1,10,true,2024-01-01 08:00:00\n2024-01-02,9,20,false,2024-01-02 09:00:00\n2024-01-03,1,30,true,2024-01-03 10:00:00\n")
+	res, st, err := run(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _, err := st.Fetch(context.Background(), res.Manifest.Parquet, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := pqfile.OpenParquetFile(file, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.NumRowGroups() < 2 {
+		t.Fatalf("%d row groups; the test wants several batches", f.NumRowGroups())
+	}
+	for g := 0; g < f.NumRowGroups(); g++ {
+		rg := f.MetaData().RowGroup(g)
+		for c := 0; c < rg.NumColumns(); c++ {
+			cc, err := rg.ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := cc.PathInSchema().String()
+			stats, err := cc.StatsSet()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantStats := name != "race"
+			wantDict := name == "race" || name == "day"
+			if stats != wantStats {
+				t.Errorf("row group %d, column %s: statistics %v, want %v", g, name, stats, wantStats)
+			}
+			if dict := cc.HasDictionaryPage(); dict != wantDict {
+				t.Errorf("row group %d, column %s: dictionary page %v, want %v", g, name, dict, wantDict)
+			}
+		}
+	}
+}
