@@ -1,0 +1,260 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
+	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/result"
+	"github.com/backbone-dev/backbone/internal/store"
+)
+
+// A plan compiled from the same objects is compiled once: metadata and status changes
+// leave it remembered, a spec change or an Indicator fewer compile it again, and what is
+// remembered is what compiling gives.
+func TestPlansRemember(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := applySamples(t, ns)
+	ini, want := samplesPlan(t, ns, m)
+	c := testMgr.GetClient()
+	memo := newPlans(4)
+	compile := func() *aggregation {
+		t.Helper()
+		a, err := compileAggregation(ctx, c, ini, testAggregate, memo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := compile()
+	if first.ID != want.ID || first.JobName != want.JobName || !reflect.DeepEqual(first.Plan, want.Plan) {
+		t.Fatalf("remembering compiled another plan: %s (%s), want %s (%s)", first.ID, first.JobName, want.ID, want.JobName)
+	}
+	if again := compile(); again.Plan != first.Plan {
+		t.Error("the same objects compiled their plan again")
+	}
+
+	// A label is not what a plan is compiled from.
+	ind := &impactv1.Indicator{}
+	key := client.ObjectKey{Namespace: ns, Name: m.Indicators[0].Name}
+	if err := k8s.Get(ctx, key, ind); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(ind.DeepCopy())
+	metav1.SetMetaDataLabel(&ind.ObjectMeta, "example.org/team", "data")
+	if err := k8s.Patch(ctx, ind, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the label in the manager's cache", func() error {
+		cached := &impactv1.Indicator{}
+		if err := c.Get(ctx, key, cached); err != nil {
+			return err
+		}
+		if cached.Labels["example.org/team"] != "data" {
+			return fmt.Errorf("labels %v", cached.Labels)
+		}
+		return nil
+	})
+	if a := compile(); a.Plan != first.Plan {
+		t.Error("a label compiled the plan again")
+	}
+
+	// A spec change compiles it again.
+	patch = client.MergeFrom(ind.DeepCopy())
+	ind.Spec.Description += " Updated."
+	if err := k8s.Patch(ctx, ind, patch); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new generation in the manager's cache", func() error {
+		cached := &impactv1.Indicator{}
+		if err := c.Get(ctx, key, cached); err != nil {
+			return err
+		}
+		if cached.Generation != ind.Generation {
+			return fmt.Errorf("generation %d, want %d", cached.Generation, ind.Generation)
+		}
+		return nil
+	})
+	changed := compile()
+	fresh, err := compileAggregation(ctx, c, ini, testAggregate, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.Plan == first.Plan || changed.ID != fresh.ID || !reflect.DeepEqual(changed.Plan, fresh.Plan) {
+		t.Errorf("after a spec change: plan compiled again %v, id %s, want %s", changed.Plan != first.Plan, changed.ID, fresh.ID)
+	}
+
+	// An Indicator fewer is another plan, the one compiling without remembering gives.
+	if err := k8s.Delete(ctx, ind); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a plan without the deleted Indicator", func() error {
+		a := compile()
+		if len(a.Plan.Indicators) != len(m.Indicators)-1 {
+			return fmt.Errorf("%d indicators planned", len(a.Plan.Indicators))
+		}
+		fresh, err := compileAggregation(ctx, c, ini, testAggregate, nil)
+		if err != nil {
+			return err
+		}
+		if a.ID != fresh.ID || a.ID == changed.ID || !reflect.DeepEqual(a.Plan, fresh.Plan) {
+			return fmt.Errorf("remembered plan %s, compiled %s (before the deletion %s)", a.ID, fresh.ID, changed.ID)
+		}
+		return nil
+	})
+}
+
+// A result's manifest is read from the store once and then served from memory, for the
+// last few only; a manifest not found is not remembered.
+func TestManifestsRemember(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	write := func(initiative string) string {
+		p := &spec.Aggregate{Namespace: "ns", Initiative: initiative, TimeZone: "UTC"}
+		res := &aggregate.Result{Indicators: []aggregate.IndicatorResult{{Name: "one", MinCellSize: 11}}}
+		key, _, err := result.Write(ctx, st, p, "test-engine", res, time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	remove := func(key string) {
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newManifests(2)
+	missing := result.Key("ns", "d", "sha256:0000")
+	if _, err := c.read(ctx, st, missing); err == nil {
+		t.Fatal("a missing manifest was read")
+	}
+	first, second, third := write("a"), write("b"), write("c")
+	for _, key := range []string{first, second} {
+		if man, err := c.read(ctx, st, key); err != nil || man.Namespace != "ns" {
+			t.Fatalf("%s: %+v, %v", key, man, err)
+		}
+	}
+	remove(second)
+	if man, err := c.read(ctx, st, second); err != nil || man.Initiative != "b" {
+		t.Errorf("a remembered manifest read again from the store: %+v, %v", man, err)
+	}
+	if _, err := (*manifests)(nil).read(ctx, st, second); err == nil {
+		t.Error("without remembering, the removed manifest was read")
+	}
+	if _, err := c.read(ctx, st, third); err != nil {
+		t.Fatal(err)
+	}
+	remove(first)
+	if _, err := c.read(ctx, st, first); err == nil {
+		t.Error("the oldest manifest was still remembered beyond the limit of two")
+	}
+	if len(c.by) != 2 || len(c.order) != 2 {
+		t.Errorf("%d manifests remembered (%d in order), want 2", len(c.by), len(c.order))
+	}
+}
+
+// The manager's cache keeps neither managedFields nor kubectl's last-applied annotation;
+// the API server still has them, and the annotations the manager reads stay.
+func TestCacheStripsUnreadFields(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	data, err := os.ReadFile(filepath.Join(samples, "indicator-families-served.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind := &impactv1.Indicator{}
+	if err := yaml.UnmarshalStrict(data, ind); err != nil {
+		t.Fatal(err)
+	}
+	ind.Namespace = ns
+	ind.Annotations = map[string]string{
+		corev1.LastAppliedConfigAnnotation: `{"spec":{}}`,
+		impactv1.RequestedAtAnnotation:     "2026-12-05T12:00:00Z",
+	}
+	if err := k8s.Patch(ctx, ind, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
+		t.Fatal(err)
+	}
+	stored := &impactv1.Indicator{}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.ManagedFields) == 0 || stored.Annotations[corev1.LastAppliedConfigAnnotation] == "" {
+		t.Fatalf("the API server has managedFields %v and annotations %v", stored.ManagedFields, stored.Annotations)
+	}
+	eventually(t, "the Indicator in the manager's cache, stripped", func() error {
+		cached := &impactv1.Indicator{}
+		if err := testMgr.GetClient().Get(ctx, client.ObjectKeyFromObject(ind), cached); err != nil {
+			return err
+		}
+		if len(cached.ManagedFields) != 0 {
+			return fmt.Errorf("managedFields cached: %v", cached.ManagedFields)
+		}
+		if _, ok := cached.Annotations[corev1.LastAppliedConfigAnnotation]; ok {
+			return fmt.Errorf("last-applied annotation cached")
+		}
+		if cached.Annotations[impactv1.RequestedAtAnnotation] != "2026-12-05T12:00:00Z" {
+			return fmt.Errorf("annotations %v", cached.Annotations)
+		}
+		return nil
+	})
+	// The manager's own status patches leave the stripped fields on the API server.
+	eventually(t, "the Indicator's status written by the manager", func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ind), stored); err != nil {
+			return err
+		}
+		if len(stored.Status.Conditions) == 0 {
+			return fmt.Errorf("no conditions yet")
+		}
+		return nil
+	})
+	if len(stored.ManagedFields) < 2 || stored.Annotations[corev1.LastAppliedConfigAnnotation] == "" {
+		t.Errorf("after the manager's status patch: managedFields %v, annotations %v", stored.ManagedFields, stored.Annotations)
+	}
+}
+
+// A Job's Pod is cached with its metadata and its containers' termination states only.
+func TestStripPod(t *testing.T) {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: ContainerName, Image: "image", Env: []corev1.EnvVar{{Name: "A", Value: "B"}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodFailed, Message: "m", ContainerStatuses: []corev1.ContainerStatus{{
+			Name: ContainerName, Image: "image", ImageID: "id", ContainerID: "cid",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "Error: bad row 3"}},
+		}}},
+	}
+	out, err := stripPod(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Pod)
+	want := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}},
+		Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: ContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "Error: bad row 3"}},
+		}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stripped Pod\n%+v\nwant\n%+v", got, want)
+	}
+	if terminationMessage(got) != "Error: bad row 3" {
+		t.Errorf("termination message %q", terminationMessage(got))
+	}
+}
