@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -257,4 +258,64 @@ func TestStripPod(t *testing.T) {
 	if terminationMessage(got) != "Error: bad row 3" {
 		t.Errorf("termination message %q", terminationMessage(got))
 	}
+}
+
+// A DataSource's plan ConfigMap is cached without its plan, under the plan's hash; when
+// the manager rewrites the ConfigMap (here: a label someone added), it writes the plan
+// with it, never an empty one.
+func TestPlanConfigMapCachedWithoutData(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini, ds := &impactv1.Initiative{}, &impactv1.DataSource{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ini)
+	create(t, ds)
+	key := client.ObjectKey{Namespace: ns, Name: ds.Name + "-plan"}
+	cm := &corev1.ConfigMap{}
+	eventually(t, "the plan ConfigMap", func() error {
+		if err := k8s.Get(ctx, key, cm); err != nil {
+			return err
+		}
+		if cm.Data[PlanKey] == "" || cm.Annotations[AnnotationPlanHash] == "" {
+			return fmt.Errorf("data %d bytes, annotations %v", len(cm.Data[PlanKey]), cm.Annotations)
+		}
+		return nil
+	})
+	plan, hash := cm.Data[PlanKey], cm.Annotations[AnnotationPlanHash]
+	cached := &corev1.ConfigMap{}
+	if err := testMgr.GetClient().Get(ctx, key, cached); err != nil {
+		t.Fatal(err)
+	}
+	if len(cached.Data) != 0 || cached.Annotations[AnnotationPlanHash] != hash {
+		t.Errorf("cached: %d data keys, annotations %v; want none and the plan's hash %s", len(cached.Data), cached.Annotations, hash)
+	}
+
+	patch := client.MergeFrom(cm.DeepCopy())
+	metav1.SetMetaDataLabel(&cm.ObjectMeta, "example.org/extra", "yes")
+	if err := k8s.Patch(ctx, cm, patch); err != nil {
+		t.Fatal(err)
+	}
+	// A change of the CronJob the DataSource owns has it reconciled.
+	cj := &batchv1.CronJob{}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: cronJobName(ds)}, cj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the extra label removed, the plan kept", func() error {
+		cjPatch := client.MergeFrom(cj.DeepCopy())
+		metav1.SetMetaDataAnnotation(&cj.ObjectMeta, "example.org/poke", time.Now().Format(time.RFC3339Nano))
+		if err := k8s.Patch(ctx, cj, cjPatch); err != nil {
+			return err
+		}
+		if err := k8s.Get(ctx, key, cm); err != nil {
+			return err
+		}
+		if _, ok := cm.Labels["example.org/extra"]; ok {
+			return fmt.Errorf("labels %v", cm.Labels)
+		}
+		if cm.Data[PlanKey] != plan || cm.Annotations[AnnotationPlanHash] != hash {
+			return fmt.Errorf("plan of %d bytes (want %d), hash %s", len(cm.Data[PlanKey]), len(plan), cm.Annotations[AnnotationPlanHash])
+		}
+		return nil
+	})
 }

@@ -81,7 +81,7 @@ func CacheOptions(namespaces string) cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&batchv1.Job{}:      {Label: own},
 			&batchv1.CronJob{}:  {Label: own},
-			&corev1.ConfigMap{}: {Label: own},
+			&corev1.ConfigMap{}: {Label: own, Transform: stripConfigMap},
 			&corev1.Pod{}:       {Label: own, Transform: stripPod},
 		},
 		DefaultTransform: stripUnread,
@@ -120,6 +120,23 @@ func stripUnread(in any) (any, error) {
 		}
 	}
 	return in, nil
+}
+
+// stripConfigMap drops the data of the manager's ConfigMaps that carry the hash of what
+// they hold (the plans' AnnotationPlanHash, the dashboards' AnnotationDashboardInputs) before
+// they are cached: the manager compares the annotation and rewrites the whole data when it
+// differs, it never reads the data back. A plan is ≈ 50 KB; 200 DataSources' plans were a
+// fifth of the manager's live heap.
+func stripConfigMap(in any) (any, error) {
+	cm, ok := in.(*corev1.ConfigMap)
+	if !ok {
+		return in, nil
+	}
+	cm.ManagedFields = nil
+	if cm.Annotations[AnnotationPlanHash] != "" || cm.Annotations[AnnotationDashboardInputs] != "" {
+		cm.Data, cm.BinaryData = nil, nil
+	}
+	return cm, nil
 }
 
 // stripPod keeps of a Job's Pod what the manager reads when the Job fails (its metadata
