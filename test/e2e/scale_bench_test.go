@@ -39,6 +39,7 @@ var (
 	scaleTimeout    = flag.Duration("scale.timeout", 10*time.Minute, "how long BenchmarkOperatorScale waits for every Indicator to be Ready")
 	scaleResults    = flag.Bool("scale.results-metrics", true, "serve the results' metrics (--results-metrics-bind-address), as the chart deploys the manager")
 	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
+	scaleMemLimit   = flag.String("scale.memory-limit", "512Mi", "the manager's --memory-limit, as the chart passes its container's default limit (Go's memory limit is 0.9 of it); empty: none")
 	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
 )
 
@@ -117,6 +118,7 @@ func (r scaleResult) table() string {
 	}
 	fmt.Fprintf(&s, "\noperator at scale: %d namespaces, %d Initiatives, %d DataSources, %d Indicators; %s Pods at once; load average %s before, %s after\n",
 		r.fleet.Namespaces, ini, src, ind, pods, r.loadBefore, r.loadAfter)
+	fmt.Fprintf(&s, "manager --memory-limit %q; kube-controller-manager %s\n", *scaleMemLimit, strings.Join(e2e.ControllerManagerFlags, " "))
 	fmt.Fprintf(&s, "| figure | measured | target | target / measured |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&s, "| apply → every Indicator Ready | %.1f s | %.0f s | %.2f× |\n", r.indsReady.Seconds(), targetReady.Seconds(), targetReady.Seconds()/r.indsReady.Seconds())
 	fmt.Fprintf(&s, "| manager peak RSS (VmHWM) | %.1f MB | %.0f MB | %.2f× |\n", float64(r.peakRSSKB)/1024, targetRSSMB, targetRSSMB*1024/float64(r.peakRSSKB))
@@ -168,6 +170,9 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	}
 	if *scaleResults {
 		args = append(args, "--results-metrics-bind-address", resultsAddr)
+	}
+	if *scaleMemLimit != "" {
+		args = append(args, "--memory-limit", *scaleMemLimit)
 	}
 	if *scaleConcurrent > 0 {
 		args = append(args, "--max-concurrent-reconciles", strconv.Itoa(*scaleConcurrent))
