@@ -42,7 +42,7 @@ type planEntry struct {
 	plan        *compiledPlan
 }
 
-// plansKept bounds plans: a plan of 50 Indicators is ≈ 50 KB.
+// plansKept bounds plans: a decoded plan of 50 Indicators is tens of KB.
 const plansKept = 512
 
 func newPlans(n int) *plans {
@@ -139,7 +139,7 @@ type manifests struct {
 	by    map[string]*result.Manifest
 }
 
-// manifestsKept bounds manifests: a manifest (its plan included) is ≈ 50 KB for an
+// manifestsKept bounds manifests: a decoded manifest (its plan included) is ≈ 50 KB for an
 // Initiative of 50 Indicators.
 const manifestsKept = 256
 
