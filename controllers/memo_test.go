@@ -12,6 +12,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -318,4 +319,92 @@ func TestPlanConfigMapCachedWithoutData(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A reconciliation that changes nothing in the status sends no patch; one that does sends
+// one.
+func TestNoEmptyStatusPatch(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	data, err := os.ReadFile(filepath.Join(samples, "indicator-families-served.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind := &impactv1.Indicator{}
+	if err := yaml.UnmarshalStrict(data, ind); err != nil {
+		t.Fatal(err)
+	}
+	ind.Namespace = ns // its Initiative is absent: Stalled
+	create(t, ind)
+	key := client.ObjectKeyFromObject(ind)
+	stalled := func(o *impactv1.Indicator) error {
+		return wantCondition(o.Status.Conditions, impactv1.ConditionStalled, metav1.ConditionTrue)
+	}
+	eventually(t, "the Indicator Stalled in the manager's cache", func() error {
+		cached := &impactv1.Indicator{}
+		if err := testMgr.GetClient().Get(ctx, key, cached); err != nil {
+			return err
+		}
+		return stalled(cached)
+	})
+	patches := 0
+	c := countingClient{Client: testMgr.GetClient(), patches: &patches}
+	r := &IndicatorReconciler{Client: c, Recorder: testMgr.GetEventRecorder("test"), Store: testStore, Aggregate: testAggregate}
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+	if patches != 0 {
+		t.Errorf("%d status patches for a reconciliation that changed nothing", patches)
+	}
+
+	// Cleared on the API server (status changes reconcile nothing), the status is written again.
+	if err := k8s.Get(ctx, key, ind); err != nil {
+		t.Fatal(err)
+	}
+	ind.Status = impactv1.IndicatorStatus{}
+	if err := k8s.Status().Update(ctx, ind); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the cleared status in the manager's cache", func() error {
+		cached := &impactv1.Indicator{}
+		if err := testMgr.GetClient().Get(ctx, key, cached); err != nil {
+			return err
+		}
+		if len(cached.Status.Conditions) != 0 {
+			return fmt.Errorf("conditions %v", cached.Status.Conditions)
+		}
+		return nil
+	})
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+	if patches != 1 {
+		t.Errorf("%d status patches for a reconciliation that set the conditions, want 1", patches)
+	}
+	if err := k8s.Get(ctx, key, ind); err != nil {
+		t.Fatal(err)
+	}
+	if err := stalled(ind); err != nil {
+		t.Error(err)
+	}
+}
+
+// countingClient counts the status patches it sends through the client it wraps.
+type countingClient struct {
+	client.Client
+	patches *int
+}
+
+func (c countingClient) Status() client.SubResourceWriter {
+	return countingStatus{SubResourceWriter: c.Client.Status(), patches: c.patches}
+}
+
+type countingStatus struct {
+	client.SubResourceWriter
+	patches *int
+}
+
+func (s countingStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	*s.patches++
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
