@@ -12,6 +12,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -191,7 +193,14 @@ func TestCacheStripsUnreadFields(t *testing.T) {
 		corev1.LastAppliedConfigAnnotation: `{"spec":{}}`,
 		impactv1.RequestedAtAnnotation:     "2026-12-05T12:00:00Z",
 	}
-	if err := k8s.Patch(ctx, ind, client.Apply, client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: raw}
+	u.SetAPIVersion(impactv1.GroupVersion.String())
+	u.SetKind("Indicator")
+	if err := k8s.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("kubectl"), client.ForceOwnership); err != nil {
 		t.Fatal(err)
 	}
 	stored := &impactv1.Indicator{}

@@ -113,11 +113,7 @@ func stripUnread(in any) (any, error) {
 	}
 	switch in.(type) {
 	case *impactv1.Initiative, *impactv1.DataSource, *impactv1.Indicator:
-		if a := obj.GetAnnotations(); a != nil {
-			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
-				delete(a, corev1.LastAppliedConfigAnnotation)
-			}
-		}
+		delete(obj.GetAnnotations(), corev1.LastAppliedConfigAnnotation)
 	}
 	return in, nil
 }
