@@ -2,12 +2,14 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
@@ -43,7 +45,11 @@ type aggregation struct {
 //
 // An Initiative the operator's settings refuse as a whole (a minCellSize below
 // --min-cell-size-floor) stalls, and with it its Indicators.
-func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Initiative, opts plan.AggregateOptions) (*aggregation, error) {
+//
+// memo, when not nil, remembers the plan compiled from the same objects (planFingerprint):
+// the Sources and Indicators returned are always the ones listed now, the plan may be
+// shared with other reconciliations (read only).
+func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Initiative, opts plan.AggregateOptions, memo *plans) (*aggregation, error) {
 	var sources impactv1.DataSourceList
 	if err := c.List(ctx, &sources, client.InNamespace(ini.Namespace), client.MatchingFields{IndexInitiative: ini.Name}); err != nil {
 		return nil, fmt.Errorf("listing the DataSources of Initiative %s: %w", ini.Name, err)
@@ -55,13 +61,33 @@ func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Init
 	sort.Slice(sources.Items, func(i, j int) bool { return sources.Items[i].Name < sources.Items[j].Name })
 	sort.Slice(inds.Items, func(i, j int) bool { return inds.Items[i].Name < inds.Items[j].Name })
 	a := &aggregation{Sources: sources.Items, Indicators: inds.Items, Waiting: map[string][]string{}}
-	p, err := plan.AggregateWith(ini, sources.Items, inds.Items, opts)
-	if err != nil && !errors.As(err, &a.Errors) {
+	nn := types.NamespacedName{Namespace: ini.Namespace, Name: ini.Name}
+	var fp [sha256.Size]byte
+	if memo != nil {
+		fp = planFingerprint(ini, sources.Items, inds.Items, opts)
+		if cp := memo.get(nn, fp); cp != nil {
+			a.Plan, a.Errors, a.Waiting, a.ID, a.JobName = cp.plan, cp.errors, cp.waiting, cp.id, cp.job
+			return a, nil
+		}
+	}
+	if err := compilePlan(ini, a, opts); err != nil {
 		return nil, err
+	}
+	memo.put(nn, fp, &compiledPlan{plan: a.Plan, errors: a.Errors, waiting: a.Waiting, id: a.ID, job: a.JobName})
+	return a, nil
+}
+
+// compilePlan sets the plan, its problems, the waiting Indicators, the id and the Job's name
+// of an aggregation from its Initiative, Sources and Indicators.
+func compilePlan(ini *impactv1.Initiative, a *aggregation, opts plan.AggregateOptions) error {
+	sources := a.Sources
+	p, err := plan.AggregateWith(ini, sources, a.Indicators, opts)
+	if err != nil && !errors.As(err, &a.Errors) {
+		return err
 	}
 	for _, e := range a.Errors {
 		if e.Kind == "Initiative" {
-			return nil, stall(ReasonInvalidSpec, "%s", e.Error())
+			return stall(ReasonInvalidSpec, "%s", e.Error())
 		}
 	}
 	// Indicators whose sources have no snapshot yet wait; the others are computed.
@@ -91,17 +117,17 @@ func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Init
 		}
 	}
 	p.Inputs = inputs
-	p.AsOf = asOf(p, sources.Items)
+	p.AsOf = asOf(p, sources)
 	a.Plan = p
 	if len(p.Indicators) == 0 {
-		return a, nil
+		return nil
 	}
 	if a.ID, err = result.ID(p, run.EngineVersion()); err != nil {
-		return nil, err
+		return err
 	}
 	suffix := "-agg-" + layout.HexOf(a.ID)[:10]
 	a.JobName = truncate(ini.Name, len(suffix)) + suffix
-	return a, nil
+	return nil
 }
 
 func operands(si spec.Indicator) []spec.Operand {
@@ -138,10 +164,12 @@ func asOf(p *spec.Aggregate, sources []impactv1.DataSource) string {
 // findResult returns the manifest of the aggregation's result when the store holds it.
 // A Job run by an image of another version writes the same plan under another engine's id:
 // the Initiative's latest result is accepted when it was computed from the same plan.
-func findResult(ctx context.Context, st *store.Store, a *aggregation) (*result.Manifest, string, error) {
+//
+// mans, when not nil, remembers the manifests found under the plan's id (shared: read only).
+func findResult(ctx context.Context, st *store.Store, a *aggregation, mans *manifests) (*result.Manifest, string, error) {
 	p := a.Plan
 	key := result.Key(p.Namespace, p.Initiative, a.ID)
-	man, err := result.ReadManifest(ctx, st, key)
+	man, err := mans.read(ctx, st, key)
 	if err == nil {
 		return man, key, nil
 	}
@@ -165,9 +193,9 @@ func findResult(ctx context.Context, st *store.Store, a *aggregation) (*result.M
 
 // latestResult returns the result of the aggregation's plan when the store holds it, else
 // the Initiative's latest result (computed from an earlier plan), else nil.
-func latestResult(ctx context.Context, st *store.Store, a *aggregation, ini *impactv1.Initiative) (*result.Manifest, string, error) {
+func latestResult(ctx context.Context, st *store.Store, a *aggregation, ini *impactv1.Initiative, mans *manifests) (*result.Manifest, string, error) {
 	if a.JobName != "" {
-		man, key, err := findResult(ctx, st, a)
+		man, key, err := findResult(ctx, st, a, mans)
 		if err != nil || man != nil {
 			return man, key, err
 		}

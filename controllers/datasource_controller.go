@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -182,9 +183,19 @@ func (r *DataSourceReconciler) reconcileCronJob(ctx context.Context, ds *impactv
 	labels := dataSourceLabels(ds)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: planConfigMapName(ds), Namespace: ds.Namespace}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
+		before := cm.DeepCopy()
 		cm.Labels = labels
-		cm.Data = map[string]string{PlanKey: string(st.plan)}
-		return controllerutil.SetControllerReference(ds, cm, r.Scheme())
+		metav1.SetMetaDataAnnotation(&cm.ObjectMeta, AnnotationPlanHash, st.planHash)
+		if err := controllerutil.SetControllerReference(ds, cm, r.Scheme()); err != nil {
+			return err
+		}
+		// The cache holds the plan's hash, not the plan (stripConfigMap): a ConfigMap
+		// whose hash, labels and owner are as they should be is left alone, any other is
+		// written with its plan.
+		if !equality.Semantic.DeepEqual(before, cm) {
+			cm.Data, cm.BinaryData = map[string]string{PlanKey: string(st.plan)}, nil
+		}
+		return nil
 	}); err != nil {
 		return outcome{}, fmt.Errorf("writing ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,9 @@ type IndicatorReconciler struct {
 	MaxConcurrentReconciles int
 
 	results *indicatorResults
+	// plans and manifests remember compiled plans and result manifests (nil: nothing).
+	plans     *plans
+	manifests *manifests
 }
 
 type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
@@ -107,7 +111,7 @@ func (r *IndicatorReconciler) reconcilePlan(ctx context.Context, ind *impactv1.I
 		return outcome{}, fmt.Errorf("getting Initiative %s/%s: %w", ind.Namespace, ind.Spec.InitiativeRef.Name, err)
 	}
 	st.ini = ini
-	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate)
+	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate, r.plans)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -154,7 +158,7 @@ func (r *IndicatorReconciler) reconcileStale(_ context.Context, ind *impactv1.In
 // reconcileResult reads the result of the current plan and publishes the Indicator's part.
 func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error) {
 	a := st.agg
-	man, key, err := findResult(ctx, r.Store, a)
+	man, key, err := findResult(ctx, r.Store, a, r.manifests)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -167,23 +171,18 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 		}
 		return wait(ReasonJobRunning, "waiting for aggregation Job %s to compute result %s", a.JobName, a.ID), nil
 	}
-	inds, err := r.results.read(ctx, r.Store, man)
+	sums, err := r.results.read(ctx, r.Store, man)
 	if err != nil {
 		return outcome{}, err
 	}
-	var ir *aggregate.IndicatorResult
-	for i := range inds {
-		if inds[i].Name == ind.Name {
-			ir = &inds[i]
-		}
-	}
-	if ir == nil {
+	sum, ok := sums[ind.Name]
+	if !ok {
 		return outcome{}, fmt.Errorf("result %s has no indicator %s", man.ID, ind.Name)
 	}
 	st.man, st.key = man, key
-	ind.Status.EffectiveMinCellSize = int32(ir.MinCellSize)
-	ind.Status.Headline = headline(ir.Headline)
-	ind.Status.Equity = equity(ir)
+	ind.Status.EffectiveMinCellSize = int32(sum.minCellSize)
+	ind.Status.Headline = sum.headline.DeepCopy()
+	ind.Status.Equity = slices.Clone(sum.equity)
 	ref := &impactv1.ResultRef{URI: r.Store.URI(key), Checksum: man.ParquetHash}
 	for _, src := range indicatorSources(ind) {
 		if id, ok := man.Inputs[src]; ok {
@@ -193,7 +192,7 @@ func (r *IndicatorReconciler) reconcileResult(ctx context.Context, ind *impactv1
 	ind.Status.Result = ref
 	created := metav1.NewTime(man.Created)
 	ind.Status.LastRunTime = &created
-	setOnTrack(ind, ir.OnTrack)
+	setOnTrack(ind, sum.onTrack)
 	msg := fmt.Sprintf("result %s", man.ID)
 	if h := ind.Status.Headline; h != nil && h.Period != "" {
 		msg = fmt.Sprintf("period %s: %s (n=%d); result %s", h.Period, orDash(string(h.Value)), h.N, man.ID)
@@ -396,50 +395,75 @@ func (r *IndicatorReconciler) list(ctx context.Context, namespace, index, value 
 	return out
 }
 
-// indicatorResults remembers the per-indicator results (headline, on-track judgement,
-// equity) of the results read last, by result: a result is immutable (its id and its
-// files' hashes are of its content), and every Indicator of an Initiative reads the same
-// one, so each is read and decoded once rather than once per Indicator. A nil
-// *indicatorResults remembers nothing. The slices returned are shared: read only.
+// indicatorSummary is what an Indicator's status shows of its part of a result.
+type indicatorSummary struct {
+	minCellSize int
+	headline    *impactv1.Headline
+	equity      []impactv1.EquitySummary
+	onTrack     *aggregate.Track
+}
+
+// summarizeIndicators keeps of a result's per-indicator results what the Indicators'
+// status shows, by Indicator.
+func summarizeIndicators(inds []aggregate.IndicatorResult) map[string]indicatorSummary {
+	out := make(map[string]indicatorSummary, len(inds))
+	for i := range inds {
+		ir := &inds[i]
+		out[ir.Name] = indicatorSummary{minCellSize: ir.MinCellSize, headline: headline(ir.Headline), equity: equity(ir), onTrack: ir.OnTrack}
+	}
+	return out
+}
+
+// indicatorResults remembers what the Indicators' status shows of the results read last
+// (indicatorSummary), by result: a result is immutable (its id and its files' hashes are
+// of its content), and every Indicator of an Initiative reads the same one, so each is
+// read and decoded once rather than once per Indicator. A nil *indicatorResults
+// remembers nothing. The maps returned are shared: read only.
 type indicatorResults struct {
 	mu    sync.Mutex
 	max   int
 	order []string // oldest first
-	byKey map[string][]aggregate.IndicatorResult
+	byKey map[string]map[string]indicatorSummary
 }
 
 // indicatorResultsKept is how many results indicatorResults keeps: a few per Initiative
-// of a large fleet's, whose Indicators are reconciled together.
+// of a large fleet's, whose Indicators are reconciled together. A result's summaries are
+// ≈ 1 KB an Indicator.
 const indicatorResultsKept = 32
 
 func newIndicatorResults(n int) *indicatorResults {
-	return &indicatorResults{max: n, byKey: map[string][]aggregate.IndicatorResult{}}
+	return &indicatorResults{max: n, byKey: map[string]map[string]indicatorSummary{}}
 }
 
-func (c *indicatorResults) read(ctx context.Context, st *store.Store, man *result.Manifest) ([]aggregate.IndicatorResult, error) {
+func (c *indicatorResults) read(ctx context.Context, st *store.Store, man *result.Manifest) (map[string]indicatorSummary, error) {
 	if c == nil {
-		return result.ReadIndicators(ctx, st, man)
+		inds, err := result.ReadIndicators(ctx, st, man)
+		if err != nil {
+			return nil, err
+		}
+		return summarizeIndicators(inds), nil
 	}
 	key := man.ID + "\x00" + man.Indicators + "\x00" + man.IndicatorsHash
 	c.mu.Lock()
-	inds, ok := c.byKey[key]
+	sums, ok := c.byKey[key]
 	c.mu.Unlock()
 	if ok {
-		return inds, nil
+		return sums, nil
 	}
 	inds, err := result.ReadIndicators(ctx, st, man)
 	if err != nil {
 		return nil, err
 	}
+	sums = summarizeIndicators(inds)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.byKey[key]; !ok {
-		c.byKey[key] = inds
+		c.byKey[key] = sums
 		c.order = append(c.order, key)
 		for len(c.order) > c.max {
 			delete(c.byKey, c.order[0])
 			c.order = c.order[1:]
 		}
 	}
-	return inds, nil
+	return sums, nil
 }

@@ -42,14 +42,19 @@ func TestIndicatorResultsRemember(t *testing.T) {
 
 	c := newIndicatorResults(2)
 	for _, man := range []*result.Manifest{first, second} {
-		inds, err := c.read(ctx, st, man)
-		if err != nil || len(inds) != 1 || inds[0].MinCellSize != 11 {
-			t.Fatalf("result %s: %+v, %v", man.ID, inds, err)
+		sums, err := c.read(ctx, st, man)
+		if err != nil || len(sums) != 1 {
+			t.Fatalf("result %s: %+v, %v", man.ID, sums, err)
+		}
+		for _, s := range sums {
+			if s.minCellSize != 11 {
+				t.Errorf("result %s: minimum cell size %d, want 11", man.ID, s.minCellSize)
+			}
 		}
 	}
 	remove(second)
-	if inds, err := c.read(ctx, st, second); err != nil || inds[0].Name != "two" {
-		t.Errorf("a remembered result read again from the store: %+v, %v", inds, err)
+	if sums, err := c.read(ctx, st, second); err != nil || sums["two"].minCellSize != 11 {
+		t.Errorf("a remembered result read again from the store: %+v, %v", sums, err)
 	}
 	if _, err := (*indicatorResults)(nil).read(ctx, st, second); err == nil {
 		t.Error("without remembering, the removed file was not read")

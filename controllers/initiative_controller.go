@@ -53,6 +53,9 @@ type InitiativeReconciler struct {
 	MaxConcurrentReconciles int
 
 	accounts *jobAccounts
+	// plans and manifests remember compiled plans and result manifests (nil: nothing).
+	plans     *plans
+	manifests *manifests
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -90,7 +93,7 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if v := requestedAt(ini); v != "" {
 		ini.Status.LastHandledRequestedAt = v
 	}
-	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate)
+	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate, r.plans)
 	if err != nil {
 		return
 	}
@@ -111,7 +114,7 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 // dashboard ConfigMap and hands the result to the Publisher, which leaves out the
 // Indicators that no longer exist. Without Indicators nothing is published.
 func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impactv1.Initiative, a *aggregation) error {
-	man, key, err := latestResult(ctx, r.Store, a, ini)
+	man, key, err := latestResult(ctx, r.Store, a, ini, r.manifests)
 	if err != nil {
 		return err
 	}
@@ -179,7 +182,7 @@ func (r *InitiativeReconciler) reconcileAggregation(ctx context.Context, ini *im
 		}
 		return outcome{Message: "no indicator to compute"}, nil
 	}
-	man, _, err := findResult(ctx, r.Store, a)
+	man, _, err := findResult(ctx, r.Store, a, r.manifests)
 	if err != nil {
 		return outcome{}, err
 	}

@@ -38,7 +38,7 @@ func samplesPlan(t *testing.T, ns string, m *local.Manifests) (*impactv1.Initiat
 	var a *aggregation
 	eventually(t, "aggregation plan of every indicator", func() error {
 		var err error
-		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate); err != nil {
+		if a, err = compileAggregation(ctx, testMgr.GetClient(), ini, testAggregate, nil); err != nil {
 			return err
 		}
 		if len(a.Plan.Indicators) != len(m.Indicators) {

@@ -132,9 +132,19 @@ func trim(s string) string {
 }
 
 // patchStatus patches the status of obj from its state at base: one merge patch, so the
-// reconciler writes status once per reconciliation, whatever the steps did.
+// reconciler writes status at most once per reconciliation, whatever the steps did, and
+// not at all when they changed nothing (an empty patch is a request the API server
+// decodes, admits and answers for nothing).
 func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) error {
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(base)); err != nil {
+	patch := client.MergeFrom(base)
+	data, err := patch.Data(obj)
+	if err != nil {
+		return fmt.Errorf("computing the status patch of %s %s/%s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	if string(data) == "{}" {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.RawPatch(patch.Type(), data)); err != nil {
 		if client.IgnoreNotFound(err) == nil {
 			return nil
 		}

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -52,6 +54,8 @@ type managerFlags struct {
 	dashboards             dashboard.ConfigMapOptions
 	grafanaDashboards      bool
 	grafanaSelector        string
+	memoryLimit            string
+	memoryLimitRatio       float64
 	zap                    zap.Options
 }
 
@@ -96,6 +100,8 @@ status. The Jobs write to the store (--store), which the manager reads.`,
 	fs.StringVar(&f.grafanaSelector, "grafana-instance-selector", "dashboards=grafana", "labels (key=value,…) of the Grafana instances the GrafanaDashboards select (their spec.instanceSelector.matchLabels)")
 	fs.StringVar(&f.reportAddr, "report-bind-address", "", "address the community pages are served on (/ and /initiatives/<namespace>/<name>); empty disables them")
 	fs.StringVar(&f.reportURL, "report-url", "", "public address the community pages are reached at (e.g. https://impact.example.org); each Initiative's page is linked in its status.reportURL")
+	fs.StringVar(&f.memoryLimit, "memory-limit", "", "memory limit of the manager's container (a quantity: 512Mi, or bytes; the chart passes its limits.memory through the downward API): Go's memory limit is set to --memory-limit-ratio of it, so that the collector works harder rather than the container reaching its limit; ignored when GOMEMLIMIT is set; empty: none")
+	fs.Float64Var(&f.memoryLimitRatio, "memory-limit-ratio", 0.9, "share of --memory-limit given to Go's memory limit, the rest left to what Go does not manage (the binary's pages, stacks in flight)")
 	gofs := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(gofs)
 	fs.AddGoFlagSet(gofs)
@@ -129,11 +135,19 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	if f.maxConcurrent < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles: %d, want 1 or more", f.maxConcurrent)
 	}
+	goLimit, err := goMemoryLimit(f.memoryLimit, f.memoryLimitRatio, os.Getenv("GOMEMLIMIT"))
+	if err != nil {
+		return err
+	}
+	if goLimit > 0 {
+		debug.SetMemoryLimit(goLimit)
+		logger.Info("Go memory limit set", "bytes", goLimit, "memoryLimit", f.memoryLimit, "ratio", f.memoryLimitRatio)
+	}
 	root := f.fileRoot
 	if root == "" {
 		root = "."
 	}
-	root, err := filepath.Abs(root)
+	root, err = filepath.Abs(root)
 	if err != nil {
 		return fmt.Errorf("--file-root: %w", err)
 	}
@@ -210,4 +224,24 @@ func reportURL(f *managerFlags) string {
 		return ""
 	}
 	return f.reportURL
+}
+
+// goMemoryLimit is the Go memory limit --memory-limit and --memory-limit-ratio call for, in
+// bytes: 0 when there is none to set (no --memory-limit, or GOMEMLIMIT set in the
+// environment, which the Go runtime has applied already and which wins).
+func goMemoryLimit(limit string, ratio float64, gomemlimit string) (int64, error) {
+	if limit == "" || gomemlimit != "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(limit)
+	if err != nil {
+		return 0, fmt.Errorf("--memory-limit %q, not a quantity such as 512Mi: %w", limit, err)
+	}
+	if q.Sign() <= 0 {
+		return 0, fmt.Errorf("--memory-limit %q: want a positive quantity", limit)
+	}
+	if !(ratio > 0 && ratio <= 1) {
+		return 0, fmt.Errorf("--memory-limit-ratio %g: want more than 0 and at most 1", ratio)
+	}
+	return int64(float64(q.Value()) * ratio), nil
 }

@@ -94,9 +94,20 @@ func TestManagerAsRendered(t *testing.T) {
 	pages := l.Addr().String()
 	l.Close()
 
+	// The kubelet expands $(BACKBONE_MEMORY_LIMIT) to the container's memory limit in bytes
+	// (the downward API's limits.memory): 512Mi by default.
+	env, _, _ := unstructured.NestedSlice(r.managerContainer(t), "env")
+	if got := fmt.Sprint(env); !strings.Contains(got, "name:BACKBONE_MEMORY_LIMIT") || !strings.Contains(got, "resource:limits.memory") {
+		t.Errorf("the manager's env has no BACKBONE_MEMORY_LIMIT from limits.memory: %s", got)
+	}
+	if v, ok := arg(r.managerArgs(t), "memory-limit"); !ok || v != "$(BACKBONE_MEMORY_LIMIT)" {
+		t.Errorf("--memory-limit=%q (%v), want $(BACKBONE_MEMORY_LIMIT)", v, ok)
+	}
 	var args []string
 	for _, a := range r.managerArgs(t) {
 		switch {
+		case a == "--memory-limit=$(BACKBONE_MEMORY_LIMIT)":
+			a = "--memory-limit=536870912"
 		case strings.HasPrefix(a, "--store="):
 			a = "--store=file://" + filepath.ToSlash(t.TempDir())
 		case strings.HasPrefix(a, "--metrics-bind-address="):

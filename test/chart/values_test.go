@@ -110,6 +110,22 @@ func TestValuesReachTheirObjects(t *testing.T) {
 	if r.containerPort(t, "metrics") != 9090 || r.containerPort(t, "probes") != 9091 {
 		t.Errorf("container ports metrics %d, probes %d", r.containerPort(t, "metrics"), r.containerPort(t, "probes"))
 	}
+	// Without a memory limit, or with memoryLimitRatio 0, Go's memory limit is left unset.
+	for _, v := range []map[string]any{
+		values("store.url", storeURL, "resources", map[string]any{"limits": nil}),
+		values("store.url", storeURL, "memoryLimitRatio", 0),
+	} {
+		r := mustRender(t, "backbone", "backbone-system", v)
+		if a, ok := arg(r.managerArgs(t), "memory-limit"); ok {
+			t.Errorf("--memory-limit=%s rendered without a memory limit or a ratio", a)
+		}
+		if env, ok, _ := unstructured.NestedSlice(r.managerContainer(t), "env"); ok {
+			t.Errorf("env %v rendered without a memory limit or a ratio", env)
+		}
+	}
+	if v, ok := arg(mustRender(t, "backbone", "backbone-system", values("store.url", storeURL, "memoryLimitRatio", 0.75)).managerArgs(t), "memory-limit-ratio"); !ok || v != "0.75" {
+		t.Errorf("--memory-limit-ratio=%q (%v), want 0.75", v, ok)
+	}
 	// Helm merges a map value into the default: the CPU request is set, the rest kept.
 	want := map[string]any{"requests": map[string]any{"cpu": "1", "memory": "128Mi"}, "limits": map[string]any{"memory": "512Mi"}}
 	if res, _, _ := unstructured.NestedMap(r.managerContainer(t), "resources"); !reflect.DeepEqual(res, want) {

@@ -39,6 +39,7 @@ var (
 	scaleTimeout    = flag.Duration("scale.timeout", 10*time.Minute, "how long BenchmarkOperatorScale waits for every Indicator to be Ready")
 	scaleResults    = flag.Bool("scale.results-metrics", true, "serve the results' metrics (--results-metrics-bind-address), as the chart deploys the manager")
 	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
+	scaleMemLimit   = flag.String("scale.memory-limit", "512Mi", "the manager's --memory-limit, as the chart passes its container's default limit (Go's memory limit is 0.9 of it); empty: none")
 	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
 )
 
@@ -65,6 +66,7 @@ type scaleResult struct {
 	reconciles                map[string]float64 // by controller
 	reconcileErrors, requeues float64
 	jobs                      map[string]int // the managed Jobs by component (ingest, aggregate)
+	jobPhases                 map[string]jobPhases
 	loadBefore, loadAfter     string
 }
 
@@ -117,6 +119,7 @@ func (r scaleResult) table() string {
 	}
 	fmt.Fprintf(&s, "\noperator at scale: %d namespaces, %d Initiatives, %d DataSources, %d Indicators; %s Pods at once; load average %s before, %s after\n",
 		r.fleet.Namespaces, ini, src, ind, pods, r.loadBefore, r.loadAfter)
+	fmt.Fprintf(&s, "manager --memory-limit %q; kube-controller-manager %s\n", *scaleMemLimit, strings.Join(e2e.ControllerManagerFlags, " "))
 	fmt.Fprintf(&s, "| figure | measured | target | target / measured |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&s, "| apply → every Indicator Ready | %.1f s | %.0f s | %.2f× |\n", r.indsReady.Seconds(), targetReady.Seconds(), targetReady.Seconds()/r.indsReady.Seconds())
 	fmt.Fprintf(&s, "| manager peak RSS (VmHWM) | %.1f MB | %.0f MB | %.2f× |\n", float64(r.peakRSSKB)/1024, targetRSSMB, targetRSSMB*1024/float64(r.peakRSSKB))
@@ -138,6 +141,9 @@ func (r scaleResult) table() string {
 		fmt.Fprintf(&s, " %s %.0f", m, r.requestsByMethod[m])
 	}
 	fmt.Fprintf(&s, "\nJobs: %d ingest, %d aggregate; %d series on the results' /metrics\n", r.jobs["ingest"], r.jobs["aggregate"], r.series)
+	for _, component := range slices.Sorted(maps.Keys(r.jobPhases)) {
+		fmt.Fprintf(&s, "%s Jobs: %s\n", component, r.jobPhases[component])
+	}
 	fmt.Fprintf(&s, "manager heap profile at Ready: %s\n", r.heapProfile)
 	if r.cpuProfile != "" {
 		fmt.Fprintf(&s, "manager CPU profile: %s\n", r.cpuProfile)
@@ -168,6 +174,9 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	}
 	if *scaleResults {
 		args = append(args, "--results-metrics-bind-address", resultsAddr)
+	}
+	if *scaleMemLimit != "" {
+		args = append(args, "--memory-limit", *scaleMemLimit)
 	}
 	if *scaleConcurrent > 0 {
 		args = append(args, "--max-concurrent-reconciles", strconv.Itoa(*scaleConcurrent))
@@ -307,9 +316,14 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 		b.Fatal(err)
 	}
 	r.jobs = map[string]int{}
+	r.jobPhases = map[string]jobPhases{}
 	for _, j := range jobs.Items {
 		if slices.Contains(namespaces, j.Namespace) {
-			r.jobs[j.Labels[controllers.LabelComponent]]++
+			component := j.Labels[controllers.LabelComponent]
+			r.jobs[component]++
+			p := r.jobPhases[component]
+			p.add(start, &j)
+			r.jobPhases[component] = p
 		}
 	}
 	if err := mgr.Stop(); err != nil {
@@ -537,4 +551,39 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// jobPhases are the times of a kind of Job, in seconds after the apply (the API server's
+// timestamps have whole seconds): created by the manager, started by kube-controller-manager
+// (status.startTime), completed (status.completionTime, the Pod's run and the Job
+// controller's bookkeeping).
+type jobPhases struct {
+	created, startDelay, runTime []float64
+}
+
+func (p *jobPhases) add(start time.Time, j *batchv1.Job) {
+	created := j.CreationTimestamp.Time
+	p.created = append(p.created, created.Sub(start).Seconds())
+	if j.Status.StartTime != nil {
+		p.startDelay = append(p.startDelay, j.Status.StartTime.Sub(created).Seconds())
+		if j.Status.CompletionTime != nil {
+			p.runTime = append(p.runTime, j.Status.CompletionTime.Sub(j.Status.StartTime.Time).Seconds())
+		}
+	}
+}
+
+func (p jobPhases) String() string {
+	q := func(v []float64) string {
+		if len(v) == 0 {
+			return "none"
+		}
+		v = slices.Sorted(slices.Values(v))
+		return fmt.Sprintf("median %.0f s, max %.0f s", v[len(v)/2], v[len(v)-1])
+	}
+	created := slices.Sorted(slices.Values(p.created))
+	if len(created) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("created %.0f–%.0f s after the apply; started after their creation: %s; complete after their start: %s",
+		created[0], created[len(created)-1], q(p.startDelay), q(p.runTime))
 }
