@@ -31,9 +31,19 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Pipeline steps build, write and release the same buffers batch after batch:
-		// Arrow's default allocator recycles them (internal/pipeline/mempool).
-		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
+		// Arrow's default allocator recycles them (internal/pipeline/mempool). The manager,
+		// a long-running process that reads a result now and then, keeps Go's allocator:
+		// the recycled buffers (up to 64 MiB) would stay resident between results.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if recyclesBuffers(cmd) {
+				mempool.InstallDefault()
+			}
+		},
 	}
 	root.AddCommand(newManagerCommand(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), jobcmd.Version())
 	return root
 }
+
+// recyclesBuffers says whether a command runs with the recycling allocator: every command
+// but the manager.
+func recyclesBuffers(cmd *cobra.Command) bool { return cmd.Name() != managerCommand }

@@ -59,13 +59,16 @@ type managerFlags struct {
 	zap                    zap.Options
 }
 
+// managerCommand is the manager's command name.
+const managerCommand = "manager"
+
 func newManagerCommand() *cobra.Command {
 	f := &managerFlags{zap: zap.Options{Development: false}}
 	cmd := &cobra.Command{
-		Use:   "manager --store URL",
+		Use:   managerCommand + " --store URL",
 		Short: "Run the operator: reconcile Initiatives, DataSources and Indicators",
 		Long: `Runs the Kubernetes controllers of Backbone. Each DataSource gets an ingestion CronJob
-(backbone ingest); each Initiative gets one aggregation Job (backbone aggregate) whenever an
+(backbone-job ingest); each Initiative gets one aggregation Job (backbone-job aggregate) whenever an
 input snapshot or an Indicator's spec changes; the results are published in the Indicators'
 status. The Jobs write to the store (--store), which the manager reads.`,
 		Args: cobra.NoArgs,

@@ -227,3 +227,27 @@ func TestGoMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// The pipeline's commands recycle Arrow's buffers; the long-running manager does not keep
+// released buffers resident.
+func TestRecyclingAllocatorNotForTheManager(t *testing.T) {
+	root := newRootCommand()
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"manager"}, false},
+		{[]string{"local"}, true},
+		{[]string{"ingest"}, true},
+		{[]string{"aggregate"}, true},
+		{[]string{"version"}, true},
+	} {
+		cmd, _, err := root.Find(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recyclesBuffers(cmd); got != tc.want {
+			t.Errorf("%s: recycles buffers %v, want %v", cmd.Name(), got, tc.want)
+		}
+	}
+}

@@ -40,6 +40,7 @@ var (
 	scaleResults    = flag.Bool("scale.results-metrics", true, "serve the results' metrics (--results-metrics-bind-address), as the chart deploys the manager")
 	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
 	scaleMemLimit   = flag.String("scale.memory-limit", "512Mi", "the manager's --memory-limit, as the chart passes its container's default limit (Go's memory limit is 0.9 of it); empty: none")
+	scaleListed     = flag.Bool("scale.watch-listed", false, "pass the fleet's namespaces to --watch-namespaces (an informer per namespace and kind) instead of watching every namespace, as the chart deploys the manager by default")
 	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
 )
 
@@ -119,7 +120,11 @@ func (r scaleResult) table() string {
 	}
 	fmt.Fprintf(&s, "\noperator at scale: %d namespaces, %d Initiatives, %d DataSources, %d Indicators; %s Pods at once; load average %s before, %s after\n",
 		r.fleet.Namespaces, ini, src, ind, pods, r.loadBefore, r.loadAfter)
-	fmt.Fprintf(&s, "manager --memory-limit %q; kube-controller-manager %s\n", *scaleMemLimit, strings.Join(e2e.ControllerManagerFlags, " "))
+	watch := "every namespace"
+	if *scaleListed {
+		watch = "--watch-namespaces (the fleet's, listed)"
+	}
+	fmt.Fprintf(&s, "manager --memory-limit %q, watching %s; kube-controller-manager %s\n", *scaleMemLimit, watch, strings.Join(e2e.ControllerManagerFlags, " "))
 	fmt.Fprintf(&s, "| figure | measured | target | target / measured |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(&s, "| apply → every Indicator Ready | %.1f s | %.0f s | %.2f× |\n", r.indsReady.Seconds(), targetReady.Seconds(), targetReady.Seconds()/r.indsReady.Seconds())
 	fmt.Fprintf(&s, "| manager peak RSS (VmHWM) | %.1f MB | %.0f MB | %.2f× |\n", float64(r.peakRSSKB)/1024, targetRSSMB, targetRSSMB*1024/float64(r.peakRSSKB))
@@ -168,9 +173,11 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	args := []string{"manager",
 		"--store", "file://" + filepath.Join(dir, "store"),
 		"--allow-file-locations", "--file-root", dir,
-		"--watch-namespaces", strings.Join(namespaces, ","),
 		"--metrics-bind-address", addr, "--health-probe-bind-address=0",
 		"--pprof-bind-address", pprofAddr,
+	}
+	if *scaleListed {
+		args = append(args, "--watch-namespaces", strings.Join(namespaces, ","))
 	}
 	if *scaleResults {
 		args = append(args, "--results-metrics-bind-address", resultsAddr)
