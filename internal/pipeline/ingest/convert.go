@@ -434,6 +434,41 @@ func localISO(s string) (localFields, bool) {
 	return f, true
 }
 
+// wallClock is local for a typed timestamp without a zone (Parquet, Arrow IPC), v in unit
+// since the epoch as if the wall clock were UTC: the instant, as time.Date gives it, in µs,
+// and the day written. Within years 1–9999 it goes through local, the span of constant
+// offset found last; beyond them time.Date decides.
+func (c *column) wallClock(v int64, unit arrow.TimeUnit) (int64, int32) {
+	ns := int64(unit.Multiplier()) // nanoseconds a unit
+	perSec := int64(time.Second) / ns
+	sec := floorDiv64(v, perSec)
+	nsec := (v - sec*perSec) * ns
+	day := floorDiv64(sec, 86400)
+	if day >= minCivilDay && day <= maxCivilDay {
+		rest := int(sec - day*86400)
+		y, mo, d := period.CivilFromDays(int32(day))
+		return c.local(localFields{y: y, mo: mo, d: d, h: rest / 3600, mi: rest % 3600 / 60, sec: rest % 60, nsec: int(nsec)})
+	}
+	t := arrow.Timestamp(v).ToTime(unit)
+	t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), c.loc)
+	return t.UnixMicro(), dayOf(t.In(c.loc))
+}
+
+// The days of 0001-01-01 and 9999-12-31: within them a day number is an int32 and a
+// civil date four digits.
+var (
+	minCivilDay = int64(period.DaysFromCivil(1, 1, 1))
+	maxCivilDay = int64(period.DaysFromCivil(9999, 12, 31))
+)
+
+func floorDiv64(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
 // zoneSpan is one span of the Initiative's zone with a constant offset: [start, end) in
 // seconds since the epoch.
 type zoneSpan struct {
@@ -520,11 +555,12 @@ func (c *column) native(i int, arr arrow.Array) string {
 		switch a := arr.(type) {
 		case *array.Timestamp:
 			tt := a.DataType().(*arrow.TimestampType)
-			t := a.Value(j).ToTime(tt.Unit)
 			if tt.TimeZone == "" {
 				// A timestamp without a zone is local time in the Initiative's zone.
-				t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), c.loc)
+				c.ints[i], c.days[i] = c.wallClock(int64(a.Value(j)), tt.Unit)
+				break
 			}
+			t := a.Value(j).ToTime(tt.Unit)
 			c.ints[i] = t.UnixMicro()
 			c.days[i] = dayOf(t.In(c.loc))
 		case *array.Date32:

@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 )
@@ -166,4 +169,69 @@ func TestTimestampAcrossTransitions(t *testing.T) {
 			sameTimestamp(t, c, at.Format("2006-01-02T15:04"))
 		}
 	}
+}
+
+// slowWallClock is how a typed timestamp without a zone was converted before wallClock:
+// its wall clock's fields through time.Date in the zone.
+func slowWallClock(v int64, unit arrow.TimeUnit, loc *time.Location) (int64, int32) {
+	t := arrow.Timestamp(v).ToTime(unit)
+	t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+	return t.UnixMicro(), dayOf(t.In(loc))
+}
+
+func sameWallClock(t testing.TB, c *column, v int64, unit arrow.TimeUnit) {
+	t.Helper()
+	us, day := c.wallClock(v, unit)
+	wantUS, wantDay := slowWallClock(v, unit, c.loc)
+	if us != wantUS || day != wantDay {
+		t.Fatalf("%d %s in %s (%s): got %d µs, day %d; time.Date gives %d µs, day %d",
+			v, unit, c.loc, arrow.Timestamp(v).ToTime(unit), us, day, wantUS, wantDay)
+	}
+}
+
+// Typed timestamps without a zone (Parquet, Arrow IPC) in every unit, every seven minutes
+// through two years and back, across the transitions of five zones: the instant and the
+// day time.Date gives.
+func TestWallClockAcrossTransitions(t *testing.T) {
+	units := []arrow.TimeUnit{arrow.Second, arrow.Millisecond, arrow.Microsecond, arrow.Nanosecond}
+	for _, zone := range []string{"America/Los_Angeles", "Australia/Lord_Howe", "America/Santiago", "America/Havana", "Europe/London"} {
+		c := timestampColumn(t, zone)
+		for at := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2025; at = at.Add(7 * time.Minute) {
+			for _, u := range units {
+				sameWallClock(t, c, at.UnixNano()/int64(u.Multiplier())+int64(at.Second()%3), u)
+			}
+		}
+		for at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC); at.Year() >= 2023; at = at.Add(-11 * time.Minute) {
+			sameWallClock(t, c, at.UnixMilli()-1, arrow.Millisecond)
+		}
+	}
+}
+
+// Before the epoch, fractions of a second, the ends of the civil range and beyond it.
+func TestWallClockEdges(t *testing.T) {
+	c := timestampColumn(t, "America/Los_Angeles")
+	for _, tc := range []struct {
+		v    int64
+		unit arrow.TimeUnit
+	}{
+		{0, arrow.Second}, {-1, arrow.Second}, {-1, arrow.Nanosecond}, {-86_400_001, arrow.Millisecond},
+		{1_234_567_890_123_456, arrow.Microsecond}, {-1_234_567_890_123_456, arrow.Microsecond},
+		{253_402_300_799, arrow.Second}, {253_402_300_800, arrow.Second}, // 9999-12-31T23:59:59 and a second later
+		{-62_135_596_800, arrow.Second}, {-62_135_596_801, arrow.Second}, // 0001-01-01T00:00:00 and a second before
+		{math.MaxInt64, arrow.Nanosecond}, {math.MinInt64, arrow.Nanosecond},
+		{math.MaxInt64 / 1000, arrow.Millisecond}, {math.MinInt64 / 1000, arrow.Millisecond},
+	} {
+		sameWallClock(t, c, tc.v, tc.unit)
+	}
+}
+
+// FuzzWallClock: any typed timestamp without a zone converts as time.Date does.
+func FuzzWallClock(f *testing.F) {
+	f.Add(int64(978307260), uint8(0))
+	f.Add(int64(-1), uint8(3))
+	f.Add(int64(1_000_000_000_000_000), uint8(2))
+	c := timestampColumn(f, "Europe/London")
+	f.Fuzz(func(t *testing.T, v int64, u uint8) {
+		sameWallClock(t, c, v, arrow.TimeUnit(u%4))
+	})
 }
