@@ -315,9 +315,11 @@ func TestIngestTextColumns(t *testing.T) {
 // The Parquet snapshot's layout: dimension columns dictionary-encoded without statistics
 // (every row group holds every group, so their minimum and maximum prune nothing, and
 // computing them costs a hash pass over every batch); dates dictionary-encoded with
-// statistics (a reader skips row groups by date); other columns plain, with statistics.
+// statistics (a reader skips row groups by date); other text columns plain without
+// statistics, numbers, Booleans and timestamps plain with them.
 func TestSnapshotParquetEncodingsAndStatistics(t *testing.T) {
-	p := plan(t, "day,race,score,ready,at\n2024-01-01,1,10,true,2024-01-01 08:00:00\n2024-01-02,9,20,false,2024-01-02 09:00:00\n2024-01-03,1,30,true,2024-01-03 10:00:00\n")
+	p := plan(t, "day,race,score,ready,at,name\n2024-01-01,1,10,true,2024-01-01 08:00:00,a\n2024-01-02,9,20,false,2024-01-02 09:00:00,b\n2024-01-03,1,30,true,2024-01-03 10:00:00,c\n")
+	p.Columns = append(p.Columns, spec.Column{Name: "name", Type: spec.TypeString})
 	res, st, err := run(t, p)
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +348,7 @@ func TestSnapshotParquetEncodingsAndStatistics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantStats := name != "race"
+			wantStats := name != "race" && name != "name"
 			wantDict := name == "race" || name == "day"
 			if stats != wantStats {
 				t.Errorf("row group %d, column %s: statistics %v, want %v", g, name, stats, wantStats)
