@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -420,10 +419,7 @@ func summarizeIndicators(inds []aggregate.IndicatorResult) map[string]indicatorS
 // read and decoded once rather than once per Indicator. A nil *indicatorResults
 // remembers nothing. The maps returned are shared: read only.
 type indicatorResults struct {
-	mu    sync.Mutex
-	max   int
-	order []string // oldest first
-	byKey map[string]map[string]indicatorSummary
+	kept *bounded[string, map[string]indicatorSummary]
 }
 
 // indicatorResultsKept is how many results indicatorResults keeps: a few per Initiative
@@ -432,7 +428,7 @@ type indicatorResults struct {
 const indicatorResultsKept = 32
 
 func newIndicatorResults(n int) *indicatorResults {
-	return &indicatorResults{max: n, byKey: map[string]map[string]indicatorSummary{}}
+	return &indicatorResults{kept: newBounded[string, map[string]indicatorSummary](n)}
 }
 
 func (c *indicatorResults) read(ctx context.Context, st *store.Store, man *result.Manifest) (map[string]indicatorSummary, error) {
@@ -444,26 +440,12 @@ func (c *indicatorResults) read(ctx context.Context, st *store.Store, man *resul
 		return summarizeIndicators(inds), nil
 	}
 	key := man.ID + "\x00" + man.Indicators + "\x00" + man.IndicatorsHash
-	c.mu.Lock()
-	sums, ok := c.byKey[key]
-	c.mu.Unlock()
-	if ok {
+	if sums, ok := c.kept.get(key); ok {
 		return sums, nil
 	}
 	inds, err := result.ReadIndicators(ctx, st, man)
 	if err != nil {
 		return nil, err
 	}
-	sums = summarizeIndicators(inds)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.byKey[key]; !ok {
-		c.byKey[key] = sums
-		c.order = append(c.order, key)
-		for len(c.order) > c.max {
-			delete(c.byKey, c.order[0])
-			c.order = c.order[1:]
-		}
-	}
-	return sums, nil
+	return c.kept.add(key, summarizeIndicators(inds)), nil
 }

@@ -67,7 +67,7 @@ func TestIndicatorResultsRemember(t *testing.T) {
 	if _, err := c.read(ctx, st, first); err == nil {
 		t.Error("the oldest result was still remembered beyond the limit of two")
 	}
-	if len(c.byKey) != 2 || len(c.order) != 2 {
-		t.Errorf("%d results remembered (%d in order), want 2", len(c.byKey), len(c.order))
+	if n := c.kept.len(); n != 2 || len(c.kept.order) != 2 {
+		t.Errorf("%d results remembered (%d in order), want 2", n, len(c.kept.order))
 	}
 }

@@ -31,10 +31,7 @@ type compiledPlan struct {
 // most max Initiatives (the oldest compiled is forgotten first). A nil *plans remembers
 // nothing.
 type plans struct {
-	mu    sync.Mutex
-	max   int
-	order []types.NamespacedName // oldest first
-	by    map[types.NamespacedName]planEntry
+	kept *bounded[types.NamespacedName, planEntry]
 }
 
 type planEntry struct {
@@ -45,35 +42,21 @@ type planEntry struct {
 // plansKept bounds plans: a decoded plan of 50 Indicators is tens of KB.
 const plansKept = 512
 
-func newPlans(n int) *plans {
-	return &plans{max: n, by: map[types.NamespacedName]planEntry{}}
-}
+func newPlans(n int) *plans { return &plans{kept: newBounded[types.NamespacedName, planEntry](n)} }
 
 func (c *plans) get(ini types.NamespacedName, fp [sha256.Size]byte) *compiledPlan {
 	if c == nil {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.by[ini]; ok && e.fingerprint == fp {
+	if e, ok := c.kept.get(ini); ok && e.fingerprint == fp {
 		return e.plan
 	}
 	return nil
 }
 
 func (c *plans) put(ini types.NamespacedName, fp [sha256.Size]byte, p *compiledPlan) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.by[ini]; !ok {
-		c.order = append(c.order, ini)
-	}
-	c.by[ini] = planEntry{fingerprint: fp, plan: p}
-	for len(c.order) > c.max {
-		delete(c.by, c.order[0])
-		c.order = c.order[1:]
+	if c != nil {
+		c.kept.set(ini, planEntry{fingerprint: fp, plan: p})
 	}
 }
 
@@ -133,45 +116,84 @@ func planFingerprint(ini *impactv1.Initiative, sources []impactv1.DataSource, in
 // oldest read is forgotten first). A nil *manifests remembers nothing; a manifest not found
 // is not remembered.
 type manifests struct {
-	mu    sync.Mutex
-	max   int
-	order []string // oldest first
-	by    map[string]*result.Manifest
+	kept *bounded[string, *result.Manifest]
 }
 
 // manifestsKept bounds manifests: a decoded manifest (its plan included) is ≈ 50 KB for an
 // Initiative of 50 Indicators.
 const manifestsKept = 256
 
-func newManifests(n int) *manifests {
-	return &manifests{max: n, by: map[string]*result.Manifest{}}
-}
+func newManifests(n int) *manifests { return &manifests{kept: newBounded[string, *result.Manifest](n)} }
 
 // read returns the manifest at key (shared: read only).
 func (c *manifests) read(ctx context.Context, st *store.Store, key string) (*result.Manifest, error) {
 	if c == nil {
 		return result.ReadManifest(ctx, st, key)
 	}
-	c.mu.Lock()
-	man, ok := c.by[key]
-	c.mu.Unlock()
-	if ok {
+	if man, ok := c.kept.get(key); ok {
 		return man, nil
 	}
 	man, err := result.ReadManifest(ctx, st, key)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cur, ok := c.by[key]; ok {
-		return cur, nil
+	return c.kept.add(key, man), nil
+}
+
+// bounded is a map that keeps at most max entries, the oldest added forgotten first. It is
+// safe for concurrent use.
+type bounded[K comparable, V any] struct {
+	mu    sync.Mutex
+	max   int
+	order []K // oldest first
+	by    map[K]V
+}
+
+func newBounded[K comparable, V any](n int) *bounded[K, V] {
+	return &bounded[K, V]{max: n, by: map[K]V{}}
+}
+
+func (b *bounded[K, V]) get(k K) (V, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.by[k]
+	return v, ok
+}
+
+// add keeps v under k unless k is held already, and returns what k holds.
+func (b *bounded[K, V]) add(k K, v V) V {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cur, ok := b.by[k]; ok {
+		return cur
 	}
-	c.by[key] = man
-	c.order = append(c.order, key)
-	for len(c.order) > c.max {
-		delete(c.by, c.order[0])
-		c.order = c.order[1:]
+	b.insert(k, v)
+	return v
+}
+
+// set keeps v under k, replacing what k held.
+func (b *bounded[K, V]) set(k K, v V) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.by[k]; ok {
+		b.by[k] = v
+		return
 	}
-	return man, nil
+	b.insert(k, v)
+}
+
+func (b *bounded[K, V]) insert(k K, v V) {
+	b.by[k] = v
+	b.order = append(b.order, k)
+	for len(b.order) > b.max {
+		delete(b.by, b.order[0])
+		b.order = b.order[1:]
+	}
+}
+
+// len is the number of entries kept.
+func (b *bounded[K, V]) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.by)
 }

@@ -170,8 +170,8 @@ func TestManifestsRemember(t *testing.T) {
 	if _, err := c.read(ctx, st, first); err == nil {
 		t.Error("the oldest manifest was still remembered beyond the limit of two")
 	}
-	if len(c.by) != 2 || len(c.order) != 2 {
-		t.Errorf("%d manifests remembered (%d in order), want 2", len(c.by), len(c.order))
+	if n := c.kept.len(); n != 2 || len(c.kept.order) != 2 {
+		t.Errorf("%d manifests remembered (%d in order), want 2", n, len(c.kept.order))
 	}
 }
 
@@ -416,4 +416,33 @@ type countingStatus struct {
 func (s countingStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
 	*s.patches++
 	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
+// bounded keeps the first value added under a key, replaces it on set without moving it,
+// and forgets the oldest added beyond its bound.
+func TestBounded(t *testing.T) {
+	b := newBounded[string, int](2)
+	if v := b.add("a", 1); v != 1 {
+		t.Fatalf("add a = %d", v)
+	}
+	if v := b.add("a", 2); v != 1 {
+		t.Errorf("a second add of a returned %d, want the first value 1", v)
+	}
+	b.set("a", 3)
+	b.set("b", 4)
+	if v, ok := b.get("a"); !ok || v != 3 {
+		t.Errorf("a = %d, %v after set; want 3", v, ok)
+	}
+	b.add("c", 5) // a, added first, goes
+	if _, ok := b.get("a"); ok {
+		t.Error("a still kept beyond the bound")
+	}
+	for k, want := range map[string]int{"b": 4, "c": 5} {
+		if v, ok := b.get(k); !ok || v != want {
+			t.Errorf("%s = %d, %v; want %d", k, v, ok, want)
+		}
+	}
+	if b.len() != 2 {
+		t.Errorf("%d kept, want 2", b.len())
+	}
 }
