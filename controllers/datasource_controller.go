@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -49,6 +50,8 @@ type DataSourceReconciler struct {
 	MaxConcurrentReconciles int
 
 	accounts *jobAccounts
+	// cronJobs remembers what was written last into each CronJob (cronJobWrites).
+	cronJobs *cronJobWrites
 }
 
 // dataSourceStep is one ordered step of a DataSource's reconciliation.
@@ -199,38 +202,99 @@ func (r *DataSourceReconciler) reconcileCronJob(ctx context.Context, ds *impactv
 	}); err != nil {
 		return outcome{}, fmt.Errorf("writing ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
+	spec := cronJobSpec(ds, r.Jobs, labels, cm.Name, st.planHash)
+	hash := specHash(spec)
 	cj := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: cronJobName(ds), Namespace: ds.Namespace}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, r.Client, cj, func() error {
 		cj.Labels = labels
-		cj.Spec.Schedule = ds.Spec.Schedule
-		if cj.Spec.Schedule == "" {
-			// No schedule: the CronJob stays suspended and only run-now requests start Jobs.
-			cj.Spec.Schedule = "0 0 1 1 *"
-		}
-		cj.Spec.TimeZone = nil
-		if ds.Spec.TimeZone != "" {
-			cj.Spec.TimeZone = ptr.To(ds.Spec.TimeZone)
-		}
-		cj.Spec.Suspend = ptr.To(ds.Spec.Suspend || ds.Spec.Schedule == "")
-		cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
-		cj.Spec.StartingDeadlineSeconds = ptr.To[int64](600)
-		cj.Spec.SuccessfulJobsHistoryLimit = ptr.To[int32](3)
-		cj.Spec.FailedJobsHistoryLimit = ptr.To[int32](3)
-		tmpl := podTemplate(r.Jobs, labels, cm.Name, "ingest", sourceMountsOf(ds))
-		tmpl.Annotations = map[string]string{AnnotationPlanHash: st.planHash}
-		cj.Spec.JobTemplate = batchv1.JobTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{AnnotationPlanHash: st.planHash}},
-			Spec: batchv1.JobSpec{
-				BackoffLimit: ptr.To[int32](1),
-				Template:     tmpl,
-			},
+		// The API server defaults a dozen fields of the pod template: the spec written is
+		// never equal to the one read back. It is written again only when it changed, or
+		// when someone else changed the CronJob's since (its generation moved).
+		if !r.cronJobs.unchanged(cj, hash) {
+			cj.Spec = spec
 		}
 		return controllerutil.SetControllerReference(ds, cj, r.Scheme())
 	}); err != nil {
 		return outcome{}, fmt.Errorf("writing CronJob %s/%s: %w", cj.Namespace, cj.Name, err)
 	}
+	r.cronJobs.wrote(cj, hash)
 	st.cronJob = cj
 	return outcome{}, nil
+}
+
+// cronJobSpec is the spec of a DataSource's ingestion CronJob.
+func cronJobSpec(ds *impactv1.DataSource, jobs JobOptions, labels map[string]string, planConfigMap, planHash string) batchv1.CronJobSpec {
+	spec := batchv1.CronJobSpec{
+		Schedule:                   ds.Spec.Schedule,
+		Suspend:                    ptr.To(ds.Spec.Suspend || ds.Spec.Schedule == ""),
+		ConcurrencyPolicy:          batchv1.ForbidConcurrent,
+		StartingDeadlineSeconds:    ptr.To[int64](600),
+		SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+		FailedJobsHistoryLimit:     ptr.To[int32](3),
+	}
+	if spec.Schedule == "" {
+		// No schedule: the CronJob stays suspended and only run-now requests start Jobs.
+		spec.Schedule = "0 0 1 1 *"
+	}
+	if ds.Spec.TimeZone != "" {
+		spec.TimeZone = ptr.To(ds.Spec.TimeZone)
+	}
+	tmpl := podTemplate(jobs, labels, planConfigMap, "ingest", sourceMountsOf(ds))
+	tmpl.Annotations = map[string]string{AnnotationPlanHash: planHash}
+	spec.JobTemplate = batchv1.JobTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{AnnotationPlanHash: planHash}},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To[int32](1),
+			Template:     tmpl,
+		},
+	}
+	return spec
+}
+
+// specHash is the hash of a spec's JSON encoding (struct fields in order, map keys
+// sorted: the same spec, the same hash).
+func specHash(spec any) string {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		panic(fmt.Sprintf("encoding a spec: %v", err)) // a Kubernetes spec always encodes
+	}
+	return shortHash(string(b), 64)
+}
+
+// cronJobWrites remembers, by CronJob, the hash of the spec the reconciler wrote last and
+// the generation the CronJob had after the write. The same spec at the same generation
+// needs no write: the API server's defaults make a written spec differ from the one read
+// back, so comparing the two would write every CronJob at every reconciliation. A CronJob
+// not remembered (a restarted manager, or one forgotten beyond the bound) is written
+// once. A nil *cronJobWrites remembers nothing.
+type cronJobWrites struct {
+	kept *bounded[types.UID, cronJobWrite]
+}
+
+type cronJobWrite struct {
+	generation int64
+	hash       string
+}
+
+// cronJobsKept bounds cronJobWrites: an entry is a few dozen bytes.
+const cronJobsKept = 8192
+
+func newCronJobWrites(n int) *cronJobWrites {
+	return &cronJobWrites{kept: newBounded[types.UID, cronJobWrite](n)}
+}
+
+func (w *cronJobWrites) unchanged(cj *batchv1.CronJob, hash string) bool {
+	if w == nil || cj.UID == "" {
+		return false
+	}
+	last, ok := w.kept.get(cj.UID)
+	return ok && last.generation == cj.Generation && last.hash == hash
+}
+
+func (w *cronJobWrites) wrote(cj *batchv1.CronJob, hash string) {
+	if w != nil && cj.UID != "" {
+		w.kept.set(cj.UID, cronJobWrite{generation: cj.Generation, hash: hash})
+	}
 }
 
 // runNowJobName derives the name of a run-now Job from the request, so a request is run

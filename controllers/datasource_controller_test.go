@@ -13,11 +13,14 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/manifest"
+	"github.com/backbone-dev/backbone/internal/plan"
 )
 
 // loadSample decodes one manifest of config/samples into obj, in namespace.
@@ -508,4 +511,93 @@ func TestDataSourceRunNowHistory(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A DataSource's CronJob is written when its spec changes or someone else changed it,
+// not at every reconciliation: the API server's defaults make the spec written differ
+// from the one read back.
+func TestCronJobWrittenOnlyWhenChanged(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ini := &impactv1.Initiative{}
+	loadSample(t, "initiative.yaml", ini, ns)
+	create(t, ini)
+	ds := &impactv1.DataSource{}
+	loadSample(t, "datasource-ncusd-kindergarten.yaml", ds, ns)
+	create(t, ds)
+	key := client.ObjectKey{Namespace: ns, Name: ds.Name}
+	cachedCronJob := func(gen int64) func() error {
+		return func() error {
+			cj := &batchv1.CronJob{}
+			if err := testMgr.GetClient().Get(ctx, key, cj); err != nil {
+				return err
+			}
+			if cj.Generation < gen {
+				return fmt.Errorf("generation %d in the cache, want %d", cj.Generation, gen)
+			}
+			return nil
+		}
+	}
+	eventually(t, "the CronJob in the manager's cache", cachedCronJob(1))
+
+	updates := 0
+	r := &DataSourceReconciler{
+		Client: updateCounting{Client: testMgr.GetClient(), kind: &batchv1.CronJob{}, n: &updates}, Recorder: testMgr.GetEventRecorder("test"),
+		Store: testStore, Jobs: jobOpts, Plan: plan.IngestOptions{AllowFileLocations: true, BaseDir: samples},
+		cronJobs: newCronJobWrites(cronJobsKept),
+	}
+	reconcile := func() {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcile() // nothing remembered: written once
+	if updates != 1 {
+		t.Fatalf("%d CronJob updates by a reconciler that remembered nothing, want 1", updates)
+	}
+	reconcile()
+	reconcile()
+	if updates != 1 {
+		t.Errorf("%d CronJob updates after two more reconciliations of an unchanged DataSource, want still 1", updates)
+	}
+
+	// Someone else changes the CronJob: it is written back.
+	cj := &batchv1.CronJob{}
+	if err := k8s.Get(ctx, key, cj); err != nil {
+		t.Fatal(err)
+	}
+	cj.Spec.StartingDeadlineSeconds = ptr.To[int64](5)
+	if err := k8s.Update(ctx, cj); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the changed CronJob in the manager's cache", cachedCronJob(cj.Generation))
+	reconcile()
+	if updates != 2 {
+		t.Errorf("%d CronJob updates after someone else changed it, want 2", updates)
+	}
+	eventually(t, "the CronJob's spec written back", func() error {
+		if err := k8s.Get(ctx, key, cj); err != nil {
+			return err
+		}
+		if d := cj.Spec.StartingDeadlineSeconds; d == nil || *d != 600 {
+			return fmt.Errorf("starting deadline %v, want 600", d)
+		}
+		return nil
+	})
+}
+
+// updateCounting counts the updates of objects of one kind sent through the client it
+// wraps.
+type updateCounting struct {
+	client.Client
+	kind client.Object
+	n    *int
+}
+
+func (c updateCounting) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	if fmt.Sprintf("%T", obj) == fmt.Sprintf("%T", c.kind) {
+		*c.n++
+	}
+	return c.Client.Update(ctx, obj, opts...)
 }

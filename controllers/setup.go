@@ -51,6 +51,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
 		Store: opts.Store, Jobs: opts.Jobs, Plan: opts.Plan,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles, accounts: accounts,
+		cronJobs: newCronJobWrites(cronJobsKept),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the DataSource controller: %w", err)
 	}

@@ -66,9 +66,12 @@ type scaleResult struct {
 	requestsByMethod          map[string]float64 // GET, LIST, PATCH, ... (client-go's method label)
 	reconciles                map[string]float64 // by controller
 	reconcileErrors, requeues float64
-	jobs                      map[string]int // the managed Jobs by component (ingest, aggregate)
-	jobPhases                 map[string]jobPhases
-	loadBefore, loadAfter     string
+	// reconcileSecs and queueSecs are, by controller, the reconciliations' total time and
+	// the requests' total wait in the work queue, with their counts.
+	reconcileSecs, queueSecs map[string][2]float64
+	jobs                     map[string]int // the managed Jobs by component (ingest, aggregate)
+	jobPhases                map[string]jobPhases
+	loadBefore, loadAfter    string
 }
 
 // BenchmarkOperatorScale applies a fleet of Initiatives, DataSources and Indicators (per
@@ -141,6 +144,15 @@ func (r scaleResult) table() string {
 		fmt.Fprintf(&s, "%s %.0f", ctl, r.reconciles[ctl])
 	}
 	fmt.Fprintf(&s, "); %.0f returned an error, %.0f requeued\n", r.reconcileErrors, r.requeues)
+	fmt.Fprintf(&s, "mean reconciliation, mean wait in the work queue:")
+	for i, ctl := range slices.Sorted(maps.Keys(r.reconcileSecs)) {
+		if i > 0 {
+			s.WriteString(";")
+		}
+		rt, qt := r.reconcileSecs[ctl], r.queueSecs[ctl]
+		fmt.Fprintf(&s, " %s %.0f ms, %.0f ms", ctl, 1000*rt[0]/max(rt[1], 1), 1000*qt[0]/max(qt[1], 1))
+	}
+	s.WriteString("\n")
 	fmt.Fprintf(&s, "API requests by method:")
 	for _, m := range slices.Sorted(maps.Keys(r.requestsByMethod)) {
 		fmt.Fprintf(&s, " %s %.0f", m, r.requestsByMethod[m])
@@ -318,6 +330,8 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			r.requeues -= s.value
 		}
 	}
+	r.reconcileSecs = histogramDelta(before, after, "controller_runtime_reconcile_time_seconds", "controller")
+	r.queueSecs = histogramDelta(before, after, "workqueue_queue_duration_seconds", "name")
 	var jobs batchv1.JobList
 	if err := c.Client.List(ctx, &jobs, client.MatchingLabels{controllers.LabelManagedBy: controllers.ManagedBy}); err != nil {
 		b.Fatal(err)
@@ -359,6 +373,29 @@ type sample struct {
 }
 
 // values returns the series of a counter or gauge family.
+// histogramDelta returns, by the value of label, the sum and count a histogram gained
+// between two scrapes.
+func histogramDelta(before, after metricFamilies, name, label string) map[string][2]float64 {
+	out := map[string][2]float64{}
+	for sign, m := range []metricFamilies{before, after} {
+		f := float64(2*sign - 1) // before subtracts, after adds
+		for _, s := range m[name].GetMetric() {
+			var key string
+			for _, l := range s.GetLabel() {
+				if l.GetName() == label {
+					key = l.GetValue()
+				}
+			}
+			h := s.GetHistogram()
+			v := out[key]
+			v[0] += f * h.GetSampleSum()
+			v[1] += f * float64(h.GetSampleCount())
+			out[key] = v
+		}
+	}
+	return out
+}
+
 func (m metricFamilies) values(name string) []sample {
 	var out []sample
 	for _, s := range m[name].GetMetric() {
