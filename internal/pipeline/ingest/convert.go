@@ -186,6 +186,9 @@ func (c *column) convert(arr arrow.Array, missing *markers, fails []failure) []f
 	n := arr.Len()
 	c.reset(n)
 	c.src = arr
+	if a, ok := arr.(*array.Int64); ok && c.spec.Type == spec.TypeInteger && c.spec.Dimension == "" {
+		return c.convertInt64(a, fails)
+	}
 	text, isText := textOf(arr)
 	for i := 0; i < n; i++ {
 		null := arr.IsNull(i)
@@ -203,6 +206,7 @@ func (c *column) convert(arr arrow.Array, missing *markers, fails []failure) []f
 				c.valid[i] = true // nulls are the unknown group, not missing
 				continue
 			}
+			c.clear(i)
 			if c.spec.Required {
 				fails = append(fails, failure{i, c.spec.Name, "", "required value is missing"})
 			}
@@ -224,6 +228,48 @@ func (c *column) convert(arr arrow.Array, missing *markers, fails []failure) []f
 		}
 	}
 	return fails
+}
+
+// convertInt64 is convert for an Integer column read as int64 (Parquet, Arrow IPC): every
+// value is one, so the column is copied, only its nulls looked at.
+func (c *column) convertInt64(a *array.Int64, fails []failure) []failure {
+	n := a.Len()
+	copy(c.ints[:n], a.Int64Values()[:n])
+	for i := range c.valid[:n] {
+		c.valid[i] = true
+	}
+	if a.NullN() == 0 {
+		return fails
+	}
+	for i := 0; i < n; i++ {
+		if a.IsNull(i) {
+			c.valid[i] = false
+			c.clear(i)
+			if c.spec.Required {
+				fails = append(fails, failure{i, c.spec.Name, "", "required value is missing"})
+			}
+		}
+	}
+	return fails
+}
+
+// clear zeroes row i's value, which is null: the engine layout's buffers hold zeros under
+// nulls, whatever the input's format and the batch before.
+func (c *column) clear(i int) {
+	switch c.spec.Type {
+	case spec.TypeInteger:
+		c.ints[i] = 0
+	case spec.TypeNumber:
+		c.nums[i] = 0
+	case spec.TypeBoolean:
+		c.bools[i] = false
+	case spec.TypeDate:
+		c.days[i] = 0
+	case spec.TypeTimestamp:
+		c.days[i], c.ints[i] = 0, 0
+	default:
+		c.strs[i] = ""
+	}
 }
 
 // textOf returns an accessor when arr holds text (string or dictionary of strings).

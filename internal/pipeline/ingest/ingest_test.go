@@ -7,13 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	pqfile "github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -359,3 +362,100 @@ func TestSnapshotParquetEncodingsAndStatistics(t *testing.T) {
 		}
 	}
 }
+
+// An Integer column with nulls, read as text (CSV) and as int64 (Parquet), in batches of
+// two rows: the same engine layout, zeros under its nulls whatever the batch before held.
+func TestIntegerNullsSameLayoutWhateverTheFormat(t *testing.T) {
+	rows := []*int64{ptrTo[int64](7), nil, ptrTo[int64](-3), ptrTo[int64](12), nil, nil, ptrTo[int64](5)}
+	var csvText strings.Builder
+	csvText.WriteString("day,n\n")
+	for i, v := range rows {
+		csvText.WriteString("2024-01-0" + string(rune('1'+i)) + ",")
+		if v != nil {
+			csvText.WriteString(strconv.FormatInt(*v, 10))
+		}
+		csvText.WriteString("\n")
+	}
+	columns := []spec.Column{{Name: "day", Type: spec.TypeDate}, {Name: "n", Type: spec.TypeInteger}}
+	fromCSV := plan(t, csvText.String())
+	fromCSV.Columns = columns
+
+	days := array.NewDate32Builder(memory.DefaultAllocator)
+	ns := array.NewInt64Builder(memory.DefaultAllocator)
+	for i, v := range rows {
+		days.Append(arrow.Date32(period.DaysFromCivil(2024, 1, 1+i)))
+		if v != nil {
+			ns.Append(*v)
+		} else {
+			ns.Append(99) // a value under the null, as writers may leave one
+			ns.SetNull(ns.Len() - 1)
+		}
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "day", Type: arrow.FixedWidthTypes.Date32, Nullable: true}, {Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	rec := array.NewRecordBatch(schema, []arrow.Array{days.NewArray(), ns.NewArray()}, int64(len(rows)))
+	path := filepath.Join(t.TempDir(), "in.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fromParquet := plan(t, "")
+	fromParquet.Format, fromParquet.Path, fromParquet.Header, fromParquet.Columns = "Parquet", path, false, columns
+
+	var engines []string
+	for _, p := range []*spec.Ingest{fromCSV, fromParquet} {
+		res, st, err := run(t, p)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Format, err)
+		}
+		if res.Manifest.RowsOK != int64(len(rows)) {
+			t.Fatalf("%s: %d rows accepted, want %d", p.Format, res.Manifest.RowsOK, len(rows))
+		}
+		engines = append(engines, filepath.Base(res.Manifest.Engine))
+		got := engine(t, st, res.Manifest)["n"]
+		want := []string{"7", "(null)", "-3", "12", "(null)", "(null)", "5"}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: n = %v, want %v", p.Format, got, want)
+		}
+		file, _, err := st.Fetch(context.Background(), res.Manifest.Engine, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ipc.NewMappedFileReader(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := 0; b < r.NumRecords(); b++ {
+			batch, err := r.RecordBatch(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			col := batch.Column(int(batch.Schema().FieldIndices("n")[0])).(*array.Int64)
+			for i, v := range col.Int64Values() {
+				if col.IsNull(i) && v != 0 {
+					t.Errorf("%s: batch %d row %d holds %d under its null", p.Format, b, i, v)
+				}
+			}
+			batch.Release()
+		}
+		r.Close()
+	}
+	if engines[0] != engines[1] {
+		t.Errorf("engine layout %s from CSV, %s from Parquet", engines[0], engines[1])
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
