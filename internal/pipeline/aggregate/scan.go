@@ -549,7 +549,9 @@ func (o *operandState) filterSlots(dst, slots []int32, cols []arrow.Array, n int
 	for _, b := range bounds {
 		boundSlots(dst, src, b.a.Int64Values()[:n], b.gt, b.c)
 		src = dst
-		dropNulls(dst, b.a)
+		if b.a.NullN() > 0 { // null rows dropped, in place
+			dst = keepSlots(dst, dst, b.a.NullBitmapBytes(), b.a.Data().Offset())
+		}
 	}
 	return dst
 }
@@ -601,37 +603,6 @@ func boundSlots(dst, slots []int32, xs []int64, gt bool, c int64) {
 			k = slotDropped
 		}
 		dst[i] = k
-	}
-}
-
-// dropNulls sends the slots of a's null rows to slotDropped: a byte of the validity bitmap
-// at a time when it starts on a byte boundary, skipping the bytes with no null.
-func dropNulls(slots []int32, a arrow.Array) {
-	if a.NullN() == 0 {
-		return
-	}
-	n := len(slots)
-	if off := a.Data().Offset(); off&7 == 0 {
-		if valid := a.NullBitmapBytes(); len(valid) > 0 {
-			valid = valid[off>>3:]
-			for k := 0; 8*k < n; k++ {
-				b := valid[k]
-				if b == 0xFF {
-					continue
-				}
-				for j := 8 * k; j < min(8*k+8, n); j++ {
-					if b&(1<<(j&7)) == 0 {
-						slots[j] = slotDropped
-					}
-				}
-			}
-			return
-		}
-	}
-	for i := range n {
-		if a.IsNull(i) {
-			slots[i] = slotDropped
-		}
 	}
 }
 
@@ -962,8 +933,8 @@ func floatAt(a arrow.Array, i int) float64 {
 }
 
 // keepSlots returns, in dst, slots with every row whose bit (off+i of bits) is clear sent
-// to slotDropped; no bitmap keeps every row. Eight rows at a time: a full byte is copied,
-// an empty one dropped, only mixed ones are looked at row by row.
+// to slotDropped; no bitmap keeps every row. dst may be slots. Eight rows at a time: a full
+// byte is copied, an empty one dropped, only mixed ones are looked at row by row.
 func keepSlots(dst, slots []int32, bits []byte, off int) []int32 {
 	n := len(slots)
 	dst = slices.Grow(dst[:0], n)[:n]
