@@ -58,10 +58,7 @@ func applyGrafanaDashboard(ctx context.Context, c client.Client, opts DashboardO
 		setCondition(&ini.Status.CommonStatus, ini.Generation, ConditionGrafanaDashboard, s, reason, fmt.Sprintf(format, args...))
 	}
 	name := dashboard.ConfigMapName(ini.Name)
-	if _, err := c.RESTMapper().RESTMapping(GrafanaDashboardGVK.GroupKind(), GrafanaDashboardGVK.Version); err != nil {
-		if !meta.IsNoMatchError(err) {
-			return fmt.Errorf("looking up the GrafanaDashboard kind: %w", err)
-		}
+	crdMissing := func() error {
 		ini.Status.GrafanaDashboard = ""
 		if cond := meta.FindStatusCondition(ini.Status.Conditions, ConditionGrafanaDashboard); cond == nil || cond.Reason != ReasonGrafanaCRDMissing {
 			log.Info("GrafanaDashboard CRD not installed: the dashboard is only in its ConfigMap", "initiative", ini.Name, "kind", GrafanaDashboardGVK.String())
@@ -69,6 +66,12 @@ func applyGrafanaDashboard(ctx context.Context, c client.Client, opts DashboardO
 		setCond(metav1.ConditionFalse, ReasonGrafanaCRDMissing,
 			"the GrafanaDashboard CRD (%s, grafana-operator) is not installed: the dashboard is only in ConfigMap %s", GrafanaDashboardGVK.GroupVersion(), name)
 		return nil
+	}
+	if _, err := c.RESTMapper().RESTMapping(GrafanaDashboardGVK.GroupKind(), GrafanaDashboardGVK.Version); err != nil {
+		if !meta.IsNoMatchError(err) {
+			return fmt.Errorf("looking up the GrafanaDashboard kind: %w", err)
+		}
+		return crdMissing()
 	}
 	nn := types.NamespacedName{Namespace: ini.Namespace, Name: name}
 	cur := newGrafanaDashboard()
@@ -99,6 +102,11 @@ func applyGrafanaDashboard(ctx context.Context, c client.Client, opts DashboardO
 	switch {
 	case !exists:
 		if err := c.Create(ctx, want); err != nil {
+			if apierrors.IsNotFound(err) {
+				// The kind is still in the manager's discovery cache but the CRD was
+				// uninstalled: the API server no longer serves the resource.
+				return crdMissing()
+			}
 			return fmt.Errorf("creating GrafanaDashboard %s: %w", nn, err)
 		}
 	case !equality.Semantic.DeepEqual(field(cur, "instanceSelector"), field(want, "instanceSelector")):
