@@ -374,11 +374,7 @@ func (r *DataSourceReconciler) reconcileHistory(ctx context.Context, ds *impactv
 	if err := r.List(ctx, &jobs, client.InNamespace(ds.Namespace), client.MatchingLabels{LabelDataSource: ds.Name, LabelManagedBy: ManagedBy}); err != nil {
 		return outcome{}, fmt.Errorf("listing the Jobs of DataSource %s: %w", ds.Name, err)
 	}
-	type finished struct {
-		job *batchv1.Job
-		at  metav1.Time
-	}
-	var succeeded, failed []finished
+	var succeeded, failed []finishedJob
 	for i := range jobs.Items {
 		j := &jobs.Items[i]
 		if j.Annotations[AnnotationRequestedAt] == "" || !j.DeletionTimestamp.IsZero() {
@@ -388,18 +384,13 @@ func (r *DataSourceReconciler) reconcileHistory(ctx context.Context, ds *impactv
 		switch {
 		case !done:
 		case f:
-			failed = append(failed, finished{j, at})
+			failed = append(failed, finishedJob{j, at})
 		default:
-			succeeded = append(succeeded, finished{j, at})
+			succeeded = append(succeeded, finishedJob{j, at})
 		}
 	}
-	for _, list := range [][]finished{succeeded, failed} {
-		sort.Slice(list, func(a, b int) bool {
-			if !list[a].at.Equal(&list[b].at) {
-				return list[b].at.Before(&list[a].at)
-			}
-			return list[b].job.CreationTimestamp.Before(&list[a].job.CreationTimestamp)
-		})
+	for _, list := range [][]finishedJob{succeeded, failed} {
+		newestFirst(list)
 		for _, f := range list[min(len(list), runNowHistory):] {
 			if err := r.Delete(ctx, f.job, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 				return outcome{}, fmt.Errorf("deleting the finished run-now Job %s/%s: %w", f.job.Namespace, f.job.Name, err)
@@ -407,6 +398,37 @@ func (r *DataSourceReconciler) reconcileHistory(ctx context.Context, ds *impactv
 		}
 	}
 	return outcome{}, nil
+}
+
+// finishedJob is a finished Job and when it finished.
+type finishedJob struct {
+	job *batchv1.Job
+	at  metav1.Time
+}
+
+// newestFirst sorts finished Jobs from the newest to the oldest.
+func newestFirst(list []finishedJob) {
+	// Newest first. The API server's times have whole seconds: Jobs requested in
+	// quick succession tie on them, and then the later request is the newer Job.
+	sort.Slice(list, func(a, b int) bool {
+		if !list[a].at.Equal(&list[b].at) {
+			return list[b].at.Before(&list[a].at)
+		}
+		if ca, cb := list[a].job.CreationTimestamp, list[b].job.CreationTimestamp; !ca.Equal(&cb) {
+			return cb.Before(&ca)
+		}
+		if ra, rb := jobRequestedAt(list[a].job), jobRequestedAt(list[b].job); !ra.Equal(rb) {
+			return rb.Before(ra)
+		}
+		return list[a].job.Name > list[b].job.Name
+	})
+}
+
+// jobRequestedAt is the time of the run-now request that started a Job (its annotation);
+// zero when it does not parse.
+func jobRequestedAt(j *batchv1.Job) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, j.Annotations[AnnotationRequestedAt])
+	return t
 }
 
 // reconcileSnapshot reads the promoted snapshot from the store into status, reports the

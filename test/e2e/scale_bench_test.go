@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ type scaleResult struct {
 	jobs                     map[string]int // the managed Jobs by component (ingest, aggregate)
 	jobPhases                map[string]jobPhases
 	loadBefore, loadAfter    string
+	// cpu is the CPU time (user + system) each part of the test cluster used from the apply
+	// until every Indicator was Ready.
+	cpu map[string]time.Duration
 }
 
 // BenchmarkOperatorScale applies a fleet of Initiatives, DataSources and Indicators (per
@@ -153,6 +157,15 @@ func (r scaleResult) table() string {
 		fmt.Fprintf(&s, " %s %.0f ms, %.0f ms", ctl, 1000*rt[0]/max(rt[1], 1), 1000*qt[0]/max(qt[1], 1))
 	}
 	s.WriteString("\n")
+	var total time.Duration
+	for _, d := range r.cpu {
+		total += d
+	}
+	fmt.Fprintf(&s, "CPU from the apply to Ready: %.1f s in all (%.2f of the %d cores)", total.Seconds(), total.Seconds()/r.indsReady.Seconds(), runtime.NumCPU())
+	for _, part := range slices.Sorted(maps.Keys(r.cpu)) {
+		fmt.Fprintf(&s, ", %s %.1f s", part, r.cpu[part].Seconds())
+	}
+	s.WriteString("\n")
 	fmt.Fprintf(&s, "API requests by method:")
 	for _, m := range slices.Sorted(maps.Keys(r.requestsByMethod)) {
 		fmt.Fprintf(&s, " %s %.0f", m, r.requestsByMethod[m])
@@ -216,6 +229,7 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			}
 		})
 	}
+	cpuBefore := cpuByPart(mgr.Cmd.Process.Pid)
 	b.StartTimer()
 	start := time.Now()
 	for _, kind := range []string{"Initiative", "DataSource", "Indicator"} {
@@ -262,6 +276,10 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			r.rssAtReadyKB = rss.current()
 			r.anonKB = procStatus(mgr.Cmd.Process.Pid, "RssAnon")
 			r.fileKB = procStatus(mgr.Cmd.Process.Pid, "RssFile")
+			r.cpu = cpuByPart(mgr.Cmd.Process.Pid)
+			for part, d := range cpuBefore {
+				r.cpu[part] -= d
+			}
 			break
 		}
 		if now.Sub(start) > *scaleTimeout {
@@ -532,6 +550,54 @@ func parallel(b *testing.B, objs []*unstructured.Unstructured, f func(*unstructu
 	if err := errors.Join(all...); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// cpuByPart is the CPU time (user + system) used so far by the control plane's processes
+// (by command name), the manager (its pid), the benchmark's own process (the process
+// kubelet, the informers) and the children it has waited for (the Pods' processes).
+func cpuByPart(manager int) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	const tick = time.Second / 100 // USER_HZ
+	if self, err := os.ReadFile("/proc/self/stat"); err == nil {
+		f := statFields(string(self))
+		out["benchmark and process kubelet"] = tick * time.Duration(f[13]+f[14])
+		out["Pods' processes"] = tick * time.Duration(f[15]+f[16])
+	}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		comm := string(data[strings.IndexByte(string(data), '(')+1 : strings.LastIndexByte(string(data), ')')])
+		part := comm
+		switch {
+		case pid == manager:
+			part = "manager"
+		case comm == "kube-apiserver" || comm == "etcd" || comm == "kube-controller":
+		default:
+			continue
+		}
+		f := statFields(string(data))
+		out[part] += tick * time.Duration(f[13]+f[14])
+	}
+	return out
+}
+
+// statFields are the numeric fields of a /proc/<pid>/stat line by their index in proc(5)
+// less one (utime is [13]); the command name, which may hold spaces, is skipped.
+func statFields(line string) []int64 {
+	rest := line[strings.LastIndexByte(line, ')')+2:]
+	out := []int64{0, 0} // pid and comm
+	for _, f := range strings.Fields(rest) {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		out = append(out, n)
+	}
+	return out
 }
 
 // procStatus reads a "kB" field of /proc/<pid>/status (VmRSS, VmHWM); 0 when absent.
