@@ -51,6 +51,8 @@ type IndicatorReconciler struct {
 	// plans and manifests remember compiled plans and result manifests (nil: nothing).
 	plans     *plans
 	manifests *manifests
+	// decoding bounds how many results are decoded at once (nil: no bound).
+	decoding chan struct{}
 }
 
 type indicatorStep func(ctx context.Context, ind *impactv1.Indicator, st *indicatorState) (outcome, error)
@@ -210,13 +212,26 @@ func (r *IndicatorReconciler) reconcileSeries(ctx context.Context, ind *impactv1
 	// from changes; an Indicator publishes only a result not yet published, or published
 	// with an earlier generation of its spec (spec.publish.maxSeries changes its series,
 	// not the result).
-	if id, gen := r.Publisher.PublishedWith(ind.Namespace, st.ini.Name, ind.Name); id != st.man.ID || gen != ind.Generation {
-		p, err := publication(ctx, r.Publisher, r.Store, st.ini, st.agg, st.man, st.key)
-		if err != nil {
+	unpublished := func() bool {
+		id, gen := r.Publisher.PublishedWith(ind.Namespace, st.ini.Name, ind.Name)
+		return id != st.man.ID || gen != ind.Generation
+	}
+	if unpublished() {
+		// The Indicators of one result are reconciled together: once a slot to decode in is
+		// free, another of them may have published it already.
+		res := &resultOnce{store: r.Store, key: st.key, slots: r.decoding}
+		defer res.release()
+		if err := res.acquire(ctx); err != nil {
 			return outcome{}, err
 		}
-		if err := r.Publisher.Publish(ctx, p); err != nil {
-			return outcome{}, err
+		if unpublished() {
+			p, err := publication(ctx, r.Publisher, r.Store, st.ini, st.agg, st.man, res)
+			if err != nil {
+				return outcome{}, err
+			}
+			if err := r.Publisher.Publish(ctx, p); err != nil {
+				return outcome{}, err
+			}
 		}
 	}
 	capped, own, full, published := r.Publisher.Capped(ind.Namespace, st.ini.Name, ind.Name)

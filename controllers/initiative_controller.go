@@ -56,6 +56,8 @@ type InitiativeReconciler struct {
 	// plans and manifests remember compiled plans and result manifests (nil: nothing).
 	plans     *plans
 	manifests *manifests
+	// decoding bounds how many results are decoded at once (nil: no bound).
+	decoding chan struct{}
 }
 
 type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
@@ -125,8 +127,12 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 		}
 		return nil
 	}
+	// The publication and the dashboard read the same result: it is decoded once, when one
+	// of them needs its cells, and dropped when both are done.
+	res := &resultOnce{store: r.Store, key: key, slots: r.decoding}
+	defer res.release()
 	if r.Publisher != nil {
-		p, err := publication(ctx, r.Publisher, r.Store, ini, a, man, key)
+		p, err := publication(ctx, r.Publisher, r.Store, ini, a, man, res)
 		if err != nil {
 			return err
 		}
@@ -137,7 +143,7 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 			ini.Status.ReportURL = strings.TrimRight(r.ReportURL, "/") + "/initiatives/" + url.PathEscape(ini.Namespace) + "/" + url.PathEscape(ini.Name)
 		}
 	}
-	if err := applyDashboard(ctx, r.Client, r.Store, r.Dashboards, ini, a, man, key); err != nil {
+	if err := applyDashboard(ctx, r.Client, r.Dashboards, ini, a, man, res); err != nil {
 		return err
 	}
 	return applyGrafanaDashboard(ctx, r.Client, r.Dashboards, ini)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
+	"github.com/backbone-dev/backbone/internal/pipeline/aggregate"
 	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 	"github.com/backbone-dev/backbone/internal/publish/live"
 	"github.com/backbone-dev/backbone/internal/result"
@@ -80,18 +81,18 @@ type DashboardOptions struct {
 // promoted snapshot manifests and, only when the publisher needs them (it keeps no
 // result), the result's cells (else Result is nil). Indicators that no longer exist are
 // left out of the result.
-func publication(ctx context.Context, pub Publisher, st *store.Store, ini *impactv1.Initiative, a *aggregation, man *result.Manifest, key string) (*live.Publication, error) {
+func publication(ctx context.Context, pub Publisher, st *store.Store, ini *impactv1.Initiative, a *aggregation, man *result.Manifest, res *resultOnce) (*live.Publication, error) {
 	p := &live.Publication{Initiative: ini, Indicators: a.Indicators, DataSources: a.Sources, Manifest: man}
 	var err error
 	if p.Snapshots, err = snapshots(ctx, st, a.Sources); err != nil {
 		return nil, err
 	}
 	if pub.NeedsResult(p) {
-		m, res, err := result.Read(ctx, st, key)
+		m, cells, err := res.get(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("initiative %s: reading result %s: %w", ini.Name, man.ID, err)
 		}
-		p.Manifest, p.Result = m, res
+		p.Manifest, p.Result = m, cells
 	}
 	return p, nil
 }
@@ -130,7 +131,7 @@ func dashboardInputs(ini *impactv1.Initiative, a *aggregation, resultID string, 
 // what it is rendered from changed, and names it in status.dashboard. With dashboards
 // disabled (spec.dashboard.enabled: false, or for every Initiative) it deletes the
 // ConfigMap and clears the status field.
-func applyDashboard(ctx context.Context, c client.Client, st *store.Store, opts DashboardOptions, ini *impactv1.Initiative, a *aggregation, man *result.Manifest, key string) error {
+func applyDashboard(ctx context.Context, c client.Client, opts DashboardOptions, ini *impactv1.Initiative, a *aggregation, man *result.Manifest, res *resultOnce) error {
 	name := dashboard.ConfigMapName(ini.Name)
 	nn := types.NamespacedName{Namespace: ini.Namespace, Name: name}
 	cur := &corev1.ConfigMap{}
@@ -156,11 +157,11 @@ func applyDashboard(ctx context.Context, c client.Client, st *store.Store, opts 
 		ini.Status.Dashboard = name
 		return nil
 	}
-	_, res, err := result.Read(ctx, st, key)
+	_, cells, err := res.get(ctx)
 	if err != nil {
 		return fmt.Errorf("initiative %s: reading result %s: %w", ini.Name, man.ID, err)
 	}
-	b, err := dashboard.JSON(ini, a.Indicators, res)
+	b, err := dashboard.JSON(ini, a.Indicators, cells)
 	if err != nil {
 		return fmt.Errorf("initiative %s: rendering its dashboard: %w", ini.Name, err)
 	}
@@ -193,3 +194,55 @@ func applyDashboard(ctx context.Context, c client.Client, st *store.Store, opts 
 }
 
 var _ Publisher = (*live.Publisher)(nil)
+
+// resultOnce reads a result from the store the first time it is asked for, at most once.
+// With slots, it waits for a free one before decoding and holds it until released: a
+// decoded result takes several times its file's size, and Initiatives whose Jobs finish
+// together would otherwise all hold theirs at once.
+type resultOnce struct {
+	store *store.Store
+	key   string
+	slots chan struct{}
+
+	held bool
+	man  *result.Manifest
+	res  *aggregate.Result
+	err  error
+	done bool
+}
+
+// get returns the result, read on the first call.
+func (o *resultOnce) get(ctx context.Context) (*result.Manifest, *aggregate.Result, error) {
+	if o.done {
+		return o.man, o.res, o.err
+	}
+	if err := o.acquire(ctx); err != nil {
+		return nil, nil, err
+	}
+	o.man, o.res, o.err = result.Read(ctx, o.store, o.key)
+	o.done = true
+	return o.man, o.res, o.err
+}
+
+// acquire waits for a slot to decode in, unless it holds one already.
+func (o *resultOnce) acquire(ctx context.Context) error {
+	if o.slots == nil || o.held {
+		return nil
+	}
+	select {
+	case o.slots <- struct{}{}:
+		o.held = true
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release drops the decoded result and frees its slot.
+func (o *resultOnce) release() {
+	o.man, o.res, o.done = nil, nil, false
+	if o.held {
+		<-o.slots
+		o.held = false
+	}
+}

@@ -38,6 +38,12 @@ type Options struct {
 	MaxConcurrentReconciles int
 }
 
+// resultsDecodedAtOnce is how many results the manager decodes at once for publication
+// (the dashboards and the results' metrics). A decoded result takes several times its
+// file's size; Initiatives whose Jobs finish together would otherwise all hold theirs at
+// once, and that was the manager's peak of memory.
+const resultsDecodedAtOnce = 1
+
 // Setup registers the field indexes and the three reconcilers with a manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
@@ -47,6 +53,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// The Initiative and Indicator reconcilers compile the same plans and read the same
 	// result manifests: they share what they remember.
 	plans, mans := newPlans(plansKept), newManifests(manifestsKept)
+	// And they decode results for publication one at a time between them.
+	decoding := make(chan struct{}, resultsDecodedAtOnce)
 	if err := (&DataSourceReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-datasource"),
 		Store: opts.Store, Jobs: opts.Jobs, Plan: opts.Plan,
@@ -59,6 +67,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-initiative"), Store: opts.Store, Jobs: opts.Jobs,
 		Publisher: opts.Publisher, Dashboards: opts.Dashboards, ReportURL: opts.ReportURL, Aggregate: opts.Aggregate,
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles, accounts: accounts, plans: plans, manifests: mans,
+		decoding: decoding,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Initiative controller: %w", err)
 	}
@@ -66,6 +75,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("backbone-indicator"), Store: opts.Store,
 		Publisher: opts.Publisher, Aggregate: opts.Aggregate, MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		results: newIndicatorResults(indicatorResultsKept), plans: plans, manifests: mans,
+		decoding: decoding,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Indicator controller: %w", err)
 	}

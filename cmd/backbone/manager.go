@@ -22,6 +22,7 @@ import (
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/controllers"
+	"github.com/backbone-dev/backbone/internal/gcpolicy"
 	"github.com/backbone-dev/backbone/internal/plan"
 	"github.com/backbone-dev/backbone/internal/publish/dashboard"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
@@ -137,6 +138,9 @@ func runManager(cmd *cobra.Command, f *managerFlags) error {
 	}
 	if f.maxConcurrent < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles: %d, want 1 or more", f.maxConcurrent)
+	}
+	if gcpolicy.ForService() {
+		logger.Info("GOGC set", "percent", gcpolicy.ServicePercent)
 	}
 	goLimit, err := goMemoryLimit(f.memoryLimit, f.memoryLimitRatio, os.Getenv("GOMEMLIMIT"))
 	if err != nil {

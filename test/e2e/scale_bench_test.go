@@ -3,6 +3,8 @@
 package e2e_test
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,7 +28,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -42,6 +46,7 @@ var (
 	scaleConcurrent = flag.Int("scale.concurrency", 0, "the manager's --max-concurrent-reconciles (0: its default)")
 	scaleMemLimit   = flag.String("scale.memory-limit", "512Mi", "the manager's --memory-limit, as the chart passes its container's default limit (Go's memory limit is 0.9 of it); empty: none")
 	scaleListed     = flag.Bool("scale.watch-listed", false, "pass the fleet's namespaces to --watch-namespaces (an informer per namespace and kind) instead of watching every namespace, as the chart deploys the manager by default")
+	scaleAPIProfile = flag.Duration("scale.apiserver-cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the kube-apiserver's first seconds after the apply (this long) into the log folder")
 	scaleCPUProfile = flag.Duration("scale.cpuprofile", 0, "when set, BenchmarkOperatorScale writes a CPU profile of the manager's first seconds after the apply (this long) into the log folder")
 )
 
@@ -76,6 +81,9 @@ type scaleResult struct {
 	// cpu is the CPU time (user + system) each part of the test cluster used from the apply
 	// until every Indicator was Ready.
 	cpu map[string]time.Duration
+	// served is what the kube-apiserver served in that time, from every client, by verb,
+	// resource and subresource.
+	served map[string]float64
 }
 
 // BenchmarkOperatorScale applies a fleet of Initiatives, DataSources and Indicators (per
@@ -166,6 +174,16 @@ func (r scaleResult) table() string {
 		fmt.Fprintf(&s, ", %s %.1f s", part, r.cpu[part].Seconds())
 	}
 	s.WriteString("\n")
+	keys := slices.Collect(maps.Keys(r.served))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(r.served[b], r.served[a]) })
+	fmt.Fprintf(&s, "served by the kube-apiserver from every client, the most first:")
+	for i, k := range keys {
+		if i == 12 || r.served[k] < 1 {
+			break
+		}
+		fmt.Fprintf(&s, " %s %.0f;", k, r.served[k])
+	}
+	s.WriteString("\n")
 	fmt.Fprintf(&s, "API requests by method:")
 	for _, m := range slices.Sorted(maps.Keys(r.requestsByMethod)) {
 		fmt.Fprintf(&s, " %s %.0f", m, r.requestsByMethod[m])
@@ -229,7 +247,27 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			}
 		})
 	}
+	if *scaleAPIProfile > 0 {
+		path := filepath.Join(c.LogDir, "kube-apiserver-"+fleet.Prefix+".cpu.pprof")
+		profiled.Go(func() {
+			data, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+				Param("seconds", strconv.Itoa(int(scaleAPIProfile.Seconds()))).Timeout(*scaleAPIProfile + time.Minute).DoRaw(ctx)
+			if err == nil {
+				err = os.WriteFile(path, data, 0o644)
+			}
+			if err != nil {
+				b.Errorf("kube-apiserver CPU profile: %v", err)
+				return
+			}
+			b.Logf("kube-apiserver CPU profile: %s", path)
+		})
+	}
+	// The fleet's DataSources and Indicators are watched, as `kubectl wait` does: listing
+	// 1,000 Indicators with their status from the API server twice a second would take a
+	// good part of its CPU, which the operator's work shares.
+	watched := watchFleet(b, c, fleet.Prefix)
 	cpuBefore := cpuByPart(mgr.Cmd.Process.Pid)
+	served := apiserverRequests(b, c)
 	b.StartTimer()
 	start := time.Now()
 	for _, kind := range []string{"Initiative", "DataSource", "Indicator"} {
@@ -245,15 +283,14 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	r.applied = time.Since(start)
 
 	_, nSources, nInds := fleet.Objects()
-	selector := client.MatchingLabels{e2e.FleetLabel: fleet.Prefix}
 	lastLog := time.Now()
 	for {
 		var sources impactv1.DataSourceList
 		var inds impactv1.IndicatorList
-		if err := c.Client.List(ctx, &sources, selector); err != nil {
+		if err := watched.List(ctx, &sources); err != nil {
 			b.Fatal(err)
 		}
-		if err := c.Client.List(ctx, &inds, selector); err != nil {
+		if err := watched.List(ctx, &inds); err != nil {
 			b.Fatal(err)
 		}
 		readySources, readyInds := 0, 0
@@ -277,6 +314,10 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			r.anonKB = procStatus(mgr.Cmd.Process.Pid, "RssAnon")
 			r.fileKB = procStatus(mgr.Cmd.Process.Pid, "RssFile")
 			r.cpu = cpuByPart(mgr.Cmd.Process.Pid)
+			r.served = apiserverRequests(b, c)
+			for k, v := range served {
+				r.served[k] -= v
+			}
 			for part, d := range cpuBefore {
 				r.cpu[part] -= d
 			}
@@ -290,7 +331,7 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 			b.Logf("%4.0f s: %d/%d DataSources, %d/%d Indicators Ready; manager RSS %.0f MB", now.Sub(start).Seconds(), readySources, nSources, readyInds, nInds, float64(rss.current())/1024)
 			lastLog = now
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	b.StopTimer()
 	r.loadAfter = loadAverage()
@@ -390,7 +431,6 @@ type sample struct {
 	value  float64
 }
 
-// values returns the series of a counter or gauge family.
 // histogramDelta returns, by the value of label, the sum and count a histogram gained
 // between two scrapes.
 func histogramDelta(before, after metricFamilies, name, label string) map[string][2]float64 {
@@ -414,6 +454,7 @@ func histogramDelta(before, after metricFamilies, name, label string) map[string
 	return out
 }
 
+// values returns the series of a counter or gauge family.
 func (m metricFamilies) values(name string) []sample {
 	var out []sample
 	for _, s := range m[name].GetMetric() {
@@ -422,6 +463,30 @@ func (m metricFamilies) values(name string) []sample {
 			ls[l.GetName()] = l.GetValue()
 		}
 		out = append(out, sample{ls, s.GetCounter().GetValue() + s.GetGauge().GetValue() + s.GetUntyped().GetValue()})
+	}
+	return out
+}
+
+// apiserverRequests counts the requests the kube-apiserver has served, from every client,
+// by verb, resource and subresource ("PATCH indicators/status").
+func apiserverRequests(b *testing.B, c *e2e.Cluster) map[string]float64 {
+	b.Helper()
+	data, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(b.Context())
+	if err != nil {
+		b.Fatalf("the kube-apiserver's metrics: %v", err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	m, err := p.TextToMetricFamilies(strings.NewReader(string(data)))
+	if err != nil {
+		b.Fatalf("the kube-apiserver's metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for _, s := range metricFamilies(m).values("apiserver_request_total") {
+		key := s.labels["verb"] + " " + s.labels["resource"]
+		if sub := s.labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		out[key] += s.value
 	}
 	return out
 }
@@ -550,6 +615,32 @@ func parallel(b *testing.B, objs []*unstructured.Unstructured, f func(*unstructu
 	if err := errors.Join(all...); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// watchFleet starts an informer cache of the fleet's DataSources and Indicators and waits
+// until it has synced; it stops with the benchmark.
+func watchFleet(b *testing.B, c *e2e.Cluster, prefix string) client.Reader {
+	b.Helper()
+	sel, err := labels.Parse(e2e.FleetLabel + "=" + prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc, err := cache.New(c.Config, cache.Options{Scheme: c.Client.Scheme(), DefaultLabelSelector: sel})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	for _, o := range []client.Object{&impactv1.DataSource{}, &impactv1.Indicator{}} {
+		if _, err := cc.GetInformer(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	go func() { _ = cc.Start(ctx) }()
+	if !cc.WaitForCacheSync(ctx) {
+		b.Fatal("the fleet's informers did not sync")
+	}
+	return cc
 }
 
 // cpuByPart is the CPU time (user + system) used so far by the control plane's processes
