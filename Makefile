@@ -2,7 +2,7 @@
 #
 #   make test      unit tests + tests against a real kube-apiserver/etcd (built on first use)
 #   make test-e2e  end to end: Jobs and CronJobs run by a process kubelet (part of make test too)
-#   make build     bin/backbone, bin/backbone-job
+#   make build     bin/backbone, bin/backbone-manager, bin/backbone-job
 #   make generate manifests   deepcopy, CRDs and RBAC from the markers in api/ and controllers/
 #   make chart     the Helm chart's generated files (CRDs, RBAC, alerts, values schema and table, golden output)
 #   make bench     Backbone vs DuckDB, BENCHFLAGS="-rows 1M,10M -runs 9 -threads 1,2" (not part of make test)
@@ -73,12 +73,12 @@ lint: $(GOLANGCI_LINT) ## golangci-lint (built from the module proxy).
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/backbone and bin/backbone-job, the lean binary the Jobs run (static, stripped).
-	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/backbone ./cmd/backbone-job
+build: ## Build bin/backbone (the command line), bin/backbone-manager and bin/backbone-job, the lean binaries the image runs (static, stripped).
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/backbone ./cmd/backbone-manager ./cmd/backbone-job
 
 .PHONY: image
 image: build ## Build the OCI image without a container engine: bin/backbone-image.tar (an OCI layout).
-	$(GO) run ./hack/image -binary $(BIN)/backbone -job-binary $(BIN)/backbone-job -out $(BIN)/backbone-image.tar \
+	$(GO) run ./hack/image -manager-binary $(BIN)/backbone-manager -job-binary $(BIN)/backbone-job -out $(BIN)/backbone-image.tar \
 		-version $(VERSION) -revision $(COMMIT) -created $(SOURCE_DATE_EPOCH) -arch $$($(GO) env GOARCH)
 
 ##@ Test
@@ -93,7 +93,7 @@ controlplane: ## Build the test control plane (kube-apiserver, etcd, kube-contro
 TESTFLAGS ?= -timeout 30m
 test: fmt-check vet engine-deps verify-generated build ## Unit tests and tests against the real API server.
 	KUBEBUILDER_ASSETS=$$(hack/controlplane.sh) && export KUBEBUILDER_ASSETS && \
-	IMAGE_TEST_BINARY=$(BIN)/backbone IMAGE_TEST_JOB_BINARY=$(BIN)/backbone-job IMAGE_TEST_VERSION=$(VERSION) IMAGE_TEST_COMMIT=$(COMMIT) \
+	IMAGE_TEST_MANAGER_BINARY=$(BIN)/backbone-manager IMAGE_TEST_JOB_BINARY=$(BIN)/backbone-job IMAGE_TEST_VERSION=$(VERSION) IMAGE_TEST_COMMIT=$(COMMIT) \
 	$(GO) test ./... $(TESTFLAGS) && $(MAKE) --no-print-directory test-chart
 
 .PHONY: test-chart

@@ -16,9 +16,9 @@ import (
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
 	"github.com/backbone-dev/backbone/internal/plan"
 	"github.com/backbone-dev/backbone/internal/result"
-	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 	"github.com/backbone-dev/backbone/internal/store/layout"
+	"github.com/backbone-dev/backbone/internal/version"
 )
 
 // aggregation is the aggregation an Initiative's current specs and snapshots call for.
@@ -122,7 +122,7 @@ func compilePlan(ini *impactv1.Initiative, a *aggregation, opts plan.AggregateOp
 	if len(p.Indicators) == 0 {
 		return nil
 	}
-	if a.ID, err = result.ID(p, run.EngineVersion()); err != nil {
+	if a.ID, err = result.ID(p, version.Engine()); err != nil {
 		return err
 	}
 	suffix := "-agg-" + layout.HexOf(a.ID)[:10]
@@ -184,7 +184,7 @@ func findResult(ctx context.Context, st *store.Store, a *aggregation, mans *mani
 		return nil, "", err
 	}
 	if latest.Plan != nil {
-		if id, herr := latest.Plan.Hash(run.EngineVersion()); herr == nil && id == a.ID {
+		if id, herr := latest.Plan.Hash(version.Engine()); herr == nil && id == a.ID {
 			return latest, result.Key(p.Namespace, p.Initiative, latest.ID), nil
 		}
 	}

@@ -21,9 +21,9 @@ import (
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/local"
 	"github.com/backbone-dev/backbone/internal/result"
-	"github.com/backbone-dev/backbone/internal/run"
 	"github.com/backbone-dev/backbone/internal/store"
 	"github.com/backbone-dev/backbone/internal/store/layout"
+	"github.com/backbone-dev/backbone/internal/version"
 )
 
 // samplesPlan returns the samples' Initiative of ns and, once every Indicator is in it, the
@@ -112,7 +112,7 @@ func TestSamplesAggregation(t *testing.T) {
 	ns := newNamespace(t)
 	m := applySamples(t, ns)
 	ini, a := samplesPlan(t, ns, m)
-	id, err := a.Plan.Hash(run.EngineVersion())
+	id, err := a.Plan.Hash(version.Engine())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-// Command backbone is Backbone's one binary: the operator's manager, the ingest and
-// aggregate steps its Jobs run, and local mode, which runs the same pipeline on manifests
-// in a folder without a cluster.
+// Command backbone is Backbone's command line: local mode, which runs the pipeline on
+// manifests in a folder without a cluster, the ingest and aggregate steps the Jobs run and
+// the operator's manager. The image runs the manager and the steps from the lean binaries
+// backbone-manager and backbone-job, which have the same commands.
 package main
 
 import (
@@ -13,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/backbone-dev/backbone/internal/jobcmd"
+	"github.com/backbone-dev/backbone/internal/managercmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
+	"github.com/backbone-dev/backbone/internal/version"
 )
 
 func main() {
@@ -40,10 +43,10 @@ func newRootCommand() *cobra.Command {
 			}
 		},
 	}
-	root.AddCommand(newManagerCommand(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), jobcmd.Version())
+	root.AddCommand(managercmd.Command(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), version.Command())
 	return root
 }
 
 // recyclesBuffers says whether a command runs with the recycling allocator: every command
 // but the manager.
-func recyclesBuffers(cmd *cobra.Command) bool { return cmd.Name() != managerCommand }
+func recyclesBuffers(cmd *cobra.Command) bool { return cmd.Name() != managercmd.Name }

@@ -1,9 +1,10 @@
 // Command image builds Backbone's container image without a container engine: a scratch
-// base, the static binaries (backbone, and backbone-job, which the Jobs run), the system's CA certificates and an /etc/passwd naming the
+// base, the static binaries (backbone-manager, which runs the operator and is the
+// entrypoint, and backbone-job, which the Jobs run), the system's CA certificates and an /etc/passwd naming the
 // nonroot user (uid 65532), written as an OCI image layout in a tar file that
 // `crane push`, `skopeo copy oci-archive:…` or `podman load` take.
 //
-//	go run ./hack/image -binary bin/backbone -job-binary bin/backbone-job -out bin/backbone-image.tar -version v0.1.0 -revision $(git rev-parse HEAD)
+//	go run ./hack/image -manager-binary bin/backbone-manager -job-binary bin/backbone-job -out bin/backbone-image.tar -version v0.1.0 -revision $(git rev-parse HEAD)
 //
 // The output is a pure function of its inputs: file times and the image's creation time
 // come from -created (default the Unix epoch; `make image` passes the commit time).
@@ -34,15 +35,15 @@ import (
 
 // Where things are in the image.
 const (
-	binaryPath    = "/backbone"
-	jobBinaryPath = "/backbone-job"
-	certsPath     = "/etc/ssl/certs/ca-certificates.crt"
-	uid           = 65532
+	managerBinaryPath = "/backbone-manager"
+	jobBinaryPath     = "/backbone-job"
+	certsPath         = "/etc/ssl/certs/ca-certificates.crt"
+	uid               = 65532
 )
 
 // Options say what goes into the image.
 type Options struct {
-	Binary    string    // the static backbone binary
+	Binary    string    // the static backbone-manager binary, the entrypoint
 	JobBinary string    // the static backbone-job binary
 	Certs     string    // CA certificates bundle (PEM)
 	Version   string    // org.opencontainers.image.version
@@ -55,7 +56,7 @@ type Options struct {
 func main() {
 	var o Options
 	var out, created string
-	flag.StringVar(&o.Binary, "binary", "bin/backbone", "the static backbone binary (CGO_ENABLED=0)")
+	flag.StringVar(&o.Binary, "manager-binary", "bin/backbone-manager", "the static backbone-manager binary, the image's entrypoint (CGO_ENABLED=0)")
 	flag.StringVar(&o.JobBinary, "job-binary", "bin/backbone-job", "the static backbone-job binary the Jobs run (CGO_ENABLED=0)")
 	flag.StringVar(&o.Certs, "certs", "/etc/ssl/certs/ca-certificates.crt", "CA certificates bundle to put at "+certsPath)
 	flag.StringVar(&o.Version, "version", "devel", "image version label")
@@ -93,7 +94,7 @@ func parseTime(s string) (time.Time, error) {
 func Build(o Options) (v1.Image, error) {
 	bin, err := os.ReadFile(o.Binary)
 	if err != nil {
-		return nil, fmt.Errorf("reading the binary: %w", err)
+		return nil, fmt.Errorf("reading the manager binary: %w", err)
 	}
 	jobBin, err := os.ReadFile(o.JobBinary)
 	if err != nil {
@@ -113,7 +114,7 @@ func Build(o Options) (v1.Image, error) {
 		{path: "home/", mode: 0o755 | fs.ModeDir},
 		{path: "home/nonroot/", mode: 0o700 | fs.ModeDir, owner: uid},
 		{path: "tmp/", mode: 0o777 | fs.ModeDir | fs.ModeSticky},
-		{path: binaryPath[1:], mode: 0o755, data: bin},
+		{path: managerBinaryPath[1:], mode: 0o755, data: bin},
 		{path: jobBinaryPath[1:], mode: 0o755, data: jobBin},
 	}
 	layer, err := tarLayer(files, o.Created)
@@ -133,7 +134,7 @@ func Build(o Options) (v1.Image, error) {
 	cf.OS, cf.Architecture, cf.Variant = o.Platform.OS, o.Platform.Architecture, o.Platform.Variant
 	cf.Created = v1.Time{Time: o.Created}
 	cf.Config.User = fmt.Sprintf("%d:%d", uid, uid)
-	cf.Config.Entrypoint = []string{binaryPath}
+	cf.Config.Entrypoint = []string{managerBinaryPath}
 	cf.Config.WorkingDir = "/"
 	cf.Config.Env = []string{"PATH=/", "HOME=/home/nonroot", "SSL_CERT_FILE=" + certsPath}
 	cf.Config.Labels = Labels(o)

@@ -22,25 +22,25 @@ import (
 )
 
 // buildBinaries returns the binaries `make build` wrote when `make test` names them
-// (IMAGE_TEST_BINARY and IMAGE_TEST_JOB_BINARY, stamped with IMAGE_TEST_VERSION and
-// IMAGE_TEST_COMMIT), else builds backbone and backbone-job as `make build` does, with the
+// (IMAGE_TEST_MANAGER_BINARY and IMAGE_TEST_JOB_BINARY, stamped with IMAGE_TEST_VERSION and
+// IMAGE_TEST_COMMIT), else builds backbone-manager and backbone-job as `make build` does, with the
 // flags read from the Makefile.
 func buildBinaries(t *testing.T) (bin, jobBin, version, commit string) {
 	t.Helper()
-	if p, j := os.Getenv("IMAGE_TEST_BINARY"), os.Getenv("IMAGE_TEST_JOB_BINARY"); p != "" && j != "" {
+	if p, j := os.Getenv("IMAGE_TEST_MANAGER_BINARY"), os.Getenv("IMAGE_TEST_JOB_BINARY"); p != "" && j != "" {
 		return p, j, os.Getenv("IMAGE_TEST_VERSION"), os.Getenv("IMAGE_TEST_COMMIT")
 	}
 	flags, ldflags := makeFlags(t)
 	dir := t.TempDir()
 	ldflags = strings.NewReplacer("$(VERSION)", "v0.0.0-test", "$(COMMIT)", "0123abc").Replace(ldflags)
 	args := append([]string{"build"}, strings.Fields(flags)...)
-	args = append(args, "-ldflags", ldflags, "-o", dir+"/", "../../cmd/backbone", "../../cmd/backbone-job")
+	args = append(args, "-ldflags", ldflags, "-o", dir+"/", "../../cmd/backbone-manager", "../../cmd/backbone-job")
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
-	return filepath.Join(dir, "backbone"), filepath.Join(dir, "backbone-job"), "v0.0.0-test", "0123abc"
+	return filepath.Join(dir, "backbone-manager"), filepath.Join(dir, "backbone-job"), "v0.0.0-test", "0123abc"
 }
 
 // makeFlags returns GO_BUILD_FLAGS and LDFLAGS of the Makefile.
@@ -83,7 +83,7 @@ func TestDockerfileFlagsMatchMakefile(t *testing.T) {
 	if docker != ldflags {
 		t.Errorf("Dockerfile ldflags\n%q\nMakefile LDFLAGS\n%q", docker, ldflags)
 	}
-	if !strings.Contains(df, "USER 65532:65532") || !strings.Contains(df, `ENTRYPOINT ["/backbone"]`) {
+	if !strings.Contains(df, "USER 65532:65532") || !strings.Contains(df, `ENTRYPOINT ["/backbone-manager"]`) {
 		t.Error("the Dockerfile's user or entrypoint differs from the image hack/image builds")
 	}
 }
@@ -146,7 +146,7 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cf.Config.User != "65532:65532" || strings.Join(cf.Config.Entrypoint, " ") != "/backbone" {
+	if cf.Config.User != "65532:65532" || strings.Join(cf.Config.Entrypoint, " ") != "/backbone-manager" {
 		t.Errorf("user %q entrypoint %q", cf.Config.User, cf.Config.Entrypoint)
 	}
 	if cf.OS != "linux" || cf.Architecture != runtime.GOARCH || !cf.Created.Time.Equal(created) {
@@ -178,7 +178,7 @@ func TestImage(t *testing.T) {
 		}
 		fsys[strings.TrimSuffix(h.Name, "/")] = h
 		switch h.Name {
-		case "backbone", "backbone-job":
+		case "backbone-manager", "backbone-job":
 			binaries[h.Name], _ = io.ReadAll(tr)
 		case "etc/passwd":
 			b, _ := io.ReadAll(tr)
@@ -187,7 +187,7 @@ func TestImage(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"backbone", "backbone-job", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp", "home/nonroot"} {
+	for _, p := range []string{"backbone-manager", "backbone-job", "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp", "home/nonroot"} {
 		if fsys[p] == nil {
 			t.Errorf("the image has no /%s", p)
 		}
@@ -222,7 +222,7 @@ func TestImage(t *testing.T) {
 		}
 	}
 	if len(binaries) != 2 {
-		t.Fatalf("the image holds binaries %v; want backbone and backbone-job", slices.Sorted(maps.Keys(binaries)))
+		t.Fatalf("the image holds binaries %v; want backbone-manager and backbone-job", slices.Sorted(maps.Keys(binaries)))
 	}
 	size := 0
 	layers, _ := img.Layers()
@@ -230,8 +230,8 @@ func TestImage(t *testing.T) {
 		s, _ := l.Size()
 		size += int(s)
 	}
-	t.Logf("image: binaries %.1f MB (backbone) and %.1f MB (backbone-job), compressed layers %.1f MB, tar file %.1f MB",
-		float64(len(binaries["backbone"]))/1e6, float64(len(binaries["backbone-job"]))/1e6, float64(size)/1e6, float64(len(tars[0]))/1e6)
+	t.Logf("image: binaries %.1f MB (backbone-manager) and %.1f MB (backbone-job), compressed layers %.1f MB, tar file %.1f MB",
+		float64(len(binaries["backbone-manager"]))/1e6, float64(len(binaries["backbone-job"]))/1e6, float64(size)/1e6, float64(len(tars[0]))/1e6)
 }
 
 func untar(t *testing.T, r io.Reader, dir string) {

@@ -28,12 +28,8 @@ import (
 	"github.com/backbone-dev/backbone/internal/version"
 )
 
-// EngineVersion is the version of this build's engine, part of every result's id: a new
-// engine recomputes what an older one computed.
-func EngineVersion() string {
-	v := version.Get()
-	return v.Version + "+" + v.Commit
-}
+// EngineVersion is the version of this build's engine (version.Engine).
+func EngineVersion() string { return version.Engine() }
 
 // Ingest ingests the file of p into st: the snapshot, its engine layout, the rejects and
 // the manifests. opts.Store is set to st. A snapshot written but not promoted gives its

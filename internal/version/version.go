@@ -64,3 +64,10 @@ func Image() string {
 	}
 	return ImageRepository + ":" + v
 }
+
+// Engine is the version of this build's engine, part of every result's id: a new engine
+// recomputes what an older one computed.
+func Engine() string {
+	v := Get()
+	return v.Version + "+" + v.Commit
+}

@@ -92,10 +92,13 @@ type Cluster struct {
 	BackboneBinary string
 	// JobBinary is the backbone-job built from this tree, which the Jobs' containers run.
 	JobBinary string
-	RepoRoot  string
-	LogDir    string
-	WorkDir   string
-	Kubelet   *kubelet.Kubelet
+	// ManagerBinary is the backbone-manager built from this tree, which runs the manager
+	// as the image does.
+	ManagerBinary string
+	RepoRoot      string
+	LogDir        string
+	WorkDir       string
+	Kubelet       *kubelet.Kubelet
 
 	env         *envtest.Environment
 	kcm         *exec.Cmd
@@ -231,7 +234,7 @@ func (c *Cluster) logFile(name string) (*os.File, error) {
 	return f, nil
 }
 
-// buildBackbone builds cmd/backbone and cmd/backbone-job into workRoot/bin/<hash of the
+// buildBackbone builds cmd/backbone, cmd/backbone-job and cmd/backbone-manager into workRoot/bin/<hash of the
 // source tree's path>: go build leaves an up-to-date binary as it is, which saves the link
 // (tens of seconds on a loaded machine) when the sources did not change.
 func (c *Cluster) buildBackbone(ctx context.Context, workRoot string) error {
@@ -243,13 +246,14 @@ func (c *Cluster) buildBackbone(ctx context.Context, workRoot string) error {
 	dir := filepath.Join(workRoot, "bin", hex.EncodeToString(sum[:8]))
 	vpkg := "github.com/backbone-dev/backbone/internal/version"
 	cmd := exec.CommandContext(ctx, gobin, "build", "-o", dir+string(filepath.Separator),
-		"-ldflags", "-X "+vpkg+".Version="+Version+" -X "+vpkg+".Commit=e2e", "./cmd/backbone", "./cmd/backbone-job")
+		"-ldflags", "-X "+vpkg+".Version="+Version+" -X "+vpkg+".Commit=e2e", "./cmd/backbone", "./cmd/backbone-job", "./cmd/backbone-manager")
 	cmd.Dir = c.RepoRoot
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building backbone and backbone-job: %v\n%s", err, b)
+		return fmt.Errorf("building backbone, backbone-job and backbone-manager: %v\n%s", err, b)
 	}
 	c.BackboneBinary = filepath.Join(dir, "backbone")
 	c.JobBinary = filepath.Join(dir, "backbone-job")
+	c.ManagerBinary = filepath.Join(dir, "backbone-manager")
 	return nil
 }
 
@@ -319,7 +323,7 @@ func (c *Cluster) startKubelet(ctx context.Context, maxPods int, env []string) e
 		Client:         c.Clientset,
 		RootDir:        filepath.Join(c.WorkDir, "pods"),
 		LogDir:         filepath.Join(c.LogDir, "pods"),
-		Binaries:       map[string]string{"backbone": c.BackboneBinary, "backbone-job": c.JobBinary},
+		Binaries:       map[string]string{"backbone": c.BackboneBinary, "backbone-job": c.JobBinary, "backbone-manager": c.ManagerBinary},
 		DefaultCommand: []string{"backbone"},
 		Env:            env,
 		MaxPods:        maxPods,
@@ -468,7 +472,8 @@ type Process struct {
 	done    chan error
 }
 
-// StartBackbone runs the built backbone with args as a local process, with KUBECONFIG
+// StartBackbone runs the built backbone (backbone-manager for the manager command, as the
+// image runs it) with args as a local process, with KUBECONFIG
 // set to the admin kubeconfig, logging to LogDir/<name>.log; the test's cleanup stops it
 // (SIGTERM, then SIGKILL after 10 s).
 func (c *Cluster) StartBackbone(t testing.TB, name string, args ...string) *Process {
@@ -477,7 +482,11 @@ func (c *Cluster) StartBackbone(t testing.TB, name string, args ...string) *Proc
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(c.BackboneBinary, args...)
+	bin := c.BackboneBinary
+	if len(args) > 0 && args[0] == "manager" {
+		bin = c.ManagerBinary // as the image runs it
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
 	cmd.Dir = c.RepoRoot
 	cmd.Stdout, cmd.Stderr = log, log

@@ -1,4 +1,4 @@
-package main
+package managercmd
 
 import (
 	"errors"
@@ -60,13 +60,14 @@ type managerFlags struct {
 	zap                    zap.Options
 }
 
-// managerCommand is the manager's command name.
-const managerCommand = "manager"
+// Name is the manager's command name.
+const Name = "manager"
 
-func newManagerCommand() *cobra.Command {
+// Command returns the manager's command.
+func Command() *cobra.Command {
 	f := &managerFlags{zap: zap.Options{Development: false}}
 	cmd := &cobra.Command{
-		Use:   managerCommand + " --store URL",
+		Use:   Name + " --store URL",
 		Short: "Run the operator: reconcile Initiatives, DataSources and Indicators",
 		Long: `Runs the Kubernetes controllers of Backbone. Each DataSource gets an ingestion CronJob
 (backbone-job ingest); each Initiative gets one aggregation Job (backbone-job aggregate) whenever an

@@ -1,23 +1,21 @@
-package jobcmd
+package version
 
 import (
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/backbone-dev/backbone/internal/version"
 )
 
-// Version returns the version command.
-func Version() *cobra.Command {
+// Command returns the version command of every binary.
+func Command() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version of this build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := version.Get()
+			info := Get()
 			switch output {
 			case "text":
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), info)
