@@ -324,7 +324,7 @@ func (c *Cluster) startKubelet(ctx context.Context, maxPods int, env []string) e
 		RootDir:        filepath.Join(c.WorkDir, "pods"),
 		LogDir:         filepath.Join(c.LogDir, "pods"),
 		Binaries:       map[string]string{"backbone": c.BackboneBinary, "backbone-job": c.JobBinary, "backbone-manager": c.ManagerBinary},
-		DefaultCommand: []string{"backbone"},
+		DefaultCommand: []string{"backbone-manager"}, // the image's entrypoint
 		Env:            env,
 		MaxPods:        maxPods,
 		Log:            logger,
