@@ -2,7 +2,6 @@ package managercmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/backbone-dev/backbone/controllers"
+	"github.com/backbone-dev/backbone/internal/httpserve"
 	"github.com/backbone-dev/backbone/internal/publish/live"
 	"github.com/backbone-dev/backbone/internal/publish/metrics"
 	"github.com/backbone-dev/backbone/internal/publish/report"
@@ -76,17 +76,8 @@ func (s *httpServer) Start(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	ctrl.LoggerFrom(ctx).Info("serving", "flag", s.name, "address", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := httpserve.Serve(ctx, srv, ln); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
 	}
 	return nil
 }
