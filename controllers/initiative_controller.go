@@ -411,8 +411,6 @@ func waitingMessage(a *aggregation) string {
 	return strings.Join(parts, "; ")
 }
 
-// SetupWithManager watches Initiatives, their aggregation Jobs, the snapshots of their
-// DataSources and their Indicators.
 // coalesce is how long an Initiative waits, after a change of one of its DataSources or
 // Indicators, before it is reconciled: the changes of a burst (the Indicators of a result
 // becoming Ready together, the DataSources of a schedule ingested one after another) make
@@ -439,6 +437,8 @@ func toInitiativeAfter(delay time.Duration, name func(client.Object) string) han
 	}
 }
 
+// SetupWithManager watches Initiatives, their aggregation Jobs, the snapshots of their
+// DataSources and their Indicators.
 func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	toInitiative := func(name func(client.Object) string) handler.EventHandler {
 		return handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
