@@ -16,7 +16,7 @@ import (
 
 	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
-	"github.com/backbone-dev/backbone/internal/version"
+	"github.com/backbone-dev/backbone/internal/versioncmd"
 )
 
 func main() {
@@ -35,6 +35,6 @@ func newRootCommand() *cobra.Command {
 		// As in backbone: the steps recycle Arrow's buffers (internal/pipeline/mempool).
 		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
 	}
-	root.AddCommand(jobcmd.Ingest(), jobcmd.Aggregate(), version.Command())
+	root.AddCommand(jobcmd.Ingest(), jobcmd.Aggregate(), versioncmd.Command())
 	return root
 }

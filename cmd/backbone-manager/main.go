@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/backbone-dev/backbone/internal/managercmd"
-	"github.com/backbone-dev/backbone/internal/version"
+	"github.com/backbone-dev/backbone/internal/versioncmd"
 )
 
 func main() {
@@ -32,6 +32,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(managercmd.Command(), version.Command())
+	root.AddCommand(managercmd.Command(), versioncmd.Command())
 	return root
 }

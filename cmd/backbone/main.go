@@ -16,7 +16,7 @@ import (
 	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/managercmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
-	"github.com/backbone-dev/backbone/internal/version"
+	"github.com/backbone-dev/backbone/internal/versioncmd"
 )
 
 func main() {
@@ -43,7 +43,7 @@ func newRootCommand() *cobra.Command {
 			}
 		},
 	}
-	root.AddCommand(managercmd.Command(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), version.Command())
+	root.AddCommand(managercmd.Command(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), versioncmd.Command())
 	return root
 }
 

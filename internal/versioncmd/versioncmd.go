@@ -1,10 +1,13 @@
-package version
+// Package versioncmd is the version command every binary has.
+package versioncmd
 
 import (
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/backbone-dev/backbone/internal/version"
 )
 
 // Command returns the version command of every binary.
@@ -15,7 +18,7 @@ func Command() *cobra.Command {
 		Short: "Print the version, commit and Go version of this build",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := Get()
+			info := version.Get()
 			switch output {
 			case "text":
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), info)
