@@ -5,6 +5,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 )
 
 // stringBatch accumulates one batch of string columns, writing values and
@@ -38,6 +40,11 @@ const maxStringBatchRows = 1 << 20
 
 func newStringBatch(mem memory.Allocator, cols []string, rows int) *stringBatch {
 	rows = min(rows, maxStringBatchRows)
+	// Every byte of a batch's buffers within their lengths is written before it is read:
+	// each row sets its offset in every column, the data up to the last offset is copied
+	// in, finish cuts both buffers to what was written, and the validity bitmap is cleared
+	// before its bits are set. A recycled buffer need not be cleared first.
+	mem = mempool.Overwritten(mem)
 	b := &stringBatch{mem: mem, sc: stringSchema(cols), cols: make([]stringColumn, len(cols)), rows: rows}
 	for i := range b.cols {
 		b.cols[i].owner = b
