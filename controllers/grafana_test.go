@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -135,13 +136,9 @@ func TestGrafanaDashboard(t *testing.T) {
 	uid := gd.GetUID()
 
 	// A new folder updates the object.
-	if err := k8s.Get(ctx, key, ini); err != nil {
-		t.Fatal(err)
-	}
-	ini.Spec.Dashboard.Folder = "North County"
-	if err := k8s.Update(ctx, ini); err != nil {
-		t.Fatal(err)
-	}
+	updateInitiative(t, key, ini, func() {
+		ini.Spec.Dashboard.Folder = "North County"
+	})
 	eventually(t, "the GrafanaDashboard in the new folder", func() error {
 		if _, err := reconcile(); err != nil {
 			return err
@@ -179,13 +176,9 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 
 	// Dashboards disabled: the GrafanaDashboard goes with the ConfigMap.
-	if err := k8s.Get(ctx, key, ini); err != nil {
-		t.Fatal(err)
-	}
-	ini.Spec.Dashboard.Enabled = ptrBool(false)
-	if err := k8s.Update(ctx, ini); err != nil {
-		t.Fatal(err)
-	}
+	updateInitiative(t, key, ini, func() {
+		ini.Spec.Dashboard.Enabled = ptrBool(false)
+	})
 	eventually(t, "the GrafanaDashboard deleted", func() error {
 		got, err := reconcile()
 		if err != nil {
@@ -211,13 +204,9 @@ func TestGrafanaDashboard(t *testing.T) {
 	if err := k8s.Create(ctx, foreign); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8s.Get(ctx, key, ini); err != nil {
-		t.Fatal(err)
-	}
-	ini.Spec.Dashboard.Enabled = ptrBool(true)
-	if err := k8s.Update(ctx, ini); err != nil {
-		t.Fatal(err)
-	}
+	updateInitiative(t, key, ini, func() {
+		ini.Spec.Dashboard.Enabled = ptrBool(true)
+	})
 	eventually(t, "a foreign GrafanaDashboard left alone", func() error {
 		got, err := reconcile()
 		if err != nil {
@@ -233,5 +222,21 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	if gd.GetUID() != foreign.GetUID() || len(gd.GetOwnerReferences()) != 0 || fmt.Sprint(gd.Object["spec"].(map[string]any)["instanceSelector"]) != "map[matchLabels:map[mine:yes]]" {
 		t.Errorf("the foreign GrafanaDashboard was changed: %v", gd.Object)
+	}
+}
+
+// updateInitiative gets the Initiative, changes it and updates it, again on a conflict: the
+// suite's manager patches its status meanwhile.
+func updateInitiative(t *testing.T, key client.ObjectKey, ini *impactv1.Initiative, change func()) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(context.Background(), key, ini); err != nil {
+			return err
+		}
+		change()
+		return k8s.Update(context.Background(), ini)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

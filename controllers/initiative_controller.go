@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -411,32 +410,6 @@ func waitingMessage(a *aggregation) string {
 	return strings.Join(parts, "; ")
 }
 
-// coalesce is how long an Initiative waits, after a change of one of its DataSources or
-// Indicators, before it is reconciled: the changes of a burst (the Indicators of a result
-// becoming Ready together, the DataSources of a schedule ingested one after another) make
-// one reconciliation and one status patch instead of one each. Changes of the Initiative
-// itself and of its Jobs are reconciled at once.
-const coalesce = time.Second
-
-// toInitiativeAfter enqueues the Initiative an object names (name; "" for none), after
-// delay; a request already waiting keeps its earlier time, so a burst is reconciled once.
-func toInitiativeAfter(delay time.Duration, name func(client.Object) string) handler.EventHandler {
-	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
-	add := func(q queue, objs ...client.Object) {
-		for _, o := range objs {
-			if n := name(o); n != "" {
-				q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: n}}, delay)
-			}
-		}
-	}
-	return handler.Funcs{
-		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { add(q, e.Object) },
-		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { add(q, e.ObjectOld, e.ObjectNew) },
-		DeleteFunc:  func(_ context.Context, e event.DeleteEvent, q queue) { add(q, e.Object) },
-		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { add(q, e.Object) },
-	}
-}
-
 // SetupWithManager watches Initiatives, their aggregation Jobs, the snapshots of their
 // DataSources and their Indicators.
 func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -456,10 +429,10 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return ""
 		}), builder.WithPredicates(ingestionFinished())).
-		Watches(&impactv1.DataSource{}, toInitiativeAfter(coalesce, func(o client.Object) string {
+		Watches(&impactv1.DataSource{}, toInitiative(func(o client.Object) string {
 			return o.(*impactv1.DataSource).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, snapshotChanged()))).
-		Watches(&impactv1.Indicator{}, toInitiativeAfter(coalesce, func(o client.Object) string {
+		Watches(&impactv1.Indicator{}, toInitiative(func(o client.Object) string {
 			return o.(*impactv1.Indicator).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readinessChanged()))).
 		Watches(&corev1.ConfigMap{}, toInitiative(func(o client.Object) string {
