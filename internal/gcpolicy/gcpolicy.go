@@ -25,12 +25,18 @@ func ForBatch() bool {
 }
 
 func forBatch(lookup func(string) (string, bool)) bool {
-	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+	return setPercent(lookup, BatchPercent, "GOGC", "GOMEMLIMIT")
+}
+
+// setPercent sets GOGC to percent unless one of the environment variables unless names is
+// set, and reports whether it did.
+func setPercent(lookup func(string) (string, bool), percent int, unless ...string) bool {
+	for _, v := range unless {
 		if _, ok := lookup(v); ok {
 			return false
 		}
 	}
-	debug.SetGCPercent(BatchPercent)
+	debug.SetGCPercent(percent)
 	return true
 }
 
@@ -48,9 +54,5 @@ func ForService() bool {
 }
 
 func forService(lookup func(string) (string, bool)) bool {
-	if _, ok := lookup("GOGC"); ok {
-		return false
-	}
-	debug.SetGCPercent(ServicePercent)
-	return true
+	return setPercent(lookup, ServicePercent, "GOGC")
 }
