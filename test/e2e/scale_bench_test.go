@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -475,13 +476,12 @@ func apiserverRequests(b *testing.B, c *e2e.Cluster) map[string]float64 {
 	if err != nil {
 		b.Fatalf("the kube-apiserver's metrics: %v", err)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	m, err := p.TextToMetricFamilies(strings.NewReader(string(data)))
+	m, err := parseExposition(bytes.NewReader(data))
 	if err != nil {
 		b.Fatalf("the kube-apiserver's metrics: %v", err)
 	}
 	out := map[string]float64{}
-	for _, s := range metricFamilies(m).values("apiserver_request_total") {
+	for _, s := range m.values("apiserver_request_total") {
 		key := s.labels["verb"] + " " + s.labels["resource"]
 		if sub := s.labels["subresource"]; sub != "" {
 			key += "/" + sub
@@ -530,8 +530,7 @@ func tryScrape(addr string) (metricFamilies, error) {
 		body, _ := io.ReadAll(resp.Body)
 		return nil, fmt.Errorf("GET /metrics: %s: %s", resp.Status, body)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(resp.Body)
+	return parseExposition(resp.Body)
 }
 
 func parseMetricsFile(path string) (metricFamilies, error) {
@@ -540,8 +539,13 @@ func parseMetricsFile(path string) (metricFamilies, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseExposition(f)
+}
+
+// parseExposition parses a Prometheus text exposition.
+func parseExposition(r io.Reader) (metricFamilies, error) {
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	return p.TextToMetricFamilies(f)
+	return p.TextToMetricFamilies(r)
 }
 
 // waitMetrics waits until the manager serves /metrics with its controllers started, and
