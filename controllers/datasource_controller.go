@@ -408,8 +408,8 @@ type finishedJob struct {
 
 // newestFirst sorts finished Jobs from the newest to the oldest.
 func newestFirst(list []finishedJob) {
-	// Newest first. The API server's times have whole seconds: Jobs requested in
-	// quick succession tie on them, and then the later request is the newer Job.
+	// The API server's times have whole seconds: Jobs requested in quick succession tie
+	// on them, and then the later request is the newer Job.
 	sort.Slice(list, func(a, b int) bool {
 		if !list[a].at.Equal(&list[b].at) {
 			return list[b].at.Before(&list[a].at)
