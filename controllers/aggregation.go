@@ -49,6 +49,10 @@ type aggregation struct {
 // memo, when not nil, remembers the plan compiled from the same objects (planFingerprint):
 // the Sources and Indicators returned are always the ones listed now, the plan may be
 // shared with other reconciliations (read only).
+//
+// When the plan does not compile, the aggregation returned with the error still holds the
+// Sources and Indicators listed (the Initiative counts its Indicators all the same); it is
+// nil only when they could not be listed.
 func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Initiative, opts plan.AggregateOptions, memo *plans) (*aggregation, error) {
 	var sources impactv1.DataSourceList
 	if err := c.List(ctx, &sources, client.InNamespace(ini.Namespace), client.MatchingFields{IndexInitiative: ini.Name}); err != nil {
@@ -71,7 +75,7 @@ func compileAggregation(ctx context.Context, c client.Reader, ini *impactv1.Init
 		}
 	}
 	if err := compilePlan(ini, a, opts); err != nil {
-		return nil, err
+		return &aggregation{Sources: a.Sources, Indicators: a.Indicators}, err
 	}
 	memo.put(nn, fp, &compiledPlan{plan: a.Plan, errors: a.Errors, waiting: a.Waiting, id: a.ID, job: a.JobName})
 	return a, nil

@@ -15,7 +15,8 @@ import (
 
 // TestMinCellSizeFloor checks the operator's floor under every Initiative's minimum cell
 // size (--min-cell-size-floor, 5 in this suite): an Initiative asking for 3 stalls with a
-// message naming spec.equity.minCellSize and the floor, and so do its Indicators; no
+// message naming spec.equity.minCellSize and the floor (still counting its Indicators),
+// and so do its Indicators; no
 // aggregation Job starts although its source has a snapshot; raised to the floor, it is
 // computed with it.
 func TestMinCellSizeFloor(t *testing.T) {
@@ -51,6 +52,10 @@ func TestMinCellSizeFloor(t *testing.T) {
 		}
 		if err := wantStalled(got.Status.Conditions); err != nil {
 			return fmt.Errorf("Initiative: %w", err)
+		}
+		// A stalled Initiative still counts its Indicators.
+		if c := got.Status.Indicators; c.Total != 1 || c.Ready != 0 || c.Summary != "0/1" {
+			return fmt.Errorf("Initiative counts %+v, want 0/1", c)
 		}
 		gi, err := getIndicator(ns, ind.Name)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -109,4 +110,25 @@ func conditionStatus(conds []metav1.Condition, t string) metav1.ConditionStatus 
 		}
 	}
 	return ""
+}
+
+// jobEnded passes the events of a Job that tell its end: its creation finished (as the
+// cache lists it after a restart), its completion or failure, its deletion. An
+// Indicator's status names the Job its result waits for from its plan alone, and reads
+// the Job only once it failed.
+func jobEnded() predicate.Predicate {
+	ended := func(o client.Object) bool {
+		j, ok := o.(*batchv1.Job)
+		if !ok {
+			return false
+		}
+		done, _, _ := jobFinished(j)
+		return done
+	}
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return ended(e.Object) },
+		UpdateFunc:  func(e event.UpdateEvent) bool { return ended(e.ObjectOld) != ended(e.ObjectNew) },
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(e event.GenericEvent) bool { return true },
+	}
 }

@@ -371,7 +371,7 @@ func decimal(v float64, sign bool) impactv1.Decimal {
 }
 
 // SetupWithManager watches Indicators, the snapshots of the DataSources they read (through
-// the source index), their Initiative and its aggregation Jobs.
+// the source index), their Initiative and the ends of its aggregation Jobs.
 func (r *IndicatorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&impactv1.Indicator{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
@@ -385,7 +385,7 @@ func (r *IndicatorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return nil
 			}
 			return r.list(ctx, o.GetNamespace(), IndexInitiative, o.GetLabels()[LabelInitiative])
-		})).
+		}), builder.WithPredicates(jobEnded())).
 		Named("indicator").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -60,8 +61,6 @@ type InitiativeReconciler struct {
 	decoding chan struct{}
 }
 
-type initiativeStep func(ctx context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error)
-
 // Reconcile gets the Initiative, compiles its aggregation, runs its steps and patches its
 // status once.
 func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
@@ -96,15 +95,14 @@ func (r *InitiativeReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		ini.Status.LastHandledRequestedAt = v
 	}
 	a, err := compileAggregation(ctx, r.Client, ini, r.Aggregate, r.plans)
+	if a != nil {
+		// The counts follow the Indicators whether or not the plan compiles.
+		r.reconcileSummary(ini, a)
+	}
 	if err != nil {
 		return
 	}
-	for _, step := range []initiativeStep{r.reconcileSummary, r.reconcileAggregation} {
-		if out, err = step(ctx, ini, a); err != nil || out.Waiting != nil || out.Failed != nil {
-			break
-		}
-	}
-	if err == nil {
+	if out, err = r.reconcileAggregation(ctx, ini, a); err == nil {
 		// The latest result is published also while the next one is computed.
 		err = r.reconcilePublish(ctx, ini, a)
 	}
@@ -150,7 +148,7 @@ func (r *InitiativeReconciler) reconcilePublish(ctx context.Context, ini *impact
 }
 
 // reconcileSummary counts partners, sectors and Indicators.
-func (r *InitiativeReconciler) reconcileSummary(_ context.Context, ini *impactv1.Initiative, a *aggregation) (outcome, error) {
+func (r *InitiativeReconciler) reconcileSummary(ini *impactv1.Initiative, a *aggregation) {
 	ini.Status.Partners = int32(len(ini.Spec.Partners))
 	var sectors []impactv1.Sector
 	for _, p := range ini.Spec.Partners {
@@ -171,7 +169,6 @@ func (r *InitiativeReconciler) reconcileSummary(_ context.Context, ini *impactv1
 	}
 	c.Summary = fmt.Sprintf("%d/%d", c.Ready, c.Total)
 	ini.Status.Indicators = c
-	return outcome{}, nil
 }
 
 // aggregationJobLabels are the labels of an Initiative's aggregation Jobs and their pods.
@@ -410,6 +407,32 @@ func waitingMessage(a *aggregation) string {
 	return strings.Join(parts, "; ")
 }
 
+// coalesce is how long an Initiative waits, after a change of one of its DataSources or
+// Indicators, before it is reconciled: the changes of a burst (the Indicators of a result
+// becoming Ready together, the DataSources of a schedule ingested one after another) make
+// one reconciliation and one status patch instead of one each. Changes of the Initiative
+// itself and of its Jobs are reconciled at once.
+const coalesce = time.Second
+
+// toInitiativeAfter enqueues the Initiative an object names (name; "" for none), after
+// delay; a request already waiting keeps its earlier time, so a burst is reconciled once.
+func toInitiativeAfter(delay time.Duration, name func(client.Object) string) handler.EventHandler {
+	type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+	add := func(q queue, objs ...client.Object) {
+		for _, o := range objs {
+			if n := name(o); n != "" {
+				q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: n}}, delay)
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { add(q, e.Object) },
+		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { add(q, e.ObjectOld, e.ObjectNew) },
+		DeleteFunc:  func(_ context.Context, e event.DeleteEvent, q queue) { add(q, e.Object) },
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { add(q, e.Object) },
+	}
+}
+
 // SetupWithManager watches Initiatives, their aggregation Jobs, the snapshots of their
 // DataSources and their Indicators.
 func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -429,10 +452,10 @@ func (r *InitiativeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return ""
 		}), builder.WithPredicates(ingestionFinished())).
-		Watches(&impactv1.DataSource{}, toInitiative(func(o client.Object) string {
+		Watches(&impactv1.DataSource{}, toInitiativeAfter(coalesce, func(o client.Object) string {
 			return o.(*impactv1.DataSource).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, snapshotChanged()))).
-		Watches(&impactv1.Indicator{}, toInitiative(func(o client.Object) string {
+		Watches(&impactv1.Indicator{}, toInitiativeAfter(coalesce, func(o client.Object) string {
 			return o.(*impactv1.Indicator).Spec.InitiativeRef.Name
 		}), builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, readinessChanged()))).
 		Watches(&corev1.ConfigMap{}, toInitiative(func(o client.Object) string {

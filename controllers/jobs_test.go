@@ -5,10 +5,12 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	impactv1 "github.com/backbone-dev/backbone/api/v1alpha1"
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
@@ -183,5 +185,36 @@ func TestJobAccountsRemember(t *testing.T) {
 	}
 	if !exists() {
 		t.Error("a nil *jobAccounts did not create the missing ServiceAccount")
+	}
+}
+
+// TestJobEnded checks which events of an aggregation Job reach the Indicators: those that
+// tell its end, not its start or progress.
+func TestJobEnded(t *testing.T) {
+	job := func(conds ...batchv1.JobConditionType) *batchv1.Job {
+		j := &batchv1.Job{}
+		for _, c := range conds {
+			j.Status.Conditions = append(j.Status.Conditions, batchv1.JobCondition{Type: c, Status: corev1.ConditionTrue})
+		}
+		return j
+	}
+	running, complete, failed := job(), job(batchv1.JobComplete), job(batchv1.JobFailed)
+	p := jobEnded()
+	for _, c := range []struct {
+		name string
+		pass bool
+		got  bool
+	}{
+		{"created running", false, p.Create(event.CreateEvent{Object: running})},
+		{"listed complete", true, p.Create(event.CreateEvent{Object: complete})},
+		{"progress", false, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: job()})},
+		{"completed", true, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: complete})},
+		{"failed", true, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: failed})},
+		{"after its end", false, p.Update(event.UpdateEvent{ObjectOld: complete, ObjectNew: complete})},
+		{"deleted", true, p.Delete(event.DeleteEvent{Object: running})},
+	} {
+		if c.got != c.pass {
+			t.Errorf("%s: passed %v, want %v", c.name, c.got, c.pass)
+		}
 	}
 }
