@@ -288,10 +288,11 @@ func runScale(b *testing.B, c *e2e.Cluster, fleet e2e.Fleet) scaleResult {
 	for {
 		var sources impactv1.DataSourceList
 		var inds impactv1.IndicatorList
-		if err := watched.List(ctx, &sources); err != nil {
+		// Read only: the cache's own objects, not 1,200 deep copies every 100 ms.
+		if err := watched.List(ctx, &sources, client.UnsafeDisableDeepCopy); err != nil {
 			b.Fatal(err)
 		}
-		if err := watched.List(ctx, &inds); err != nil {
+		if err := watched.List(ctx, &inds, client.UnsafeDisableDeepCopy); err != nil {
 			b.Fatal(err)
 		}
 		readySources, readyInds := 0, 0
