@@ -2,34 +2,30 @@ package gcpolicy
 
 import "os"
 
-// batchCommands are the commands that run as a short batch step: the aggregation Job's.
-var batchCommands = []string{"aggregate"}
+// batchPolicies are the policies of the commands that run as a short batch step: the
+// aggregation Job's and the ingestion Job's.
+var batchPolicies = map[string]func() bool{"aggregate": ForBatch, "ingest": ForIngest}
 
 // A program's packages allocate while they are initialised, before main runs: a binary that
 // links the cloud SDKs, the spreadsheet reader and the Kubernetes clients allocates more
 // than the collector's first goal (4 MB), and collects once before its first line of work.
 // This package imports nothing but the runtime's and the os package, so it is initialised
 // among the first; when the command line names a batch command, its policy is set here,
-// before the others allocate. ForBatch, called again by the command, changes nothing more.
+// before the others allocate. The command, calling its policy again, changes nothing more.
 func init() {
-	if isBatch(os.Args) {
-		ForBatch()
+	if set := batchPolicy(os.Args); set != nil {
+		set()
 	}
 }
 
-// isBatch says the command line names a batch command as its first argument that is not
-// a flag (the commands' flags come after the command's name).
-func isBatch(args []string) bool {
+// batchPolicy returns the policy of the batch command the command line names as its first
+// argument that is not a flag (the commands' flags come after the command's name), or nil.
+func batchPolicy(args []string) func() bool {
 	for _, a := range args[min(1, len(args)):] {
 		if len(a) > 0 && a[0] == '-' {
 			continue
 		}
-		for _, c := range batchCommands {
-			if a == c {
-				return true
-			}
-		}
-		return false
+		return batchPolicies[a]
 	}
-	return false
+	return nil
 }

@@ -1,25 +1,29 @@
 package gcpolicy
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
-func TestIsBatch(t *testing.T) {
+func TestBatchPolicy(t *testing.T) {
 	tests := []struct {
 		args []string
-		want bool
+		want string // the command whose policy applies, "" for none
 	}{
-		{[]string{"backbone", "aggregate", "--plan", "p.json"}, true},
-		{[]string{"backbone", "--v=2", "aggregate"}, true},
-		{[]string{"bbrun", "aggregate", "-plan", "aggregate.json"}, true},
-		{[]string{"backbone", "manager", "--store", "file:///s"}, false},
-		{[]string{"backbone", "local", "-f", "aggregate"}, false},
-		{[]string{"backbone", "ingest"}, false},
-		{[]string{"backbone"}, false},
-		{[]string{}, false},
-		{[]string{"backbone", "", "aggregate"}, false},
+		{[]string{"backbone", "aggregate", "--plan", "p.json"}, "aggregate"},
+		{[]string{"backbone", "--v=2", "aggregate"}, "aggregate"},
+		{[]string{"bbrun", "aggregate", "-plan", "aggregate.json"}, "aggregate"},
+		{[]string{"backbone", "manager", "--store", "file:///s"}, ""},
+		{[]string{"backbone", "local", "-f", "aggregate"}, ""},
+		{[]string{"backbone-job", "ingest", "--plan", "p.json"}, "ingest"},
+		{[]string{"backbone"}, ""},
+		{[]string{}, ""},
+		{[]string{"backbone", "", "aggregate"}, ""},
 	}
 	for _, tc := range tests {
-		if got := isBatch(tc.args); got != tc.want {
-			t.Errorf("isBatch(%q) = %v, want %v", tc.args, got, tc.want)
+		got, want := batchPolicy(tc.args), batchPolicies[tc.want]
+		if (got == nil) != (want == nil) || (got != nil && reflect.ValueOf(got).Pointer() != reflect.ValueOf(want).Pointer()) {
+			t.Errorf("batchPolicy(%q) is not %q's policy", tc.args, tc.want)
 		}
 	}
 }
