@@ -571,13 +571,14 @@ func (r *DataSourceReconciler) now() time.Time {
 func (r *DataSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&impactv1.DataSource{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, requestedAtChanged()))).
-		Owns(&batchv1.CronJob{}).
+		Owns(&batchv1.CronJob{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{},
+			predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}, lastScheduleChanged()))).
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			if name := o.GetLabels()[LabelDataSource]; name != "" {
 				return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 			}
 			return nil
-		})).
+		}), builder.WithPredicates(jobCreatedOrEnded())).
 		Watches(&impactv1.Initiative{}, handler.EnqueueRequestsFromMapFunc(r.sourcesOfInitiative),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("datasource").

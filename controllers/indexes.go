@@ -112,6 +112,36 @@ func conditionStatus(conds []metav1.Condition, t string) metav1.ConditionStatus 
 	return ""
 }
 
+// jobCreatedOrEnded passes the events of a Job that change what a DataSource shows of it:
+// the Jobs running and the latest finished. Its start and progress (three or four status
+// updates by the Job controller) change neither.
+func jobCreatedOrEnded() predicate.Predicate {
+	ended := jobEnded()
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return true },
+		UpdateFunc:  ended.Update,
+		DeleteFunc:  func(event.DeleteEvent) bool { return true },
+		GenericFunc: func(event.GenericEvent) bool { return true },
+	}
+}
+
+// lastScheduleChanged passes the updates of a CronJob whose status.lastScheduleTime
+// changed, which a DataSource's status echoes. (Its spec and metadata pass by their own
+// predicates; its list of active Jobs changes with the Jobs, which are watched
+// themselves.)
+func lastScheduleChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, oOK := e.ObjectOld.(*batchv1.CronJob)
+			n, nOK := e.ObjectNew.(*batchv1.CronJob)
+			if !oOK || !nOK {
+				return false
+			}
+			return !o.Status.LastScheduleTime.Equal(n.Status.LastScheduleTime)
+		},
+	}
+}
+
 // jobEnded passes the events of a Job that tell its end: its creation finished (as the
 // cache lists it after a restart), its completion or failure, its deletion. An
 // Indicator's status names the Job its result waits for from its plan alone, and reads

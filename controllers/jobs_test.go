@@ -218,3 +218,36 @@ func TestJobEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestDataSourceJobEvents checks which events of an ingestion Job and of a CronJob reach
+// the DataSource: a Job's creation and end, not its progress; a CronJob's new schedule
+// time, not its list of active Jobs.
+func TestDataSourceJobEvents(t *testing.T) {
+	running := &batchv1.Job{}
+	started := running.DeepCopy()
+	started.Status.Active = 1
+	complete := &batchv1.Job{Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
+	jobs := jobCreatedOrEnded()
+	cj := &batchv1.CronJob{}
+	active := cj.DeepCopy()
+	active.Status.Active = []corev1.ObjectReference{{Name: "j"}}
+	scheduled := cj.DeepCopy()
+	scheduled.Status.LastScheduleTime = &metav1.Time{Time: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+	cronJobs := lastScheduleChanged()
+	for _, c := range []struct {
+		name string
+		pass bool
+		got  bool
+	}{
+		{"Job created", true, jobs.Create(event.CreateEvent{Object: running})},
+		{"Job started", false, jobs.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: started})},
+		{"Job complete", true, jobs.Update(event.UpdateEvent{ObjectOld: started, ObjectNew: complete})},
+		{"Job deleted", true, jobs.Delete(event.DeleteEvent{Object: complete})},
+		{"CronJob's active Jobs", false, cronJobs.Update(event.UpdateEvent{ObjectOld: cj, ObjectNew: active})},
+		{"CronJob scheduled", true, cronJobs.Update(event.UpdateEvent{ObjectOld: active, ObjectNew: scheduled})},
+	} {
+		if c.got != c.pass {
+			t.Errorf("%s: passed %v, want %v", c.name, c.got, c.pass)
+		}
+	}
+}
