@@ -67,12 +67,12 @@ func setPercent(lookup func(string) (string, bool), percent int, unless ...strin
 	return true
 }
 
-// ServicePercent is the GOGC of the manager: the heap may grow by half the live heap
-// before a collection. Most of what the manager allocates is garbage at once (objects
+// ServicePercent is the GOGC of the manager: the heap may grow by two fifths of the live
+// heap before a collection. Most of what the manager allocates is garbage at once (objects
 // decoded from watches, results decoded for publication) and its live heap is small, so
 // the runtime's default let its resident memory reach about twice the live heap for
 // little CPU saved.
-const ServicePercent = 50
+const ServicePercent = 40
 
 // ForService sets the collector's policy of the manager, unless GOGC is set in the
 // environment. It reports whether it changed anything.
