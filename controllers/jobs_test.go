@@ -188,9 +188,11 @@ func TestJobAccountsRemember(t *testing.T) {
 	}
 }
 
-// TestJobEnded checks which events of an aggregation Job reach the Indicators: those that
-// tell its end, not its start or progress.
-func TestJobEnded(t *testing.T) {
+// TestJobPredicates checks which events of Jobs and CronJobs reach the reconcilers: the
+// Indicators get an aggregation Job's end, not its creation, start or progress; a
+// DataSource gets an ingestion Job's creation and end, and its CronJob's new schedule time,
+// not the CronJob's list of active Jobs.
+func TestJobPredicates(t *testing.T) {
 	job := func(conds ...batchv1.JobConditionType) *batchv1.Job {
 		j := &batchv1.Job{}
 		for _, c := range conds {
@@ -199,52 +201,32 @@ func TestJobEnded(t *testing.T) {
 		return j
 	}
 	running, complete, failed := job(), job(batchv1.JobComplete), job(batchv1.JobFailed)
-	p := jobEnded()
-	for _, c := range []struct {
-		name string
-		pass bool
-		got  bool
-	}{
-		{"created running", false, p.Create(event.CreateEvent{Object: running})},
-		{"listed complete", true, p.Create(event.CreateEvent{Object: complete})},
-		{"progress", false, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: job()})},
-		{"completed", true, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: complete})},
-		{"failed", true, p.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: failed})},
-		{"after its end", false, p.Update(event.UpdateEvent{ObjectOld: complete, ObjectNew: complete})},
-		{"deleted", true, p.Delete(event.DeleteEvent{Object: running})},
-	} {
-		if c.got != c.pass {
-			t.Errorf("%s: passed %v, want %v", c.name, c.got, c.pass)
-		}
-	}
-}
-
-// TestDataSourceJobEvents checks which events of an ingestion Job and of a CronJob reach
-// the DataSource: a Job's creation and end, not its progress; a CronJob's new schedule
-// time, not its list of active Jobs.
-func TestDataSourceJobEvents(t *testing.T) {
-	running := &batchv1.Job{}
 	started := running.DeepCopy()
 	started.Status.Active = 1
-	complete := &batchv1.Job{Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}}
-	jobs := jobCreatedOrEnded()
 	cj := &batchv1.CronJob{}
 	active := cj.DeepCopy()
 	active.Status.Active = []corev1.ObjectReference{{Name: "j"}}
 	scheduled := cj.DeepCopy()
 	scheduled.Status.LastScheduleTime = &metav1.Time{Time: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
-	cronJobs := lastScheduleChanged()
+	ended, ds, cronJobs := jobEnded(), jobCreatedOrEnded(), lastScheduleChanged()
 	for _, c := range []struct {
 		name string
 		pass bool
 		got  bool
 	}{
-		{"Job created", true, jobs.Create(event.CreateEvent{Object: running})},
-		{"Job started", false, jobs.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: started})},
-		{"Job complete", true, jobs.Update(event.UpdateEvent{ObjectOld: started, ObjectNew: complete})},
-		{"Job deleted", true, jobs.Delete(event.DeleteEvent{Object: complete})},
-		{"CronJob's active Jobs", false, cronJobs.Update(event.UpdateEvent{ObjectOld: cj, ObjectNew: active})},
-		{"CronJob scheduled", true, cronJobs.Update(event.UpdateEvent{ObjectOld: active, ObjectNew: scheduled})},
+		{"Indicators: Job created", false, ended.Create(event.CreateEvent{Object: running})},
+		{"Indicators: Job listed complete", true, ended.Create(event.CreateEvent{Object: complete})},
+		{"Indicators: Job started", false, ended.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: started})},
+		{"Indicators: Job complete", true, ended.Update(event.UpdateEvent{ObjectOld: started, ObjectNew: complete})},
+		{"Indicators: Job failed", true, ended.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: failed})},
+		{"Indicators: after its end", false, ended.Update(event.UpdateEvent{ObjectOld: complete, ObjectNew: complete})},
+		{"Indicators: Job deleted", true, ended.Delete(event.DeleteEvent{Object: running})},
+		{"DataSource: Job created", true, ds.Create(event.CreateEvent{Object: running})},
+		{"DataSource: Job started", false, ds.Update(event.UpdateEvent{ObjectOld: running, ObjectNew: started})},
+		{"DataSource: Job complete", true, ds.Update(event.UpdateEvent{ObjectOld: started, ObjectNew: complete})},
+		{"DataSource: Job deleted", true, ds.Delete(event.DeleteEvent{Object: complete})},
+		{"DataSource: CronJob's active Jobs", false, cronJobs.Update(event.UpdateEvent{ObjectOld: cj, ObjectNew: active})},
+		{"DataSource: CronJob scheduled", true, cronJobs.Update(event.UpdateEvent{ObjectOld: active, ObjectNew: scheduled})},
 	} {
 		if c.got != c.pass {
 			t.Errorf("%s: passed %v, want %v", c.name, c.got, c.pass)
