@@ -6,35 +6,26 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	// The time zone database, as in backbone: Initiatives' zones resolve in an image
 	// without /usr/share/zoneinfo.
 	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/cli"
 	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
 	"github.com/backbone-dev/backbone/internal/versioncmd"
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	cli.Main(newRootCommand())
 }
 
 func newRootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "backbone-job",
-		Short:         "The steps of Backbone's Jobs: ingest a DataSource, aggregate an Initiative",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		// As in backbone: the steps recycle Arrow's buffers (internal/pipeline/mempool).
-		PersistentPreRun: func(*cobra.Command, []string) { mempool.InstallDefault() },
-	}
+	root := cli.Root("backbone-job", "The steps of Backbone's Jobs: ingest a DataSource, aggregate an Initiative")
+	// As in backbone: the steps recycle Arrow's buffers (internal/pipeline/mempool).
+	root.PersistentPreRun = func(*cobra.Command, []string) { mempool.InstallDefault() }
 	root.AddCommand(jobcmd.Ingest(), jobcmd.Aggregate(), versioncmd.Command())
 	return root
 }

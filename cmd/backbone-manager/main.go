@@ -6,32 +6,23 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	// The time zone database, as in backbone: Initiatives' zones resolve in an image
 	// without /usr/share/zoneinfo.
 	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/cli"
 	"github.com/backbone-dev/backbone/internal/managercmd"
 	"github.com/backbone-dev/backbone/internal/versioncmd"
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	cli.Main(newRootCommand())
 }
 
 func newRootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "backbone-manager",
-		Short:         "Backbone's operator: reconcile Initiatives, DataSources and Indicators",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+	root := cli.Root("backbone-manager", "Backbone's operator: reconcile Initiatives, DataSources and Indicators")
 	root.AddCommand(managercmd.Command(), versioncmd.Command())
 	return root
 }

@@ -5,14 +5,13 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	// The time zone database, so that Initiatives' zones resolve in an image without
 	// /usr/share/zoneinfo (about 450 KB).
 	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 
+	"github.com/backbone-dev/backbone/internal/cli"
 	"github.com/backbone-dev/backbone/internal/jobcmd"
 	"github.com/backbone-dev/backbone/internal/managercmd"
 	"github.com/backbone-dev/backbone/internal/pipeline/mempool"
@@ -20,28 +19,20 @@ import (
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	cli.Main(newRootCommand())
 }
 
 func newRootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "backbone",
-		Short:         "Shared measurement for collective-impact initiatives",
-		Long:          "Backbone computes the common indicators of collective-impact initiatives, disaggregated,\nprotected by small-cell suppression and annotated with equity statistics.",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		// Pipeline steps build, write and release the same buffers batch after batch:
-		// Arrow's default allocator recycles them (internal/pipeline/mempool). The manager,
-		// a long-running process that reads a result now and then, keeps Go's allocator:
-		// the recycled buffers (up to 64 MiB) would stay resident between results.
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
-			if recyclesBuffers(cmd) {
-				mempool.InstallDefault()
-			}
-		},
+	root := cli.Root("backbone", "Shared measurement for collective-impact initiatives")
+	root.Long = "Backbone computes the common indicators of collective-impact initiatives, disaggregated,\nprotected by small-cell suppression and annotated with equity statistics."
+	// Pipeline steps build, write and release the same buffers batch after batch: Arrow's
+	// default allocator recycles them (internal/pipeline/mempool). The manager, a
+	// long-running process that reads a result now and then, keeps Go's allocator: the
+	// recycled buffers (up to 64 MiB) would stay resident between results.
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) {
+		if recyclesBuffers(cmd) {
+			mempool.InstallDefault()
+		}
 	}
 	root.AddCommand(managercmd.Command(), newLocalCommand(), jobcmd.Ingest(), jobcmd.Aggregate(), versioncmd.Command())
 	return root
