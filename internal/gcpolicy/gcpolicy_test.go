@@ -20,7 +20,7 @@ func TestPolicies(t *testing.T) {
 		{"batch, GOGC set", forBatch, map[string]string{"GOGC": "50"}, false, 77, 0},
 		{"batch, GOGC set empty", forBatch, map[string]string{"GOGC": ""}, false, 77, 0},
 		{"batch, GOMEMLIMIT set", forBatch, map[string]string{"GOMEMLIMIT": "1GiB"}, false, 77, 0},
-		{"ingest, nothing set", forIngest, map[string]string{}, true, IngestPercent, IngestMemoryLimit},
+		{"ingest, nothing set", forIngest, map[string]string{}, true, BatchPercent, IngestMemoryLimit},
 		{"ingest, GOGC set", forIngest, map[string]string{"GOGC": "50"}, false, 77, 0},
 		{"ingest, GOMEMLIMIT set", forIngest, map[string]string{"GOMEMLIMIT": "1GiB"}, false, 77, 0},
 		{"service, nothing set", forService, map[string]string{}, true, ServicePercent, 0},
