@@ -283,6 +283,10 @@ func TestSolveProperties(t *testing.T) {
 		if sb := solve(bigField{}, p, byKey).Withheld; !slices.Equal(sb, s) {
 			fail("math/big pattern differs")
 		}
+		// Pivots at each vector's first cell give the same pattern.
+		if sf, _ := solvePivoting(smallField{limit: defaultLimit}, p, byKey, false); !slices.Equal(sf.Withheld, s) {
+			fail("pattern with first-cell pivots differs")
+		}
 
 		// Every complementary suppression was needed: publishing it alone
 		// would disclose something.
