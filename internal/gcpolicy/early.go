@@ -4,7 +4,7 @@ import "os"
 
 // batchPolicies are the policies of the commands that run as a short batch step: the
 // aggregation Job's and the ingestion Job's.
-var batchPolicies = map[string]func() bool{"aggregate": ForBatch, "ingest": ForIngest}
+var batchPolicies = map[string]func() bool{"aggregate": ForAggregate, "ingest": ForIngest}
 
 // A program's packages allocate while they are initialised, before main runs: a binary that
 // links the cloud SDKs, the spreadsheet reader and the Kubernetes clients allocates more

@@ -1,8 +1,11 @@
 package gcpolicy
 
 import (
+	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // Each policy sets its GOGC unless the environment already chose: GOGC for all, and
@@ -20,6 +23,8 @@ func TestPolicies(t *testing.T) {
 		{"batch, GOGC set", forBatch, map[string]string{"GOGC": "50"}, false, 77, 0},
 		{"batch, GOGC set empty", forBatch, map[string]string{"GOGC": ""}, false, 77, 0},
 		{"batch, GOMEMLIMIT set", forBatch, map[string]string{"GOMEMLIMIT": "1GiB"}, false, 77, 0},
+		{"aggregate, GOGC set", forAggregate, map[string]string{"GOGC": "50"}, false, 77, 0},
+		{"aggregate, GOMEMLIMIT set", forAggregate, map[string]string{"GOMEMLIMIT": "1GiB"}, false, 77, 0},
 		{"ingest, nothing set", forIngest, map[string]string{}, true, BatchPercent, IngestMemoryLimit},
 		{"ingest, GOGC set", forIngest, map[string]string{"GOGC": "50"}, false, 77, 0},
 		{"ingest, GOMEMLIMIT set", forIngest, map[string]string{"GOMEMLIMIT": "1GiB"}, false, 77, 0},
@@ -48,5 +53,35 @@ func TestPolicies(t *testing.T) {
 				t.Errorf("memory limit = %d, want %d", got, wantLimit)
 			}
 		})
+	}
+}
+
+// An aggregation does not collect until its heap reaches AggregateFirstGoal; after that
+// first collection, it runs under the batch policy without a memory limit.
+func TestAggregateAfterFirstCollection(t *testing.T) {
+	old := debug.SetGCPercent(77)
+	defer debug.SetGCPercent(old)
+	oldLimit := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetMemoryLimit(oldLimit)
+	if !forAggregate(func(string) (string, bool) { return "", false }) {
+		t.Fatal("not applied")
+	}
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent before the first collection = %d, want -1 (off)", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != AggregateFirstGoal {
+		t.Errorf("memory limit before the first collection = %d, want %d", got, AggregateFirstGoal)
+	}
+	runtime.GC()
+	deadline := time.Now().Add(10 * time.Second)
+	for debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		if time.Now().After(deadline) {
+			t.Fatal("the memory limit is still set 10 s after a collection")
+		}
+		runtime.GC() // the cleanup runs once a collection has seen the sentinel unreachable
+		time.Sleep(time.Millisecond)
+	}
+	if got := debug.SetGCPercent(BatchPercent); got != BatchPercent {
+		t.Errorf("GC percent after the first collection = %d, want %d", got, BatchPercent)
 	}
 }

@@ -107,9 +107,9 @@ The result's id is the hash of the plan and the engine version: when the store a
 holds it, nothing is computed again (unless --recompute).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// A short batch process: fewer collections while the heap grows (GOGC and
-			// GOMEMLIMIT, when set, take precedence).
-			gcpolicy.ForBatch()
+			// A short batch process: no collection below a first goal, few after it
+			// (GOGC and GOMEMLIMIT, when set, take precedence).
+			gcpolicy.ForAggregate()
 			var p spec.Aggregate
 			if err := ReadPlan(planFile, &p); err != nil {
 				return err

@@ -68,7 +68,7 @@ func main() {
 	}
 	mempool.InstallDefault() // as the backbone command does
 	if os.Args[1] == "aggregate" {
-		gcpolicy.ForBatch() // as backbone aggregate does
+		gcpolicy.ForAggregate() // as backbone aggregate does
 	}
 	var rep *workload.Report
 	switch os.Args[1] {
