@@ -69,6 +69,27 @@ func TestProportionFlagsMatchExactInterval(t *testing.T) {
 	}
 }
 
+// Hoeffding's bound is a bound: never below the exact Clopper–Pearson width.
+func TestHoeffdingWidthBoundsExactWidth(t *testing.T) {
+	decided := 0
+	grid := cpGrid()
+	for _, xn := range grid {
+		x, n := xn[0], xn[1]
+		p := x / n
+		ci, ok := ClopperPearson(p*n, n)
+		if !ok {
+			continue
+		}
+		if hi := hoeffdingWidth(p, n); hi < ci.Width()-1e-12 {
+			t.Errorf("(%g, %g): Hoeffding's bound %.12g is below the exact width %.12g", x, n, hi, ci.Width())
+		}
+		if _, _, ok := decideWidth(0, hoeffdingWidth(p, n), p); ok {
+			decided++
+		}
+	}
+	t.Logf("Hoeffding's bound alone decides %d of %d proportions", decided, len(grid))
+}
+
 // Worked values: the thresholds at their exact widths (see TestNCHSProportion's table)
 // and the invalid pairs, which only the n rule can flag.
 func TestProportionFlagsWorked(t *testing.T) {
