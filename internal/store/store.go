@@ -34,7 +34,8 @@ type Store struct {
 	dir string
 }
 
-// Open opens the store at a URL: file:///abs/dir, mem://, or any URL gocloud.dev/blob knows.
+// Open opens the store at a URL: file:///abs/dir, mem://, s3://, gs:// or azblob:// (the
+// last three with gocloud.dev/blob's URL options and ambient credentials).
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -61,6 +62,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		s.bucket, s.dir = b, dir
 	case "mem":
 		s.bucket = memblob.OpenBucket(nil)
+	case "gs", "azblob":
+		if tag, left := leftOut(u.Scheme); left {
+			return nil, fmt.Errorf("store URL %q: this backbone binary was built with -tags %s and has no %s:// driver: use the release image, or a build without that tag", rawURL, tag, u.Scheme)
+		}
+		fallthrough
 	default:
 		b, err := blob.OpenBucket(ctx, rawURL)
 		if err != nil {
@@ -69,6 +75,17 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		s.bucket = b
 	}
 	return s, nil
+}
+
+// leftOut reports whether a build tag left the driver of scheme out, and which.
+func leftOut(scheme string) (tag string, left bool) {
+	switch scheme {
+	case "gs":
+		return "nogcs", !gcsLinked
+	case "azblob":
+		return "noazure", !azureLinked
+	}
+	return "", false
 }
 
 // fail describes a failed store operation: which store and object, and what to check.

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"gocloud.dev/blob"
 )
 
 func TestMoveFileAndJSON(t *testing.T) {
@@ -68,6 +71,27 @@ func TestHead(t *testing.T) {
 		}
 		if _, err := st.Head(ctx, "ns/ini/missing.csv", 10); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: Head of a missing key: %v, want ErrNotFound", url, err)
+		}
+	}
+}
+
+// Every URL scheme a store may have is registered wherever the store package is linked:
+// the manager reads the store the Jobs write, whatever its scheme. A build tag that
+// leaves a driver out makes Open say so.
+func TestStoreSchemes(t *testing.T) {
+	mux := blob.DefaultURLMux()
+	for _, tc := range []struct {
+		scheme string
+		linked bool
+	}{{"s3", true}, {"gs", gcsLinked}, {"azblob", azureLinked}} {
+		if got := mux.ValidBucketScheme(tc.scheme); got != tc.linked {
+			t.Errorf("%s:// registered: %v, want %v", tc.scheme, got, tc.linked)
+		}
+		if tag, left := leftOut(tc.scheme); left {
+			_, err := Open(context.Background(), tc.scheme+"://bucket")
+			if err == nil || !strings.Contains(err.Error(), "built with -tags "+tag) {
+				t.Errorf("Open(%s://bucket) = %v, want the driver left out by %s", tc.scheme, err, tag)
+			}
 		}
 	}
 }

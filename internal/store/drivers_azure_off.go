@@ -1,0 +1,5 @@
+//go:build noazure
+
+package store
+
+const azureLinked = false

@@ -1,0 +1,5 @@
+//go:build nogcs
+
+package store
+
+const gcsLinked = false
