@@ -107,9 +107,14 @@ func Run(ctx context.Context, p *spec.Aggregate, inputs map[string]Input, opts O
 	}
 	slices.Sort(e.withheldRowCounts)
 	res.WithheldRowCounts = e.withheldRowCounts
+	cells := 0
+	for _, ir := range e.runs {
+		cells += len(ir.cells)
+	}
+	res.Cells = make([]Cell, 0, cells)
 	for _, ir := range e.runs {
 		ir.finish(e)
-		res.Cells = append(res.Cells, ir.output(p)...)
+		res.Cells = ir.output(p, res.Cells)
 		res.Indicators = append(res.Indicators, ir.result)
 	}
 	return res, nil

@@ -13,10 +13,12 @@ import (
 // Cell is one published cell: the output contract of `backbone local --output json` and of
 // the result table. A suppressed cell carries no value, numerator, denominator, n or interval.
 type Cell struct {
-	Namespace   string            `json:"namespace"`
-	Initiative  string            `json:"initiative"`
-	Indicator   string            `json:"indicator"`
-	Period      string            `json:"period"`
+	Namespace  string `json:"namespace"`
+	Initiative string `json:"initiative"`
+	Indicator  string `json:"indicator"`
+	Period     string `json:"period"`
+	// Dimensions names the cell's group. The cells of one group of an indicator share one
+	// map (one per group, not per period): read it, never write it.
 	Dimensions  map[string]string `json:"dimensions"`
 	Value       *float64          `json:"value"`
 	Numerator   *float64          `json:"numerator"`
@@ -393,16 +395,22 @@ func (ir *indicatorRun) equity(e *engine, start int32, si int, total *cell, pola
 	return sum
 }
 
-// output turns the indicator's cells into published cells.
-func (ir *indicatorRun) output(p *spec.Aggregate) []Cell {
-	out := make([]Cell, 0, len(ir.cells))
+// output appends the indicator's cells, as published cells, to out.
+func (ir *indicatorRun) output(p *spec.Aggregate, out []Cell) []Cell {
+	type group struct{ set, gi int }
+	groups := map[group]map[string]string{}
 	for _, c := range ir.cells {
+		dims, ok := groups[group{c.set, c.gi}]
+		if !ok {
+			dims = ir.groupsOf(p, c)
+			groups[group{c.set, c.gi}] = dims
+		}
 		oc := Cell{
 			Namespace:  p.Namespace,
 			Initiative: p.Initiative,
 			Indicator:  ir.ind.Name,
 			Period:     period.Format(c.start),
-			Dimensions: ir.groupsOf(p, c),
+			Dimensions: dims,
 			Suppressed: c.suppressed,
 			Partial:    c.partial,
 		}

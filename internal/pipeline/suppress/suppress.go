@@ -366,7 +366,11 @@ func (s *solver[T, F]) addRow(w vec[T], k int) {
 		s.combined += len(row.idx) + len(w.idx)
 		nr := s.f.combineInto(s.spare, wp, row, c, w)
 		s.rows[r] = nr
-		rehold(s.holders, r, row.idx, nr.idx)
+		if 4*len(w.idx) < len(row.idx) {
+			reholdAt(s.holders, r, row.idx, nr.idx, w.idx)
+		} else {
+			rehold(s.holders, r, row.idx, nr.idx)
+		}
 		s.spare = row // rows share no storage with anything else
 	}
 	r := int32(len(s.rows))
@@ -396,6 +400,27 @@ func rehold(holders [][]int32, r int32, old, now []int32) {
 		default:
 			i++
 			j++
+		}
+	}
+}
+
+// reholdAt is rehold for a row rewritten as a combination with w: a cell outside w keeps
+// its coefficient, scaled, so only w's cells can change holders; each is looked up in
+// the old and new cells rather than both walked in full.
+func reholdAt(holders [][]int32, r int32, old, now, at []int32) {
+	for _, j := range at {
+		_, was := slices.BinarySearch(old, j)
+		_, is := slices.BinarySearch(now, j)
+		switch {
+		case was && !is:
+			h := holders[j]
+			if k := slices.Index(h, r); k >= 0 {
+				last := len(h) - 1
+				h[k] = h[last]
+				holders[j] = h[:last]
+			}
+		case is && !was:
+			holders[j] = append(holders[j], r)
 		}
 	}
 }

@@ -130,17 +130,11 @@ func (f smallField) combineInto(dst vec[int64], a int64, x vec[int64], b int64, 
 		xi, yj := x.idx[i], y.idx[j]
 		switch {
 		case xi < yj:
-			e := i + 1
-			for e < len(x.idx) && x.idx[e] < yj {
-				e++
-			}
+			e := runEnd(x.idx, i, yj)
 			f.appendScaled(&out, a, x.idx[i:e], x.val[i:e])
 			i = e
 		case yj < xi:
-			e := j + 1
-			for e < len(y.idx) && y.idx[e] < xi {
-				e++
-			}
+			e := runEnd(y.idx, j, xi)
 			f.appendScaled(&out, -b, y.idx[j:e], y.val[j:e])
 			j = e
 		default:
@@ -173,6 +167,20 @@ func (f smallField) combineInto(dst vec[int64], a int64, x vec[int64], b int64, 
 		}
 	}
 	return out
+}
+
+// runEnd returns the end of the run of idx from i (idx[i] < bound) below bound: found by
+// galloping, so that a long row combined with a short vector costs the copies of its
+// runs, not a comparison of each of its cells.
+func runEnd(idx []int32, i int, bound int32) int {
+	step, lo := 1, i+1 // idx[lo-1] < bound
+	for lo+step-1 < len(idx) && idx[lo+step-1] < bound {
+		lo += step
+		step *= 2
+	}
+	hi := min(lo+step-1, len(idx)) // idx[hi] >= bound, or hi == len(idx)
+	k, _ := slices.BinarySearch(idx[lo:hi], bound)
+	return lo + k
 }
 
 // appendScaled appends the cells idx with the coefficients s·val to out. The
