@@ -41,6 +41,12 @@
 // positive) by fraction-free elimination; should a coefficient outgrow int64
 // the problem is solved again with math/big, which gives the same pattern.
 //
+// Which inner cell of a new row becomes its pivot changes the work, never the
+// pattern (span membership and proportionality do not depend on the basis). On
+// tables of one or two dimensions the pivot is the cell held by the fewest rows
+// and residuals that the cells still to be offered sum last; on larger ones, the
+// row's first cell (see pivotOf and choosesPivots).
+//
 // # Singletons
 //
 // A cell with exactly one contributor (n = 1, or a proportion whose numerator
