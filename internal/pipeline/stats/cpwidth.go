@@ -35,11 +35,15 @@ const (
 // [NCHSProportion] decides them from [ClopperPearson] at (p·n, n). x and n must be a
 // valid binomial pair.
 func cpWidthRules(x, n float64) (wide, relWide bool) {
+	if wide, relWide, ok := cpRulesFromTable(x, n); ok {
+		return wide, relWide
+	}
 	wide, relWide, _ = cpWidthRulesHow(x, n)
 	return wide, relWide
 }
 
-// cpWidthRulesHow is cpWidthRules, and whether it needed the exact interval.
+// cpWidthRulesHow is cpWidthRules without the table of small n (tables.go), and whether
+// it needed the exact interval.
 func cpWidthRulesHow(x, n float64) (wide, relWide, exact bool) {
 	p := x / n
 	xe := p * n // as NCHSProportion computes it (n_eff = n)

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"math"
-	"sync/atomic"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -53,19 +52,13 @@ func finite(xs ...float64) bool {
 //
 // ok is false when x is negative or not finite.
 //
-// The intervals of small integral counts, which recur across the cells of a run, are
-// remembered (garwoodMemo).
+// The intervals of the integral counts below garwoodTableSize come from a table of the
+// same values (tables.go).
 func Garwood(x float64) (ci Interval, ok bool) {
 	if !finite(x) || x < 0 {
 		return Interval{}, false
 	}
-	if x < garwoodMemoSize && x == math.Trunc(x) {
-		m := &garwoodMemo[int(x)]
-		if p := m.Load(); p != nil {
-			return *p, true
-		}
-		ci = garwood(x)
-		m.Store(&ci)
+	if ci, ok := garwoodFromTable(x); ok {
 		return ci, true
 	}
 	return garwood(x), true
@@ -78,13 +71,6 @@ func garwood(x float64) (ci Interval) {
 	ci.Upper = gammaQuantile(x+1, 1-alpha/2, Z95)
 	return ci
 }
-
-// garwoodMemoSize bounds the counts whose intervals are remembered (32 KiB of pointers).
-const garwoodMemoSize = 4096
-
-// garwoodMemo[x] is Garwood's interval at x once computed; a race computes it twice,
-// the same.
-var garwoodMemo [garwoodMemoSize]atomic.Pointer[Interval]
 
 // gammaQuantile is the p quantile of the Gamma(a, 1) distribution, z the standard normal
 // quantile at p. From a = 5 on, Newton's method on the regularised incomplete gamma

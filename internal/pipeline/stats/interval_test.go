@@ -192,16 +192,3 @@ func TestTTable95(t *testing.T) {
 		}
 	}
 }
-
-// TestGarwoodMemo checks that remembered intervals are those computed afresh, at the
-// memo's edges too.
-func TestGarwoodMemo(t *testing.T) {
-	for _, x := range []float64{0, 1, 2, 4.5, 17, garwoodMemoSize - 1, garwoodMemoSize, 1e6} {
-		want := garwood(x)
-		for range 2 { // computed, then remembered
-			if got, ok := Garwood(x); !ok || got != want {
-				t.Errorf("Garwood(%g) = %v, %v, want %v", x, got, ok, want)
-			}
-		}
-	}
-}
