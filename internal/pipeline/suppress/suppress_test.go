@@ -283,9 +283,12 @@ func TestSolveProperties(t *testing.T) {
 		if sb := solve(bigField{}, p, byKey).Withheld; !slices.Equal(sb, s) {
 			fail("math/big pattern differs")
 		}
-		// Pivots at each vector's first cell give the same pattern.
-		if sf, _ := solvePivoting(smallField{limit: defaultLimit}, p, byKey, false); !slices.Equal(sf.Withheld, s) {
-			fail("pattern with first-cell pivots differs")
+		// Pivots chosen or at each vector's first cell, whichever solve took: the same
+		// pattern.
+		for _, chosen := range []bool{true, false} {
+			if sf, _ := solvePivoting(smallField{limit: defaultLimit}, p, byKey, chosen); !slices.Equal(sf.Withheld, s) {
+				fail("pattern with chosen pivots %v differs", chosen)
+			}
 		}
 
 		// Every complementary suppression was needed: publishing it alone
