@@ -12,6 +12,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -43,8 +45,8 @@ const AggregateFirstGoal = 64 << 20
 
 // ForAggregate sets the collector's policy of an aggregation, unless GOGC or GOMEMLIMIT
 // is set in the environment: no collection until the heap reaches AggregateFirstGoal
-// (collection off, under that memory limit), then the batch step's policy (ForBatch,
-// without a limit). It reports whether it changed anything; called again (the early
+// (collection off, under that memory limit), then the batch step's policy (ForBatch)
+// under nine tenths of the container's memory limit, if it has one (containerLimit). It reports whether it changed anything; called again (the early
 // start-up's call, then the command's), it changes nothing more.
 func ForAggregate() bool {
 	applied := false
@@ -61,9 +63,30 @@ func forAggregate(lookup func(string) (string, bool)) bool {
 	debug.SetMemoryLimit(AggregateFirstGoal)
 	afterCollection(func() {
 		debug.SetGCPercent(BatchPercent)
-		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetMemoryLimit(containerLimit(cgroupMemoryMax))
 	})
 	return true
+}
+
+// cgroupMemoryMax is the memory limit of the process's cgroup (v2): a Job container's
+// limits.memory.
+const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
+
+// containerLimit is the soft memory limit of a batch step past its first collection: nine
+// tenths of its container's memory limit (the rest for the mapped engine layout's pages,
+// the stacks and the runtime), so that a large aggregation, whose heap GOGC 400 would
+// let grow to five times the live heap, collects harder as it nears the limit instead
+// of being killed at it. No limit (math.MaxInt64) outside a container with one.
+func containerLimit(file string) int64 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return math.MaxInt64
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n <= 0 { // "max": no limit
+		return math.MaxInt64
+	}
+	return n / 10 * 9
 }
 
 // afterCollection runs f once, after the next collection: the cleanup of an object that

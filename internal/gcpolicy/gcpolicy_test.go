@@ -2,6 +2,8 @@ package gcpolicy
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -74,14 +76,41 @@ func TestAggregateAfterFirstCollection(t *testing.T) {
 	}
 	runtime.GC()
 	deadline := time.Now().Add(10 * time.Second)
-	for debug.SetMemoryLimit(-1) != math.MaxInt64 {
+	want := containerLimit(cgroupMemoryMax)
+	for debug.SetMemoryLimit(-1) != want {
 		if time.Now().After(deadline) {
-			t.Fatal("the memory limit is still set 10 s after a collection")
+			t.Fatalf("the memory limit is still %d 10 s after a collection, want %d", debug.SetMemoryLimit(-1), want)
 		}
 		runtime.GC() // the cleanup runs once a collection has seen the sentinel unreachable
 		time.Sleep(time.Millisecond)
 	}
 	if got := debug.SetGCPercent(BatchPercent); got != BatchPercent {
 		t.Errorf("GC percent after the first collection = %d, want %d", got, BatchPercent)
+	}
+}
+
+// Past its first collection an aggregation keeps nine tenths of its container's memory
+// limit as its own; without a limit ("max", or no cgroup file), none.
+func TestContainerLimit(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		content string
+		want    int64
+	}{
+		{"1073741824\n", 966367638},
+		{"max\n", math.MaxInt64},
+		{"", math.MaxInt64},
+		{"0\n", math.MaxInt64},
+	} {
+		file := filepath.Join(dir, "memory.max")
+		if err := os.WriteFile(file, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := containerLimit(file); got != tc.want {
+			t.Errorf("containerLimit(%q) = %d, want %d", tc.content, got, tc.want)
+		}
+	}
+	if got := containerLimit(filepath.Join(dir, "absent")); got != math.MaxInt64 {
+		t.Errorf("containerLimit(absent) = %d, want no limit", got)
 	}
 }
