@@ -9,9 +9,10 @@ var batchPolicies = map[string]func() bool{"aggregate": ForAggregate, "ingest": 
 // A program's packages allocate while they are initialised, before main runs: a binary that
 // links the cloud SDKs, the spreadsheet reader and the Kubernetes clients allocates more
 // than the collector's first goal (4 MB), and collects once before its first line of work.
-// This package imports nothing but the runtime's and the os package, so it is initialised
-// among the first; when the command line names a batch command, its policy is set here,
-// before the others allocate. The command, calling its policy again, changes nothing more.
+// This package imports nothing but standard packages that initialise nothing of weight
+// (the runtime's, math, os, strconv, strings, sync), so it is initialised among the
+// first; when the command line names a batch command, its policy is set here, before the
+// others allocate. The command, calling its policy again, changes nothing more.
 func init() {
 	if set := batchPolicy(os.Args); set != nil {
 		set()

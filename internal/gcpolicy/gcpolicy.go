@@ -39,15 +39,15 @@ func forBatch(lookup func(string) (string, bool)) bool {
 // shape about 18 MB, allocated in tens of milliseconds, of which it used to spend 7 ms
 // on the one collection its batch policy (a 16 MB first goal) made it run. Under this goal
 // most aggregations never collect; a larger one collects once there and from then on as
-// a batch step does (GOGC 400), so its heap is never held above five times the live heap
-// plus this goal.
+// a batch step does (GOGC 400, under the container's limit).
 const AggregateFirstGoal = 64 << 20
 
 // ForAggregate sets the collector's policy of an aggregation, unless GOGC or GOMEMLIMIT
 // is set in the environment: no collection until the heap reaches AggregateFirstGoal
 // (collection off, under that memory limit), then the batch step's policy (ForBatch)
-// under nine tenths of the container's memory limit, if it has one (containerLimit). It reports whether it changed anything; called again (the early
-// start-up's call, then the command's), it changes nothing more.
+// under nine tenths of the container's memory limit, if it has one (containerLimit). It
+// reports whether it changed anything; called again (the early start-up's call, then the
+// command's), it changes nothing more.
 func ForAggregate() bool {
 	applied := false
 	aggregateOnce.Do(func() { applied = forAggregate(os.LookupEnv) })
