@@ -20,6 +20,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/backbone-dev/backbone/internal/pipeline/spec"
+	"github.com/backbone-dev/backbone/internal/store"
 )
 
 // Bucket says how to open a bucket: what an objectStore location and a store URL share.
@@ -58,11 +59,10 @@ func OpenBucket(ctx context.Context, b Bucket) (*blob.Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := store.DriverLeftOut(u.Scheme); err != nil {
+		return nil, err
+	}
 	switch {
-	case u.Scheme == "gs" && !GCSLinked:
-		return nil, errLeftOut("gs", "nogcs")
-	case u.Scheme == "azblob" && !AzureLinked:
-		return nil, errLeftOut("azblob", "noazure")
 	case u.Scheme == "gs" && b.CredentialsDir != "":
 		return openGCS(ctx, u.Host, b.CredentialsDir)
 	case u.Scheme == "azblob" && b.CredentialsDir != "":
@@ -206,10 +206,4 @@ func objectError(f *spec.Fetch, err error) error {
 		return fmt.Errorf("%s: access to %s denied: no credentialsSecretRef is set, so the workload identity's permissions apply; grant it read access or set %s.credentialsSecretRef: %v", field, u, field, err)
 	}
 	return fmt.Errorf("%s: reading %s: %w (check the endpoint, region and credentials)", field, u, err)
-}
-
-// errLeftOut says that a build left an object store driver out (build tag nogcs or
-// noazure; see docs/image.md), and that the release build has it.
-func errLeftOut(scheme, tag string) error {
-	return fmt.Errorf("this backbone binary was built with -tags %s and has no %s:// driver: use the release image, or a build without that tag", tag, scheme)
 }

@@ -12,9 +12,6 @@ import (
 	"gocloud.dev/blob/azureblob" // also registers the azblob:// URL opener (ambient credentials)
 )
 
-// AzureLinked reports whether this build has the azblob:// driver (see the noazure build tag).
-const AzureLinked = true
-
 // openAzure opens an Azure container with a connection string (the key connectionString)
 // or an account name and key (accountName, accountKey) from a mounted Secret.
 func openAzure(ctx context.Context, containerName, dir string) (*blob.Bucket, error) {

@@ -6,12 +6,11 @@ import (
 	"context"
 
 	"gocloud.dev/blob"
-)
 
-// AzureLinked reports whether this build has the azblob:// driver.
-const AzureLinked = false
+	"github.com/backbone-dev/backbone/internal/store"
+)
 
 // openAzure fails: this build leaves the Azure Blob Storage driver out.
 func openAzure(context.Context, string, string) (*blob.Bucket, error) {
-	return nil, errLeftOut("azblob", "noazure")
+	return nil, store.DriverLeftOut("azblob")
 }

@@ -12,9 +12,6 @@ import (
 	"golang.org/x/oauth2/google"
 )
 
-// GCSLinked reports whether this build has the gs:// driver (see the nogcs build tag).
-const GCSLinked = true
-
 // openGCS opens a GCS bucket with a service account key from a mounted Secret (the key
 // credentials.json, or key.json).
 func openGCS(ctx context.Context, bucket, dir string) (*blob.Bucket, error) {

@@ -6,12 +6,11 @@ import (
 	"context"
 
 	"gocloud.dev/blob"
-)
 
-// GCSLinked reports whether this build has the gs:// driver.
-const GCSLinked = false
+	"github.com/backbone-dev/backbone/internal/store"
+)
 
 // openGCS fails: this build leaves the Cloud Storage driver out.
 func openGCS(context.Context, string, string) (*blob.Bucket, error) {
-	return nil, errLeftOut("gs", "nogcs")
+	return nil, store.DriverLeftOut("gs")
 }

@@ -41,6 +41,9 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store URL %q: %w", rawURL, err)
 	}
+	if err := DriverLeftOut(u.Scheme); err != nil {
+		return nil, fmt.Errorf("store URL %q: %w", rawURL, err)
+	}
 	s := &Store{url: rawURL}
 	switch u.Scheme {
 	case "file":
@@ -62,11 +65,6 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		s.bucket, s.dir = b, dir
 	case "mem":
 		s.bucket = memblob.OpenBucket(nil)
-	case "gs", "azblob":
-		if tag, left := leftOut(u.Scheme); left {
-			return nil, fmt.Errorf("store URL %q: this backbone binary was built with -tags %s and has no %s:// driver: use the release image, or a build without that tag", rawURL, tag, u.Scheme)
-		}
-		fallthrough
 	default:
 		b, err := blob.OpenBucket(ctx, rawURL)
 		if err != nil {
@@ -75,6 +73,17 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		s.bucket = b
 	}
 	return s, nil
+}
+
+// DriverLeftOut is the error of a gs:// or azblob:// URL in a build whose tag (nogcs,
+// noazure; docs/image.md) left its driver out: the store's and the connectors' locations
+// say the same. It is nil for any other scheme or build.
+func DriverLeftOut(scheme string) error {
+	tag, left := leftOut(scheme)
+	if !left {
+		return nil
+	}
+	return fmt.Errorf("this backbone binary was built with -tags %s and has no %s:// driver: use the release image, or a build without that tag", tag, scheme)
 }
 
 // leftOut reports whether a build tag left the driver of scheme out, and which.

@@ -66,9 +66,16 @@ func cpWidthRulesHow(x, n float64) (wide, relWide, exact bool) {
 			return wide, relWide, false
 		}
 	}
-	ci, _ := ClopperPearson(xe, n)
-	wide, relWide = widthRules(ci.Width(), p)
+	wide, relWide = exactWidthRules(x, n)
 	return wide, relWide, true
+}
+
+// exactWidthRules decides the rules from the exact interval at (p·n, n), as
+// NCHSProportion does.
+func exactWidthRules(x, n float64) (wide, relWide bool) {
+	p := x / n
+	ci, _ := ClopperPearson(p*n, n)
+	return widthRules(ci.Width(), p)
 }
 
 // newtonWidth returns certified bounds lo ≤ width ≤ hi from Newton steps on each of the

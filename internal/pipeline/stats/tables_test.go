@@ -30,9 +30,7 @@ func cpFlagsTableBytes() []byte {
 	b := make([]byte, (2*cpPairs(cpTableMaxN)+7)/8)
 	for n := 1; n <= cpTableMaxN; n++ {
 		for x := 0; x <= n; x++ {
-			p := float64(x) / float64(n)
-			ci, _ := ClopperPearson(p*float64(n), float64(n))
-			wide, relWide := widthRules(ci.Width(), p)
+			wide, relWide := exactWidthRules(float64(x), float64(n))
 			bit := 2 * cpIndex(x, n)
 			if wide {
 				b[bit/8] |= 1 << (bit % 8)
